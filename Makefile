@@ -1,0 +1,46 @@
+# Triggers API — developer entry points. `make run` and `make test` install what is missing.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAGE ?= dev
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: help bootstrap run test test-unit test-integration test-e2e lint bench perf-gate package clean
+
+help:
+	@echo "make run        start the local stack (DynamoDB Local, tables, dev key, API on :8000, workers)"
+	@echo "make test       lint, package check and the whole test suite"
+	@echo "make lint       ruff + mypy"
+	@echo "make bench      pytest-benchmark micro-benchmarks (saves JSON under .benchmarks/)"
+	@echo "make package    chalice package STAGE=$(STAGE) + cfn-lint"
+	@echo "make clean      remove build output and caches"
+
+bootstrap:
+	@bash scripts/bootstrap.sh
+
+run: bootstrap
+	@$(PY) scripts/run_local_stack.py
+
+test: bootstrap
+	@$(PY) -m ruff check . && $(PY) -m ruff format --check . && $(PY) -m mypy
+	@$(PY) -m pytest -n 2 --dist loadgroup -p no:cacheprovider
+
+test-unit: bootstrap
+	@$(PY) -m pytest tests/unit
+
+test-integration: bootstrap
+	@$(PY) -m pytest tests/integration
+
+test-e2e: bootstrap
+	@$(PY) -m pytest tests/e2e
+
+lint: bootstrap
+	@$(PY) -m ruff check . && $(PY) -m ruff format --check . && $(PY) -m mypy
+
+bench: bootstrap
+	@$(PY) -m pytest perf/bench -m perf --benchmark-only --benchmark-autosave --benchmark-columns=min,median,mean,max,ops
+
+clean:
+	rm -rf build .mypy_cache .ruff_cache .pytest_cache .hypothesis .run perf/results
+	find . -name __pycache__ -type d -prune -not -path './.venv/*' -exec rm -rf {} +

@@ -1,0 +1,1 @@
+"""HTTP layer: blueprints and middleware. Thin: parse, call a service, shape the response."""

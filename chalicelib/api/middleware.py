@@ -1,0 +1,168 @@
+"""The HTTP middleware chain, outermost first:
+
+request context + access log + error envelope -> authentication -> (IP allowlist -> signature ->
+rate limit, registered by their own modules) -> view.
+
+A Chalice middleware that raises gets a bare 500, so every middleware here *returns* a
+response; errors raised by views (:class:`chalicelib.errors.ApiError` derives from
+``ChaliceUnhandledError``) reach the outermost one, which alone shapes the envelope.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from chalice.app import Request, Response
+
+from chalicelib import errors
+from chalicelib.api import context
+from chalicelib.api.http import json_response
+from chalicelib.domain.keys import key_id_prefix
+from chalicelib.observability.logging import logger
+from chalicelib.runtime import Runtime
+
+Middleware = Callable[[Request, Callable[[Request], Response]], Response]
+
+PUBLIC_ROUTES = frozenset({"/v1/health", "/v1/openapi.json"})
+
+# Chalice answers some failures itself with {"Code", "Message"}; map them onto the contract.
+_CHALICE_CODES: dict[str, type[errors.ApiError]] = {
+    "MethodNotAllowedError": errors.MethodNotAllowed,
+    "UnsupportedMediaType": errors.UnsupportedMediaType,
+    "BadRequestError": errors.ValidationError,
+    "BadRequest": errors.ValidationError,
+    "NotFoundError": errors.NotFound,
+    "InternalServerError": errors.InternalError,
+}
+
+
+def error_response(exc: errors.ApiError, request_id: str) -> Response:
+    return json_response(exc.body(request_id), exc.status, exc.headers)
+
+
+def _chalice_error(response: Response) -> errors.ApiError | None:
+    """A Chalice-shaped error body, converted; None if the response is ours."""
+    if response.status_code < 400:
+        return None
+    body = response.body
+    if isinstance(body, str | bytes):
+        try:
+            body = json.loads(body)
+        except ValueError:
+            body = None
+    if isinstance(body, dict) and set(body) == {"Code", "Message"}:
+        cls = _CHALICE_CODES.get(str(body["Code"]))
+        if cls is None:
+            cls = errors.InternalError if response.status_code >= 500 else errors.ValidationError
+        error = cls()
+        if isinstance(error, errors.MethodNotAllowed):
+            allow = response.headers.get("Allow")
+            if isinstance(allow, str) and allow:
+                error.headers["Allow"] = allow
+        return error
+    return None
+
+
+def request_context(event: Request, get_response: Callable[[Request], Response]) -> Response:
+    """Outermost: request id, timing, the error envelope and one access-log line."""
+    started = time.perf_counter()
+    gateway_id = (event.context or {}).get("requestId")
+    request_id = context.resolve_request_id(event.headers.get("x-request-id"), gateway_id)
+    ctx = context.RequestContext(
+        request_id=request_id,
+        method=event.method,
+        route=event.path,
+        path=(event.context or {}).get("path", event.path),
+        started=started,
+    )
+    context.set_current(ctx)
+    try:
+        try:
+            response = get_response(event)
+            converted = _chalice_error(response)
+            if converted is not None:
+                response = error_response(converted, request_id)
+        except errors.ApiError as exc:
+            if exc.status >= 500 and exc.__cause__ is not None:
+                logger.warning(
+                    "dependency failure",
+                    extra={"request_id": request_id, "error": str(exc.__cause__)},
+                )
+            response = error_response(exc, request_id)
+        except Exception:  # noqa: BLE001 - the envelope promise: never a stack trace on the wire
+            logger.exception("unhandled exception", extra={"request_id": request_id})
+            response = error_response(errors.InternalError(), request_id)
+        response.headers.update(ctx.response_headers)
+        response.headers["X-Request-ID"] = request_id
+        _access_log(ctx, response)
+        return response
+    finally:
+        context.set_current(None)
+
+
+def _access_log(ctx: context.RequestContext, response: Response) -> None:
+    fields: dict[str, Any] = {
+        "request_id": ctx.request_id,
+        "method": ctx.method,
+        "endpoint": ctx.route,
+        "path": ctx.path,
+        "status_code": response.status_code,
+        "duration_ms": round((time.perf_counter() - ctx.started) * 1000, 2),
+        **ctx.log_fields,
+    }
+    if ctx.principal is not None:
+        fields["key_id"] = key_id_prefix(ctx.principal.key_id)
+        fields["tenant"] = ctx.principal.tenant_id
+    if response.status_code >= 400:
+        body = response.body
+        try:
+            parsed = json.loads(body) if isinstance(body, str | bytes) else body
+            fields["error_code"] = parsed["error"]["code"]
+        except (ValueError, KeyError, TypeError):
+            pass
+    logger.info("request", extra=fields)
+
+
+def _secret_from(event: Request) -> str | None:
+    key = event.headers.get("x-api-key")
+    if isinstance(key, str) and key:
+        return key.strip()
+    auth = event.headers.get("authorization")
+    if isinstance(auth, str) and auth[:7].lower() == "bearer ":
+        return auth[7:].strip()
+    return None
+
+
+def authenticate(runtime: Runtime) -> Middleware:
+    def middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:
+        if event.path in PUBLIC_ROUTES:
+            return get_response(event)
+        ctx = context.current()
+        secret = _secret_from(event)
+        if not secret:
+            return error_response(
+                errors.Unauthorized("Send your API key in the X-API-Key header."), ctx.request_id
+            )
+        try:
+            principal = runtime.keys.authenticate(secret)
+        except Exception as exc:  # noqa: BLE001 - storage down: 503, not 500
+            logger.warning(
+                "key lookup failed", extra={"request_id": ctx.request_id, "error": str(exc)}
+            )
+            return error_response(errors.ServiceUnavailable(), ctx.request_id)
+        if principal is None:
+            return error_response(
+                errors.Unauthorized("The API key is unknown, revoked or expired."), ctx.request_id
+            )
+        ctx.principal = principal
+        return get_response(event)
+
+    return middleware
+
+
+def chain(runtime: Runtime) -> list[Middleware]:
+    """The middleware in registration order (outermost first)."""
+    return [request_context, authenticate(runtime)]

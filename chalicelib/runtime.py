@@ -1,0 +1,62 @@
+"""Wiring: build every client, store and service once from :class:`Settings`.
+
+``app.py`` builds one :class:`Runtime` at import (Lambda's init phase); tests build their own
+with injected clients. Nothing here opens a connection: boto3 clients connect on first use.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from chalicelib.domain.cursor import CursorCodec
+from chalicelib.services.events import EventService
+from chalicelib.services.health import HealthService
+from chalicelib.services.inbox import InboxService
+from chalicelib.services.keys import KeyService
+from chalicelib.settings import Settings
+from chalicelib.stores.api_keys import ApiKeyStore
+from chalicelib.stores.aws import dynamodb_client
+from chalicelib.stores.events import EventStore
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    dynamodb: DynamoDBClient
+    keys: KeyService
+    events: EventService
+    inbox: InboxService
+    health: HealthService
+
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        dynamodb: DynamoDBClient | None = None,
+        now: Callable[[], float] = time.time,
+    ) -> Runtime:
+        client = dynamodb or dynamodb_client(settings)
+        event_store = EventStore(client, settings.events_table, settings.idempotency_table, now)
+        key_store = ApiKeyStore(client, settings.api_keys_table, now)
+        return cls(
+            settings=settings,
+            dynamodb=client,
+            keys=KeyService(key_store, settings.stage, settings.key_cache_ttl_seconds, now),
+            events=EventService(
+                event_store,
+                settings.inbox_shards,
+                settings.event_retention_days,
+                settings.idempotency_ttl_seconds,
+                now,
+            ),
+            inbox=InboxService(
+                event_store, CursorCodec(settings.cursor_signing_key), settings.inbox_shards
+            ),
+            health=HealthService(client, settings.events_table, settings.version),
+        )

@@ -1,0 +1,1 @@
+"""Use cases. Services take stores and pure domain logic; they raise :mod:`chalicelib.errors`."""

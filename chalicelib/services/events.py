@@ -1,0 +1,135 @@
+"""Creating, reading, acknowledging and deleting events (single-item use cases)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from chalicelib import errors
+from chalicelib.domain.clock import format_ts
+from chalicelib.domain.events import (
+    STATUS_PENDING,
+    Event,
+    EventDraft,
+    canonical_json,
+    is_event_id,
+)
+from chalicelib.domain.idempotency import request_fingerprint
+from chalicelib.domain.inbox import shard_of
+from chalicelib.domain.ulid import UlidGenerator
+from chalicelib.stores.errors import ConditionFailed, StorageUnavailable, StoreError
+from chalicelib.stores.events import EventStore, IdempotencyRecord, event_to_item, item_to_event
+
+
+@dataclass(frozen=True)
+class CreateResult:
+    event: dict[str, object]  # the public representation
+    replayed: bool
+
+
+def storage_guard(exc: StoreError) -> errors.ApiError:
+    """Map a storage failure onto the contract: 503 with Retry-After, never a 500."""
+    if isinstance(exc, StorageUnavailable):
+        return errors.ServiceUnavailable("Storage is busy or unreachable; retry shortly.")
+    return errors.ServiceUnavailable("Storage rejected the request; retry shortly.")
+
+
+class EventService:
+    def __init__(
+        self,
+        store: EventStore,
+        shards: int,
+        retention_days: int,
+        idempotency_ttl_seconds: int,
+        now: Callable[[], float] = time.time,
+        ids: UlidGenerator | None = None,
+    ) -> None:
+        self._store = store
+        self._shards = shards
+        self._retention_seconds = retention_days * 86400
+        self._idem_ttl = idempotency_ttl_seconds
+        self._now = now
+        self._ids = ids or UlidGenerator()
+
+    def new_event(self, tenant_id: str, draft: EventDraft) -> Event:
+        now = self._now()
+        ms = int(now * 1000)
+        return Event(
+            event_id="evt_" + self._ids.new(ms),
+            tenant_id=tenant_id,
+            source=draft.source,
+            event_type=draft.event_type,
+            payload_json=draft.payload_json,
+            metadata=draft.metadata,
+            status=STATUS_PENDING,
+            created_at=format_ts(ms / 1000),
+            acknowledged_at=None,
+            idempotency_key=draft.idempotency_key,
+        )
+
+    def create(self, tenant_id: str, draft: EventDraft) -> CreateResult:
+        event = self.new_event(tenant_id, draft)
+        item = event_to_item(
+            event,
+            shard_of(event.event_id, self._shards),
+            int(self._now()) + self._retention_seconds,
+        )
+        public = event.to_public()
+        try:
+            if draft.idempotency_key is None:
+                self._store.put_new(item)
+                return CreateResult(public, replayed=False)
+            fingerprint = request_fingerprint(draft)
+            record = IdempotencyRecord(fingerprint, event.event_id, canonical_json(public))
+            holder = self._store.put_new_idempotent(
+                item, tenant_id, draft.idempotency_key, record, self._idem_ttl
+            )
+        except StoreError as exc:
+            raise storage_guard(exc) from exc
+        if holder is None:
+            return CreateResult(public, replayed=False)
+        if holder.request_hash != fingerprint:
+            raise errors.IdempotencyConflict(
+                "This Idempotency-Key was already used with a different request body.",
+                details=[{"field": "idempotency_key", "message": "reused with another body"}],
+            )
+        original = json.loads(holder.response_json)
+        return CreateResult(original, replayed=True)
+
+    def get(self, tenant_id: str, event_id: str) -> Event:
+        if not is_event_id(event_id):
+            raise errors.NotFound("No event with that id.")
+        try:
+            event = self._store.get(tenant_id, event_id)
+        except StoreError as exc:
+            raise storage_guard(exc) from exc
+        if event is None:
+            raise errors.NotFound("No event with that id.")
+        return event
+
+    def acknowledge(self, tenant_id: str, event_id: str) -> Event:
+        if not is_event_id(event_id):
+            raise errors.NotFound("No event with that id.")
+        try:
+            return self._store.acknowledge(tenant_id, event_id, format_ts(self._now()))
+        except ConditionFailed as exc:
+            if exc.item is None:
+                raise errors.NotFound("No event with that id.") from exc
+            current = item_to_event(exc.item)
+            raise errors.AlreadyAcknowledged(
+                f"The event was already acknowledged at {current.acknowledged_at}."
+            ) from exc
+        except StoreError as exc:
+            raise storage_guard(exc) from exc
+
+    def delete(self, tenant_id: str, event_id: str) -> None:
+        if not is_event_id(event_id):
+            raise errors.NotFound("No event with that id.")
+        try:
+            deleted = self._store.delete(tenant_id, event_id)
+        except StoreError as exc:
+            raise storage_guard(exc) from exc
+        if not deleted:
+            raise errors.NotFound("No event with that id.")

@@ -1,0 +1,126 @@
+"""The inbox: a tenant's pending events, oldest first, paged by an opaque cursor."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib import errors
+from chalicelib.domain.clock import format_ts, parse_ts
+from chalicelib.domain.cursor import CursorCodec, CursorPosition, InvalidCursor, scope_digest
+from chalicelib.domain.events import NAME_PATTERN
+from chalicelib.domain.inbox import InboxFilters, IndexPlan, collect_page, plan_query
+from chalicelib.services.events import storage_guard
+from chalicelib.stores.errors import StoreError
+from chalicelib.stores.events import EventStore, item_to_event
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 100
+KNOWN_PARAMS = frozenset(
+    {"limit", "cursor", "source", "event_type", "created_after", "created_before"}
+)
+
+
+@dataclass(frozen=True)
+class InboxRequest:
+    filters: InboxFilters
+    limit: int
+    cursor: str | None
+
+
+def _bad(param: str, message: str) -> errors.ValidationError:
+    return errors.ValidationError(
+        f"Query parameter {param!r} {message}.", details=[{"field": param, "message": message}]
+    )
+
+
+def _floor_ms(seconds: float) -> float:
+    return int(seconds * 1000) / 1000
+
+
+def _ceil_ms(seconds: float) -> float:
+    ms = seconds * 1000
+    return (int(ms) + (0 if ms == int(ms) else 1)) / 1000
+
+
+def parse_inbox_query(params: Mapping[str, str]) -> InboxRequest:
+    """Validate the query string of GET /v1/inbox; errors name the parameter."""
+    for name in params:
+        if name not in KNOWN_PARAMS:
+            raise _bad(name, "is not a supported parameter")
+    limit = DEFAULT_LIMIT
+    if "limit" in params:
+        raw = params["limit"]
+        if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+            raise _bad("limit", f"must be an integer from 1 to {MAX_LIMIT}")
+        limit = int(raw)
+    for name in ("source", "event_type"):
+        if name in params and not NAME_PATTERN.match(params[name]):
+            raise _bad(name, "must be 1-128 characters of letters, digits and ._:/-")
+    after = before = None
+    if "created_after" in params:
+        try:
+            after = parse_ts(params["created_after"])
+        except ValueError:
+            raise _bad("created_after", "must be an RFC 3339 timestamp") from None
+    if "created_before" in params:
+        try:
+            before = parse_ts(params["created_before"])
+        except ValueError:
+            raise _bad("created_before", "must be an RFC 3339 timestamp") from None
+    if after is not None and before is not None and not after < before:
+        raise _bad("created_after", "must be earlier than created_before")
+    cursor = params.get("cursor")
+    if cursor is not None and not cursor:
+        raise _bad("cursor", "must not be empty")
+    filters = InboxFilters(
+        source=params.get("source"),
+        event_type=params.get("event_type"),
+        # Event times have millisecond resolution: "after x" is "after floor(x)", and
+        # "before x" is "before ceil(x)".
+        created_after=format_ts(_floor_ms(after)) if after is not None else None,
+        created_before=format_ts(_ceil_ms(before)) if before is not None else None,
+    )
+    return InboxRequest(filters, limit, cursor)
+
+
+class InboxService:
+    def __init__(
+        self, store: EventStore, codec: CursorCodec, shards: int, max_reads: int = 24
+    ) -> None:
+        self._store = store
+        self._codec = codec
+        self._shards = shards
+        self._max_reads = max(max_reads, shards * 2)
+
+    def list_pending(self, tenant_id: str, request: InboxRequest) -> dict[str, Any]:
+        scope = scope_digest(request.filters.scope_parts())
+        after = None
+        if request.cursor is not None:
+            try:
+                position = self._codec.decode(request.cursor)
+            except InvalidCursor as exc:
+                raise _bad("cursor", "is not a valid cursor") from exc
+            if position.tenant_id != tenant_id or position.scope != scope:
+                raise _bad("cursor", "belongs to a different query; keep the same filters")
+            after = position.after
+        plan = plan_query(tenant_id, self._shards, request.filters, after)
+        try:
+            page = collect_page(plan, request.limit, self._reader(plan), self._max_reads)
+        except StoreError as exc:
+            raise storage_guard(exc) from exc
+        events = [item_to_event(item).to_public() for item in page.items]
+        next_cursor = None
+        if page.resume_after is not None:
+            next_cursor = self._codec.encode(CursorPosition(tenant_id, scope, page.resume_after))
+        return {"events": events, "next_cursor": next_cursor}
+
+    def _reader(self, plan: IndexPlan) -> Any:
+        def read(
+            partition: str, lower: str, size: int
+        ) -> tuple[list[dict[str, object]], str | None]:
+            result = self._store.query_inbox_partition(plan, partition, size, lower=lower)
+            return result.items, result.last_evaluated
+
+        return read

@@ -1,0 +1,113 @@
+"""boto3 clients with explicit timeouts and bounded retries, and botocore error translation.
+
+* Every client: connect/read timeouts, ``total_max_attempts`` (``max_attempts`` counts retries
+  only), standard retry mode.
+* DynamoDB responses are checked against their ``x-amz-crc32`` header. In ``standard`` mode
+  botocore does not, and a truncated body parses as an empty result: a GetItem would read as
+  "not found". A mismatch is turned into a 500 before parsing, so botocore retries it and, if it
+  persists, the store reports the storage as unavailable.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    HTTPClientError,
+    ParamValidationError,
+    ReadTimeoutError,
+)
+from botocore.exceptions import (
+    ConnectionError as BotoConnectionError,
+)
+
+from chalicelib.settings import Settings
+from chalicelib.stores.errors import ConditionFailed, StorageUnavailable, StoreError
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
+
+UNAVAILABLE_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "LimitExceededException",
+        "TransactionInProgressException",
+    }
+)
+
+
+def _check_crc32(http_response: Any = None, response_dict: Any = None, **_: Any) -> None:
+    if not response_dict:
+        return
+    expected = response_dict.get("headers", {}).get("x-amz-crc32")
+    if expected is None:
+        return
+    body = response_dict.get("body", b"")
+    if str(zlib.crc32(body) & 0xFFFFFFFF) != expected:
+        # Make botocore treat it as a server error: it is retried, then raised.
+        response_dict["status_code"] = 500
+
+
+def client_config(settings: Settings, pool: int = 50) -> Config:
+    return Config(
+        region_name=settings.region,
+        connect_timeout=settings.aws_connect_timeout,
+        read_timeout=settings.aws_read_timeout,
+        retries={"total_max_attempts": settings.aws_total_max_attempts, "mode": "standard"},
+        max_pool_connections=pool,
+        tcp_keepalive=True,
+    )
+
+
+def dynamodb_client(settings: Settings, session: boto3.Session | None = None) -> DynamoDBClient:
+    session = session or boto3.Session()
+    client = session.client("dynamodb", config=client_config(settings))
+    client.meta.events.register_first("before-parse.dynamodb.*", _check_crc32)
+    return client
+
+
+def dynamodb_streams_client(
+    settings: Settings, session: boto3.Session | None = None
+) -> DynamoDBStreamsClient:
+    session = session or boto3.Session()
+    client = session.client("dynamodbstreams", config=client_config(settings, pool=10))
+    client.meta.events.register_first("before-parse.dynamodb-streams.*", _check_crc32)
+    return client
+
+
+def error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+@contextmanager
+def translate_errors(operation: str) -> Iterator[None]:
+    """Turn botocore failures into store errors; anything unexpected stays a StoreError."""
+    try:
+        yield
+    except ClientError as exc:
+        code = error_code(exc)
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        if code == "ConditionalCheckFailedException":
+            item = exc.response.get("Item")
+            raise ConditionFailed(item if isinstance(item, dict) else None) from exc
+        if code in UNAVAILABLE_CODES or (isinstance(status, int) and status >= 500):
+            raise StorageUnavailable(f"{operation}: {code or status}") from exc
+        raise StoreError(f"{operation}: {code}: {exc}") from exc
+    except ParamValidationError as exc:
+        raise StoreError(f"{operation}: {exc}") from exc
+    except (BotoConnectionError, HTTPClientError, ReadTimeoutError) as exc:
+        raise StorageUnavailable(f"{operation}: {type(exc).__name__}") from exc
+    except BotoCoreError as exc:
+        raise StorageUnavailable(f"{operation}: {type(exc).__name__}") from exc

@@ -1,0 +1,313 @@
+"""The events table and its idempotency companion.
+
+Item: ``pk = {tenant}#{event_id}`` (a tenant can only ever address its own items), the event's
+fields, ``expires_at`` (retention TTL) and, while pending, the sparse inbox index attributes.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib.domain.events import STATUS_ACKNOWLEDGED, STATUS_PENDING, Event
+from chalicelib.domain.inbox import INBOX_ATTRIBUTES, SORT_KEY, IndexPlan, inbox_keys
+from chalicelib.stores import codec
+from chalicelib.stores.aws import error_code, translate_errors
+from chalicelib.stores.errors import ConditionFailed, StorageUnavailable, StoreError
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+TRANSACTION_CONFLICT_RETRIES = 5
+
+
+def event_pk(tenant_id: str, event_id: str) -> str:
+    return f"{tenant_id}#{event_id}"
+
+
+def idempotency_pk(tenant_id: str, key: str) -> str:
+    return f"{tenant_id}#{key}"
+
+
+def item_to_event(item: dict[str, Any]) -> Event:
+    return Event(
+        event_id=codec.get_s(item, "event_id") or "",
+        tenant_id=codec.get_s(item, "tenant_id") or "",
+        source=codec.get_s(item, "source") or "",
+        event_type=codec.get_s(item, "event_type") or "",
+        payload_json=codec.get_s(item, "payload") or "{}",
+        metadata=codec.get_str_map(item, "metadata"),
+        status=codec.get_s(item, "status") or STATUS_PENDING,
+        created_at=codec.get_s(item, "created_at") or "",
+        acknowledged_at=codec.get_s(item, "acknowledged_at"),
+        idempotency_key=codec.get_s(item, "idempotency_key"),
+    )
+
+
+def event_to_item(event: Event, shard: int, expires_at: int) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "pk": codec.s(event_pk(event.tenant_id, event.event_id)),
+        "event_id": codec.s(event.event_id),
+        "tenant_id": codec.s(event.tenant_id),
+        "source": codec.s(event.source),
+        "event_type": codec.s(event.event_type),
+        "payload": codec.s(event.payload_json),
+        "metadata": codec.str_map(event.metadata),
+        "status": codec.s(event.status),
+        "created_at": codec.s(event.created_at),
+        "expires_at": codec.n(expires_at),
+    }
+    if event.idempotency_key is not None:
+        item["idempotency_key"] = codec.s(event.idempotency_key)
+    if event.status == STATUS_PENDING:
+        keys = inbox_keys(
+            event.tenant_id, shard, event.source, event.event_type, event.created_at, event.event_id
+        )
+        item.update({name: codec.s(value) for name, value in keys.items()})
+    return item
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    request_hash: str
+    event_id: str
+    response_json: str
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    items: list[dict[str, Any]]
+    last_evaluated: str | None  # sort key DynamoDB stopped at; None when the range is exhausted
+
+
+class EventStore:
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        events_table: str,
+        idempotency_table: str,
+        now: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._client = client
+        self._events = events_table
+        self._idempotency = idempotency_table
+        self._now = now
+        self._sleep = sleep
+
+    # -- create ------------------------------------------------------------------------------
+    def put_new(self, item: dict[str, Any]) -> None:
+        with translate_errors("PutItem events"):
+            self._client.put_item(
+                TableName=self._events,
+                Item=item,
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+
+    def put_new_idempotent(
+        self,
+        item: dict[str, Any],
+        tenant_id: str,
+        key: str,
+        record: IdempotencyRecord,
+        ttl_seconds: int,
+    ) -> IdempotencyRecord | None:
+        """Write the event and its idempotency record in one transaction.
+
+        Returns ``None`` when this call created the event, or the record that already holds the
+        key (a replay or a conflict, for the caller to tell apart by the hash).
+        """
+        pk = idempotency_pk(tenant_id, key)
+        for attempt in range(TRANSACTION_CONFLICT_RETRIES + 1):
+            now = int(self._now())
+            try:
+                self._client.transact_write_items(
+                    TransactItems=[
+                        {
+                            "Put": {
+                                "TableName": self._idempotency,
+                                "Item": {
+                                    "pk": codec.s(pk),
+                                    "request_hash": codec.s(record.request_hash),
+                                    "event_id": codec.s(record.event_id),
+                                    "response": codec.s(record.response_json),
+                                    "expires_at": codec.n(now + ttl_seconds),
+                                },
+                                # An expired record (TTL not yet swept) may be replaced.
+                                "ConditionExpression": (
+                                    "attribute_not_exists(pk) OR expires_at <= :now"
+                                ),
+                                "ExpressionAttributeValues": {":now": codec.n(now)},
+                                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                            }
+                        },
+                        {
+                            "Put": {
+                                "TableName": self._events,
+                                "Item": item,
+                                "ConditionExpression": "attribute_not_exists(pk)",
+                            }
+                        },
+                    ]
+                )
+                return None
+            except ClientError as exc:
+                code = error_code(exc)
+                if code != "TransactionCanceledException":
+                    with translate_errors("TransactWriteItems events"):
+                        raise
+                reasons = exc.response.get("CancellationReasons", [])
+                first = reasons[0] if reasons else {}
+                codes = {r.get("Code") for r in reasons}
+                if first.get("Code") == "ConditionalCheckFailed":
+                    existing = self._record_from_item(
+                        dict(first.get("Item") or {})
+                    ) or self.get_idempotency(tenant_id, key)
+                    if existing is not None:
+                        return existing
+                    # The holder expired between our write and the read: try again.
+                elif not codes & {"TransactionConflict", "ThrottlingError", None, "None"}:
+                    raise StoreError(f"TransactWriteItems cancelled: {codes}") from exc
+                elif "ThrottlingError" in codes and attempt == TRANSACTION_CONFLICT_RETRIES:
+                    raise StorageUnavailable("TransactWriteItems throttled") from exc
+            # Another request holds the key right now: back off with full jitter and look again.
+            self._sleep(random.uniform(0, 0.01 * (2**attempt)))
+        existing = self.get_idempotency(tenant_id, key)
+        if existing is None:
+            raise StorageUnavailable("idempotency record contended")
+        return existing
+
+    @staticmethod
+    def _record_from_item(item: dict[str, Any] | None) -> IdempotencyRecord | None:
+        if not item or "request_hash" not in item:
+            return None
+        return IdempotencyRecord(
+            request_hash=codec.get_s(item, "request_hash") or "",
+            event_id=codec.get_s(item, "event_id") or "",
+            response_json=codec.get_s(item, "response") or "{}",
+        )
+
+    def get_idempotency(self, tenant_id: str, key: str) -> IdempotencyRecord | None:
+        with translate_errors("GetItem idempotency"):
+            resp = self._client.get_item(
+                TableName=self._idempotency,
+                Key={"pk": codec.s(idempotency_pk(tenant_id, key))},
+                ConsistentRead=True,
+            )
+        item = resp.get("Item")
+        if item is None:
+            return None
+        expires = codec.get_n(item, "expires_at")
+        if expires is not None and expires <= self._now():
+            return None
+        return self._record_from_item(item)
+
+    # -- read --------------------------------------------------------------------------------
+    def get(self, tenant_id: str, event_id: str) -> Event | None:
+        with translate_errors("GetItem events"):
+            resp = self._client.get_item(
+                TableName=self._events,
+                Key={"pk": codec.s(event_pk(tenant_id, event_id))},
+                ConsistentRead=True,
+            )
+        item = resp.get("Item")
+        if item is None or self._expired(item):
+            return None
+        return item_to_event(item)
+
+    def _expired(self, item: dict[str, Any]) -> bool:
+        expires = codec.get_n(item, "expires_at")
+        return expires is not None and expires <= self._now()
+
+    # -- ack / delete ------------------------------------------------------------------------
+    def acknowledge(self, tenant_id: str, event_id: str, acknowledged_at: str) -> Event:
+        """Mark pending -> acknowledged and drop it from the inbox indexes.
+
+        Raises :class:`ConditionFailed` carrying the current item (``None`` when it does not
+        exist) when the event is not pending.
+        """
+        now = int(self._now())
+        try:
+            with translate_errors("UpdateItem events ack"):
+                resp = self._client.update_item(
+                    TableName=self._events,
+                    Key={"pk": codec.s(event_pk(tenant_id, event_id))},
+                    UpdateExpression="SET #status = :acked, acknowledged_at = :at REMOVE "
+                    + ", ".join(INBOX_ATTRIBUTES),
+                    ConditionExpression="attribute_exists(pk) AND #status = :pending "
+                    "AND expires_at > :now",
+                    ExpressionAttributeNames={"#status": "status"},
+                    ExpressionAttributeValues={
+                        ":acked": codec.s(STATUS_ACKNOWLEDGED),
+                        ":pending": codec.s(STATUS_PENDING),
+                        ":at": codec.s(acknowledged_at),
+                        ":now": codec.n(now),
+                    },
+                    ReturnValues="ALL_NEW",
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+        except ConditionFailed as exc:
+            item = exc.item if exc.item and not self._expired(exc.item) else None
+            raise ConditionFailed(item) from exc
+        return item_to_event(resp["Attributes"])
+
+    def delete(self, tenant_id: str, event_id: str) -> bool:
+        """Delete a live event; False when there was none."""
+        try:
+            with translate_errors("DeleteItem events"):
+                self._client.delete_item(
+                    TableName=self._events,
+                    Key={"pk": codec.s(event_pk(tenant_id, event_id))},
+                    ConditionExpression="attribute_exists(pk) AND expires_at > :now",
+                    ExpressionAttributeValues={":now": codec.n(int(self._now()))},
+                )
+        except ConditionFailed:
+            return False
+        return True
+
+    # -- inbox -------------------------------------------------------------------------------
+    def query_inbox_partition(
+        self,
+        plan: IndexPlan,
+        partition_value: str,
+        limit: int,
+        filter_expression: str | None = None,
+        names: dict[str, str] | None = None,
+        values: dict[str, Any] | None = None,
+        lower: str | None = None,
+    ) -> InboxPage:
+        """Read up to ``limit`` items of one inbox partition in sort-key order.
+
+        ``limit`` is DynamoDB's: items *evaluated*; with a filter fewer may come back.
+        """
+        expr_names = {"#pk": plan.partition_attr, "#sk": SORT_KEY, **(names or {})}
+        expr_values = {
+            ":pk": codec.s(partition_value),
+            ":lo": codec.s(lower if lower is not None else plan.lower),
+            ":hi": codec.s(plan.upper),
+            ":now": codec.n(int(self._now())),
+            **(values or {}),
+        }
+        live = "expires_at > :now"
+        filt = live if not filter_expression else f"({filter_expression}) AND {live}"
+        with translate_errors("Query inbox"):
+            resp = self._client.query(
+                TableName=self._events,
+                IndexName=plan.index_name,
+                KeyConditionExpression="#pk = :pk AND #sk BETWEEN :lo AND :hi",
+                FilterExpression=filt,
+                ExpressionAttributeNames=expr_names,
+                ExpressionAttributeValues=expr_values,
+                Limit=limit,
+                ScanIndexForward=True,
+            )
+        lek = resp.get("LastEvaluatedKey")
+        return InboxPage(
+            items=resp.get("Items", []),
+            last_evaluated=codec.get_s(lek, SORT_KEY) if lek else None,
+        )

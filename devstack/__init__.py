@@ -1,0 +1,1 @@
+"""Local-only tooling (never deployed): DynamoDB Local, the dev server, the stack's state file."""

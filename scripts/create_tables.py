@@ -1,0 +1,45 @@
+#!/usr/bin/env python3
+"""Create the stage's DynamoDB tables if they do not exist (idempotent; local or AWS).
+
+python scripts/create_tables.py --stage local      # the running `make run` stack
+python scripts/create_tables.py --stage dev        # AWS, with your usual credentials
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from chalicelib.settings import load_settings
+from chalicelib.stores.aws import dynamodb_client
+from chalicelib.stores.schema import create_all
+from devstack import state
+from devstack.stage_env import stage_environment
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--stage", default=os.environ.get("STAGE", "local"))
+    args = parser.parse_args(argv)
+    env = {
+        **stage_environment(args.stage),
+        **{k: v for k, v in os.environ.items() if k == "TABLE_PREFIX"},
+    }
+    state.apply_to_environment(args.stage)
+    settings = load_settings({**os.environ, **env, "STAGE": args.stage})
+    client = dynamodb_client(settings)
+    created = create_all(client, settings)
+    for name in created:
+        print(f"created {name}")
+    print(f"{len(created)} table(s) created; all tables for stage {args.stage} are ACTIVE")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
