@@ -71,18 +71,24 @@ def client_config(settings: Settings, pool: int = 50) -> Config:
     )
 
 
-def dynamodb_client(settings: Settings, session: boto3.Session | None = None) -> DynamoDBClient:
+def dynamodb_client(
+    settings: Settings, session: boto3.Session | None = None, endpoint_url: str | None = None
+) -> DynamoDBClient:
+    """A DynamoDB client; the endpoint comes from boto3's own ``AWS_ENDPOINT_URL_DYNAMODB``
+    unless given (tests point each client at their own DynamoDB Local)."""
     session = session or boto3.Session()
-    client = session.client("dynamodb", config=client_config(settings))
+    client = session.client("dynamodb", config=client_config(settings), endpoint_url=endpoint_url)
     client.meta.events.register_first("before-parse.dynamodb.*", _check_crc32)
     return client
 
 
 def dynamodb_streams_client(
-    settings: Settings, session: boto3.Session | None = None
+    settings: Settings, session: boto3.Session | None = None, endpoint_url: str | None = None
 ) -> DynamoDBStreamsClient:
     session = session or boto3.Session()
-    client = session.client("dynamodbstreams", config=client_config(settings, pool=10))
+    client = session.client(
+        "dynamodbstreams", config=client_config(settings, pool=10), endpoint_url=endpoint_url
+    )
     client.meta.events.register_first("before-parse.dynamodb-streams.*", _check_crc32)
     return client
 

@@ -1,0 +1,19 @@
+"""Build the Chalice application around a :class:`Runtime` (app.py and in-process tests)."""
+
+from __future__ import annotations
+
+from chalice.app import Chalice
+
+from chalicelib.api import events, middleware, service
+from chalicelib.runtime import Runtime
+
+APP_NAME = "triggers-api"
+
+
+def create_app(runtime: Runtime) -> Chalice:
+    app = Chalice(app_name=APP_NAME)
+    for handler in middleware.chain(runtime):
+        app.register_middleware(handler, "http")
+    app.register_blueprint(service.blueprint(runtime))
+    app.register_blueprint(events.blueprint(runtime))
+    return app
