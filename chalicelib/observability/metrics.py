@@ -1,0 +1,177 @@
+"""CloudWatch metrics as Embedded Metric Format (EMF) documents: no PutMetricData on any path.
+
+Anything in a request records a metric with one call::
+
+    from chalicelib.observability.metrics import record_metric
+
+    record_metric("RateLimited", "Count", 1)
+    record_metric("ApiErrorCount", "Count", 1, error_code="rate_limited")
+
+Inside a request (the observability middleware opens :func:`request_scope`) the samples are
+collected in a context variable, so concurrent requests served on threads by ``chalice local``
+never see each other's metrics, and written when the request ends. Outside a request (the stream
+handler, scripts) a sample is written at once.
+
+Each distinct set of dimensions becomes one EMF document (built by Powertools'
+``EphemeralMetrics``, which keeps no state shared between instances) with two dimension sets:
+``[service]`` (the roll-up the alarms use) and ``[service, *dimensions]``. A document is one JSON
+line on stdout, which Lambda sends to CloudWatch Logs, where EMF turns it into metrics in the
+namespace ``POWERTOOLS_METRICS_NAMESPACE`` (``TriggersAPI/<stage>``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+
+from chalicelib.observability.logging import SERVICE, logger
+
+NAMESPACE_ENV = "POWERTOOLS_METRICS_NAMESPACE"
+DEFAULT_NAMESPACE = "TriggersAPI/local"
+_UNITS = frozenset(unit.value for unit in MetricUnit)
+
+Sink = Callable[[str], None]
+
+_write_lock = threading.Lock()
+
+
+def stdout_sink(line: str) -> None:
+    """Write one whole line in a single call, so lines of concurrent requests never interleave."""
+    with _write_lock:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    namespace: str
+    service: str = SERVICE
+    sink: Sink = stdout_sink
+    enabled: bool = True
+
+
+_config = MetricsConfig(namespace=os.environ.get(NAMESPACE_ENV) or DEFAULT_NAMESPACE)
+
+
+def configure(
+    *,
+    namespace: str | None = None,
+    sink: Sink | None = None,
+    enabled: bool | None = None,
+) -> MetricsConfig:
+    """Change where and whether metrics go (app start-up, tests, benchmarks); return the old one."""
+    global _config  # one process-wide output, like the logger's handler
+    previous = _config
+    changes: dict[str, Any] = {}
+    if namespace is not None:
+        changes["namespace"] = namespace
+    if sink is not None:
+        changes["sink"] = sink
+    if enabled is not None:
+        changes["enabled"] = enabled
+    _config = replace(previous, **changes)
+    return previous
+
+
+def restore(config: MetricsConfig) -> None:
+    global _config
+    _config = config
+
+
+def current_config() -> MetricsConfig:
+    return _config
+
+
+@dataclass(frozen=True)
+class Sample:
+    name: str
+    unit: str
+    value: float
+    dimensions: tuple[tuple[str, str], ...]
+
+
+@dataclass
+class MetricBatch:
+    """The metrics of one request (or one handler invocation)."""
+
+    samples: list[Sample] = field(default_factory=list)
+
+    def add(self, sample: Sample) -> None:
+        self.samples.append(sample)
+
+    def documents(self, config: MetricsConfig) -> list[dict[str, Any]]:
+        """One EMF document per distinct dimension set, in first-recorded order."""
+        groups: dict[tuple[tuple[str, str], ...], list[Sample]] = {}
+        for sample in self.samples:
+            groups.setdefault(sample.dimensions, []).append(sample)
+        docs = []
+        for dimensions, samples in groups.items():
+            emf = EphemeralMetrics(namespace=config.namespace, service=config.service)
+            for sample in samples:
+                emf.add_metric(name=sample.name, unit=sample.unit, value=sample.value)
+            if dimensions:
+                emf.add_dimensions(service=config.service, **dict(dimensions))
+            docs.append(dict(emf.serialize_metric_set()))
+        return docs
+
+
+_current: ContextVar[MetricBatch | None] = ContextVar("triggers_metrics", default=None)
+
+
+def _sample(name: str, unit: str, value: float, dimensions: dict[str, Any]) -> Sample:
+    if unit not in _UNITS:
+        raise ValueError(f"unknown CloudWatch unit {unit!r}")
+    if not name or len(name) > 255:
+        raise ValueError(f"metric name {name!r} must be 1-255 characters")
+    dims = tuple(sorted((str(k), str(v)) for k, v in dimensions.items() if str(v)))
+    return Sample(name, unit, float(value), dims)
+
+
+def record_metric(name: str, unit: str = "Count", value: float = 1, **dimensions: Any) -> None:
+    """Record one sample: into the current request's batch, or written at once outside one.
+
+    ``unit`` is a CloudWatch unit name (``"Count"``, ``"Milliseconds"``, ...); an unknown one
+    raises ``ValueError`` here, where the caller's bug is, not when the batch is written.
+    Keep dimension values low-cardinality (route templates, error codes; never ids).
+    """
+    sample = _sample(name, unit, value, dimensions)
+    batch = _current.get()
+    if batch is not None:
+        batch.add(sample)
+        return
+    single = MetricBatch()
+    single.add(sample)
+    flush(single)
+
+
+def flush(batch: MetricBatch) -> None:
+    """Write the batch's documents; never raises (metrics must not fail a request)."""
+    config = _config
+    if not config.enabled or not batch.samples:
+        return
+    try:
+        for doc in batch.documents(config):
+            config.sink(json.dumps(doc, separators=(",", ":")))
+    except Exception:  # noqa: BLE001 - a metrics bug must not turn a response into a 500
+        logger.exception("metrics flush failed")
+
+
+@contextmanager
+def request_scope() -> Iterator[MetricBatch]:
+    """Collect the metrics recorded inside (this thread/context only) and write them at exit."""
+    batch = MetricBatch()
+    token = _current.set(batch)
+    try:
+        yield batch
+    finally:
+        _current.reset(token)
+        flush(batch)
