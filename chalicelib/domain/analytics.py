@@ -1,0 +1,393 @@
+"""Ingestion analytics, pure: stream records -> counter increments, counter keys, summaries.
+
+A DynamoDB stream record of the events table becomes zero or more increments of per-minute
+counters, each keyed by tenant, source, event type and the minute it belongs to:
+
+* INSERT of a pending event: ``ingested`` in the minute of ``created_at``.
+* MODIFY pending -> acknowledged: ``acknowledged`` and ``ack_latency_ms_sum`` in the minute of
+  ``acknowledged_at``, and ``cohort_acknowledged`` in the minute of ``created_at``.
+* REMOVE: ``deleted`` (or ``expired`` when DynamoDB's TTL removed it: ``userIdentity`` is the
+  ``dynamodb.amazonaws.com`` service) in the minute the stream saw it, and
+  ``cohort_removed_<status>`` in the minute of ``created_at``.
+
+The *activity* counters say what happened in a minute; the *cohort* counters follow the events
+created in a minute, so a summary can tell how many of a window's events are still pending.
+Each minute's increments are also added to the hour and the day that contain it, so a summary
+over a long window reads a few day items instead of thousands of minute items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from chalicelib.domain.clock import format_ts, parse_ts
+from chalicelib.domain.events import NAME_PATTERN, STATUS_ACKNOWLEDGED, STATUS_PENDING
+
+MINUTE, HOUR, DAY = 60, 3600, 86400
+GRANULARITIES = ("minute", "hour", "day")
+_SECONDS = {"minute": MINUTE, "hour": HOUR, "day": DAY}
+# How long each granularity's counters are kept (DynamoDB TTL); reads ignore expired items.
+RETENTION_SECONDS = {"minute": 35 * DAY, "hour": 400 * DAY, "day": 1830 * DAY}
+# A stream record's dedup marker outlives the stream's 24 h retention with a margin.
+MARKER_TTL_SECONDS = 2 * DAY
+MARKER_PREFIX = "#stream-record#"  # tenants cannot start with '#', so no counter pk collides
+
+ACTIVITY_COUNTERS = ("ingested", "acknowledged", "deleted", "expired", "ack_latency_ms_sum")
+COHORT_COUNTERS = (
+    "cohort_acknowledged",
+    "cohort_removed_pending",
+    "cohort_removed_acknowledged",
+)
+COUNTERS = ACTIVITY_COUNTERS + COHORT_COUNTERS
+TTL_PRINCIPAL = "dynamodb.amazonaws.com"
+
+
+class PoisonRecord(ValueError):
+    """A stream record this code cannot turn into counts (malformed or unexpected)."""
+
+
+@dataclass(frozen=True)
+class Increment:
+    tenant_id: str
+    source: str
+    event_type: str
+    minute: int  # epoch seconds at the start of the minute
+    counts: Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class RecordEffect:
+    """What one stream record adds to the counters, and the figures it yields for metrics."""
+
+    sequence_number: str
+    record_id: str  # the stream record's eventID: unique per record, the dedup key
+    increments: tuple[Increment, ...] = ()
+    ingestion_lag_ms: float | None = None
+    ack_latency_ms: float | None = None
+    kind: str = "ignored"  # ingested | acknowledged | deleted | expired | ignored
+
+
+# -- stream records -> increments ---------------------------------------------------------------
+def _image_str(image: Mapping[str, Any], name: str) -> str | None:
+    value = image.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or not isinstance(value.get("S"), str):
+        raise PoisonRecord(f"attribute {name} is not a string")
+    return str(value["S"])
+
+
+def _required(image: Mapping[str, Any], name: str) -> str:
+    value = _image_str(image, name)
+    if not value:
+        raise PoisonRecord(f"image has no {name}")
+    return value
+
+
+def _ts(image: Mapping[str, Any], name: str) -> float:
+    try:
+        return parse_ts(_required(image, name))
+    except ValueError as exc:
+        raise PoisonRecord(f"{name} is not an RFC 3339 timestamp") from exc
+
+
+@dataclass(frozen=True)
+class _Identity:
+    tenant_id: str
+    source: str
+    event_type: str
+    created: float
+    status: str
+
+
+def _identity(image: Any) -> _Identity:
+    if not isinstance(image, Mapping):
+        raise PoisonRecord("record has no image of the item")
+    tenant, source, event_type = (
+        _required(image, "tenant_id"),
+        _required(image, "source"),
+        _required(image, "event_type"),
+    )
+    if "#" in tenant or not NAME_PATTERN.match(source) or not NAME_PATTERN.match(event_type):
+        raise PoisonRecord("tenant, source or event type has characters keys cannot hold")
+    return _Identity(
+        tenant, source, event_type, _ts(image, "created_at"), _required(image, "status")
+    )
+
+
+def minute_of(epoch_seconds: float) -> int:
+    return int(epoch_seconds // MINUTE) * MINUTE
+
+
+def _inc(who: _Identity, at: float, **counts: int) -> Increment:
+    return Increment(who.tenant_id, who.source, who.event_type, minute_of(at), counts)
+
+
+def _arrival(dynamodb: Mapping[str, Any]) -> float:
+    value = dynamodb.get("ApproximateCreationDateTime")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PoisonRecord("ApproximateCreationDateTime is not epoch seconds")
+    return float(value)
+
+
+def _is_ttl_removal(record: Mapping[str, Any]) -> bool:
+    identity = record.get("userIdentity")
+    return (
+        isinstance(identity, Mapping)
+        and identity.get("type") == "Service"
+        and identity.get("principalId") == TTL_PRINCIPAL
+    )
+
+
+def record_effect(record: Any) -> RecordEffect:
+    """Turn one Lambda-shaped DynamoDB stream record into its effect; raise PoisonRecord."""
+    if not isinstance(record, Mapping) or not isinstance(record.get("dynamodb"), Mapping):
+        raise PoisonRecord("not a DynamoDB stream record")
+    dynamodb: Mapping[str, Any] = record["dynamodb"]
+    sequence = dynamodb.get("SequenceNumber")
+    record_id = record.get("eventID")
+    if not isinstance(sequence, str) or not sequence:
+        raise PoisonRecord("record has no SequenceNumber")
+    if not isinstance(record_id, str) or not record_id:
+        raise PoisonRecord("record has no eventID")
+    name = record.get("eventName")
+    if name == "INSERT":
+        who = _identity(dynamodb.get("NewImage"))
+        if who.status != STATUS_PENDING:
+            return RecordEffect(sequence, record_id)
+        lag = max(0.0, _arrival(dynamodb) - who.created) * 1000
+        return RecordEffect(
+            sequence, record_id, (_inc(who, who.created, ingested=1),), lag, kind="ingested"
+        )
+    if name == "MODIFY":
+        old, new = _identity(dynamodb.get("OldImage")), _identity(dynamodb.get("NewImage"))
+        if not (old.status == STATUS_PENDING and new.status == STATUS_ACKNOWLEDGED):
+            return RecordEffect(sequence, record_id)
+        acked = _ts(dynamodb["NewImage"], "acknowledged_at")
+        latency = max(0, round((acked - new.created) * 1000))
+        increments = (
+            _inc(new, acked, acknowledged=1, ack_latency_ms_sum=latency),
+            _inc(new, new.created, cohort_acknowledged=1),
+        )
+        return RecordEffect(
+            sequence, record_id, increments, ack_latency_ms=latency, kind="acknowledged"
+        )
+    if name == "REMOVE":
+        old = _identity(dynamodb.get("OldImage"))
+        kind = "expired" if _is_ttl_removal(record) else "deleted"
+        cohort = f"cohort_removed_{old.status}"
+        if cohort not in COHORT_COUNTERS:
+            raise PoisonRecord(f"unknown status {old.status!r}")
+        increments = (
+            _inc(old, _arrival(dynamodb), **{kind: 1}),
+            _inc(old, old.created, **{cohort: 1}),
+        )
+        return RecordEffect(sequence, record_id, increments, kind=kind)
+    raise PoisonRecord(f"unknown eventName {name!r}")
+
+
+# -- counter keys -------------------------------------------------------------------------------
+def _utc(epoch_seconds: float) -> datetime:
+    return datetime.fromtimestamp(epoch_seconds, tz=UTC)
+
+
+def bucket_label(granularity: str, start: int) -> str:
+    """``2026-11-23T13:05`` / ``2026-11-23T13`` / ``2026-11-23``: fixed width, time-ordered."""
+    fmt = {"minute": "%Y-%m-%dT%H:%M", "hour": "%Y-%m-%dT%H", "day": "%Y-%m-%d"}[granularity]
+    return _utc(start).strftime(fmt)
+
+
+def partition_label(granularity: str, start: int) -> str:
+    """Minute items are partitioned by day, hour items by month, day items by year."""
+    fmt = {"minute": "%Y-%m-%d", "hour": "%Y-%m", "day": "%Y"}[granularity]
+    return _utc(start).strftime(fmt)
+
+
+def counter_pk(tenant_id: str, granularity: str, start: int) -> str:
+    return f"{tenant_id}#{granularity}#{partition_label(granularity, start)}"
+
+
+def counter_sk(granularity: str, start: int, source: str, event_type: str) -> str:
+    return f"{bucket_label(granularity, start)}#{source}#{event_type}"
+
+
+def marker_pk(record_id: str) -> str:
+    return MARKER_PREFIX + record_id
+
+
+def floor_to(granularity: str, epoch_seconds: float) -> int:
+    step = _SECONDS[granularity]
+    return int(epoch_seconds // step) * step
+
+
+@dataclass(frozen=True)
+class CounterKey:
+    pk: str
+    sk: str
+    tenant_id: str
+    source: str
+    event_type: str
+    granularity: str
+    start: int
+
+    @property
+    def bucket(self) -> str:
+        return format_ts(self.start)
+
+
+@dataclass
+class CounterUpdate:
+    key: CounterKey
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def aggregate(effects: Iterable[RecordEffect]) -> list[CounterUpdate]:
+    """Sum the increments of ``effects`` per counter item (minute, hour and day), in a stable
+    order, leaving out zeros."""
+    updates: dict[tuple[str, str], CounterUpdate] = {}
+    for effect in effects:
+        for inc in effect.increments:
+            for granularity in GRANULARITIES:
+                start = floor_to(granularity, inc.minute)
+                pk = counter_pk(inc.tenant_id, granularity, start)
+                sk = counter_sk(granularity, start, inc.source, inc.event_type)
+                update = updates.get((pk, sk))
+                if update is None:
+                    key = CounterKey(
+                        pk, sk, inc.tenant_id, inc.source, inc.event_type, granularity, start
+                    )
+                    update = updates[(pk, sk)] = CounterUpdate(key)
+                for name, value in inc.counts.items():
+                    update.counts[name] = update.counts.get(name, 0) + value
+    return [u for _, u in sorted(updates.items()) if any(u.counts.values())]
+
+
+# -- reading a time range -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Span:
+    """Counter items of one granularity whose bucket starts in ``[start, end)``."""
+
+    granularity: str
+    start: int
+    end: int
+
+
+def cover(start: int, end: int) -> list[Span]:
+    """Cover the whole minutes ``[start, end)`` with as few counter buckets as possible:
+    minutes up to the first hour boundary, hours up to the first day boundary, whole days,
+    then hours and minutes again at the far end."""
+    if start % MINUTE or end % MINUTE:
+        raise ValueError("start and end must be whole minutes")
+    spans: list[Span] = []
+    if start >= end:
+        return spans
+
+    def ceil(step: int, value: int) -> int:
+        return -(-value // step) * step
+
+    hour_lo, hour_hi = ceil(HOUR, start), end // HOUR * HOUR
+    if hour_lo >= hour_hi:
+        return [Span("minute", start, end)]
+    day_lo, day_hi = ceil(DAY, hour_lo), hour_hi // DAY * DAY
+    spans.append(Span("minute", start, hour_lo))
+    if day_lo < day_hi:
+        spans += [Span("hour", hour_lo, day_lo), Span("day", day_lo, day_hi)]
+        spans.append(Span("hour", day_hi, hour_hi))
+    else:
+        spans.append(Span("hour", hour_lo, hour_hi))
+    spans.append(Span("minute", hour_hi, end))
+    return [s for s in spans if s.start < s.end]
+
+
+@dataclass(frozen=True)
+class KeyRange:
+    """One Query: partition ``pk``, sort keys between ``lower`` and ``upper`` inclusive."""
+
+    pk: str
+    lower: str
+    upper: str
+
+
+def key_ranges(tenant_id: str, spans: Iterable[Span]) -> list[KeyRange]:
+    """The Queries that read ``spans`` for a tenant: one per partition a span touches."""
+    ranges: list[KeyRange] = []
+    for span in spans:
+        step = _SECONDS[span.granularity]
+        cursor = span.start
+        while cursor < span.end:
+            partition = partition_label(span.granularity, cursor)
+            last = cursor
+            # Walk to the last bucket of this span that shares the partition.
+            while last + step < span.end and partition_label(span.granularity, last + step) == (
+                partition
+            ):
+                last += step
+            ranges.append(
+                KeyRange(
+                    counter_pk(tenant_id, span.granularity, cursor),
+                    bucket_label(span.granularity, cursor),
+                    bucket_label(span.granularity, last) + "#~",  # '~' sorts after every name
+                )
+            )
+            cursor = last + step
+    return ranges
+
+
+@dataclass(frozen=True)
+class CounterRow:
+    """One counter item as read back."""
+
+    source: str
+    event_type: str
+    counts: Mapping[str, int]
+
+
+def _blank() -> dict[str, int]:
+    return dict.fromkeys(COUNTERS, 0)
+
+
+def _public(counts: Mapping[str, int]) -> dict[str, Any]:
+    acked = counts["acknowledged"]
+    removed_pending, removed_acked = (
+        counts["cohort_removed_pending"],
+        counts["cohort_removed_acknowledged"],
+    )
+    return {
+        "ingested": counts["ingested"],
+        "acknowledged": acked,
+        "deleted": counts["deleted"],
+        "expired": counts["expired"],
+        "ack_latency_ms_avg": round(counts["ack_latency_ms_sum"] / acked, 1) if acked else None,
+        "by_status": {
+            "pending": counts["ingested"] - counts["cohort_acknowledged"] - removed_pending,
+            "acknowledged": counts["cohort_acknowledged"] - removed_acked,
+            "removed": removed_pending + removed_acked,
+        },
+    }
+
+
+def summarize(rows: Iterable[CounterRow]) -> dict[str, Any]:
+    """Totals and breakdowns by source and by event type.
+
+    ``ingested``, ``acknowledged``, ``deleted`` and ``expired`` count what happened in the
+    window; ``by_status`` is the current status of the events *created* in the window.
+    """
+    totals = _blank()
+    by_source: dict[str, dict[str, int]] = {}
+    by_type: dict[str, dict[str, int]] = {}
+    for row in rows:
+        for target in (
+            totals,
+            by_source.setdefault(row.source, _blank()),
+            by_type.setdefault(row.event_type, _blank()),
+        ):
+            for name in COUNTERS:
+                target[name] += int(row.counts.get(name, 0))
+    return {
+        "totals": _public(totals),
+        "by_source": [{"source": k, **_public(v)} for k, v in sorted(by_source.items())],
+        "by_event_type": [{"event_type": k, **_public(v)} for k, v in sorted(by_type.items())],
+    }
