@@ -13,14 +13,13 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from typing import Any
 
 from chalice.app import Request, Response
 
 from chalicelib import errors
 from chalicelib.api import context
 from chalicelib.api.http import json_response
-from chalicelib.domain.keys import key_id_prefix
+from chalicelib.observability import access_log
 from chalicelib.observability.logging import logger
 from chalicelib.runtime import Runtime
 
@@ -97,33 +96,10 @@ def request_context(event: Request, get_response: Callable[[Request], Response])
             response = error_response(errors.InternalError(), request_id)
         response.headers.update(ctx.response_headers)
         response.headers["X-Request-ID"] = request_id
-        _access_log(ctx, response)
+        access_log.record_request(ctx, response)
         return response
     finally:
         context.set_current(None)
-
-
-def _access_log(ctx: context.RequestContext, response: Response) -> None:
-    fields: dict[str, Any] = {
-        "request_id": ctx.request_id,
-        "method": ctx.method,
-        "endpoint": ctx.route,
-        "path": ctx.path,
-        "status_code": response.status_code,
-        "duration_ms": round((time.perf_counter() - ctx.started) * 1000, 2),
-        **ctx.log_fields,
-    }
-    if ctx.principal is not None:
-        fields["key_id"] = key_id_prefix(ctx.principal.key_id)
-        fields["tenant"] = ctx.principal.tenant_id
-    if response.status_code >= 400:
-        body = response.body
-        try:
-            parsed = json.loads(body) if isinstance(body, str | bytes) else body
-            fields["error_code"] = parsed["error"]["code"]
-        except (ValueError, KeyError, TypeError):
-            pass
-    logger.info("request", extra=fields)
 
 
 def _secret_from(event: Request) -> str | None:

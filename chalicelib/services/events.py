@@ -18,7 +18,7 @@ from chalicelib.domain.events import (
 )
 from chalicelib.domain.idempotency import request_fingerprint
 from chalicelib.domain.inbox import shard_of
-from chalicelib.domain.ulid import UlidGenerator
+from chalicelib.domain.ulid import UlidGenerator, decode_timestamp_ms
 from chalicelib.stores.errors import ConditionFailed, StorageUnavailable, StoreError
 from chalicelib.stores.events import EventStore, IdempotencyRecord, event_to_item, item_to_event
 
@@ -54,10 +54,12 @@ class EventService:
         self._ids = ids or UlidGenerator()
 
     def new_event(self, tenant_id: str, draft: EventDraft) -> Event:
-        now = self._now()
-        ms = int(now * 1000)
+        ulid = self._ids.new(int(self._now() * 1000))
+        # The id's timestamp, not the clock's: the generator stays monotonic when the clock
+        # steps back, and created_at must sort the same way (it leads the inbox sort key).
+        ms = decode_timestamp_ms(ulid)
         return Event(
-            event_id="evt_" + self._ids.new(ms),
+            event_id="evt_" + ulid,
             tenant_id=tenant_id,
             source=draft.source,
             event_type=draft.event_type,
