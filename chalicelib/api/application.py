@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from chalice.app import Chalice
+from chalice.app import Chalice, ConvertToMiddleware
 
-from chalicelib.api import events, middleware, service
+from chalicelib.api import events, middleware, observability, service
 from chalicelib.runtime import Runtime
 
 APP_NAME = "triggers-api"
@@ -12,6 +12,8 @@ APP_NAME = "triggers-api"
 
 def create_app(runtime: Runtime) -> Chalice:
     app = Chalice(app_name=APP_NAME)
+    observability.install()
+    app.register_middleware(ConvertToMiddleware(observability.observe_invocation), "http")
     for handler in middleware.chain(runtime):
         app.register_middleware(handler, "http")
     app.register_blueprint(service.blueprint(runtime))

@@ -14,6 +14,7 @@ from chalicelib.api.http import (
     read_json_body,
 )
 from chalicelib.domain.events import EventValidationError, PayloadTooLargeError, parse_event_create
+from chalicelib.observability.metrics import record_metric
 from chalicelib.runtime import Runtime
 from chalicelib.services.inbox import parse_inbox_query
 
@@ -55,6 +56,7 @@ def blueprint(runtime: Runtime) -> Blueprint:
         context.current().log_fields["event_id"] = result.event["event_id"]
         if result.replayed:
             return json_response(result.event, 200, {"Idempotent-Replayed": "true"})
+        record_metric("EventsIngested", "Count", 1)
         return json_response(result.event, 201)
 
     @bp.route("/v1/events/{event_id}", methods=["GET"])

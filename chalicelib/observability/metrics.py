@@ -33,6 +33,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
+from chalicelib.observability import switch
 from chalicelib.observability.logging import SERVICE, logger
 
 NAMESPACE_ENV = "POWERTOOLS_METRICS_NAMESPACE"
@@ -56,7 +57,6 @@ class MetricsConfig:
     namespace: str
     service: str = SERVICE
     sink: Sink = stdout_sink
-    enabled: bool = True
 
 
 _config = MetricsConfig(namespace=os.environ.get(NAMESPACE_ENV) or DEFAULT_NAMESPACE)
@@ -66,9 +66,8 @@ def configure(
     *,
     namespace: str | None = None,
     sink: Sink | None = None,
-    enabled: bool | None = None,
 ) -> MetricsConfig:
-    """Change where and whether metrics go (app start-up, tests, benchmarks); return the old one."""
+    """Change where metrics go (app start-up, tests, benchmarks); return the old config."""
     global _config  # one process-wide output, like the logger's handler
     previous = _config
     changes: dict[str, Any] = {}
@@ -76,8 +75,6 @@ def configure(
         changes["namespace"] = namespace
     if sink is not None:
         changes["sink"] = sink
-    if enabled is not None:
-        changes["enabled"] = enabled
     _config = replace(previous, **changes)
     return previous
 
@@ -156,7 +153,7 @@ def record_metric(name: str, unit: str = "Count", value: float = 1, **dimensions
 def flush(batch: MetricBatch) -> None:
     """Write the batch's documents; never raises (metrics must not fail a request)."""
     config = _config
-    if not config.enabled or not batch.samples:
+    if not switch.enabled() or not batch.samples:
         return
     try:
         for doc in batch.documents(config):

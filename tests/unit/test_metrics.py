@@ -8,13 +8,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from chalicelib.observability import metrics
+from chalicelib.observability import metrics, switch
 
 
 @pytest.fixture
 def sink() -> Iterator[list[str]]:
     lines: list[str] = []
-    previous = metrics.configure(namespace="TriggersAPI/test", sink=lines.append, enabled=True)
+    previous = metrics.configure(namespace="TriggersAPI/test", sink=lines.append)
     yield lines
     metrics.restore(previous)
 
@@ -65,11 +65,14 @@ def test_unknown_unit_fails_at_the_call():
         metrics.record_metric("RateLimited", "Requests", 1)
 
 
-def test_disabled_metrics_write_nothing(sink):
-    metrics.configure(enabled=False)
-    with metrics.request_scope():
-        metrics.record_metric("ApiRequestCount", "Count", 1, route="GET /v1/health")
-    metrics.record_metric("RateLimited")
+def test_switched_off_metrics_write_nothing(sink):
+    previous = switch.set_enabled(False)
+    try:
+        with metrics.request_scope():
+            metrics.record_metric("ApiRequestCount", "Count", 1, route="GET /v1/health")
+        metrics.record_metric("RateLimited")
+    finally:
+        switch.set_enabled(previous)
     assert sink == []
 
 
