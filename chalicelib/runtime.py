@@ -12,11 +12,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from chalicelib.domain.cursor import CursorCodec
+from chalicelib.services.analytics import AnalyticsService
 from chalicelib.services.events import EventService
 from chalicelib.services.health import HealthService
 from chalicelib.services.inbox import InboxService
 from chalicelib.services.keys import KeyService
+from chalicelib.services.stream_ingest import StreamIngestService
 from chalicelib.settings import Settings
+from chalicelib.stores.analytics import AnalyticsStore
 from chalicelib.stores.api_keys import ApiKeyStore
 from chalicelib.stores.aws import dynamodb_client
 from chalicelib.stores.events import EventStore
@@ -33,6 +36,8 @@ class Runtime:
     events: EventService
     inbox: InboxService
     health: HealthService
+    analytics: AnalyticsService
+    stream_ingest: StreamIngestService
 
     @classmethod
     def build(
@@ -44,6 +49,7 @@ class Runtime:
         client = dynamodb or dynamodb_client(settings)
         event_store = EventStore(client, settings.events_table, settings.idempotency_table, now)
         key_store = ApiKeyStore(client, settings.api_keys_table, now)
+        analytics_store = AnalyticsStore(client, settings.analytics_table, now)
         return cls(
             settings=settings,
             dynamodb=client,
@@ -59,4 +65,6 @@ class Runtime:
                 event_store, CursorCodec(settings.cursor_signing_key), settings.inbox_shards
             ),
             health=HealthService(client, settings.events_table, settings.version),
+            analytics=AnalyticsService(analytics_store, now),
+            stream_ingest=StreamIngestService(analytics_store),
         )

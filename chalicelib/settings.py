@@ -16,6 +16,10 @@ from chalicelib import __version__
 
 KNOWN_STAGES = ("local", "dev", "prod")
 TABLE_NAMES = ("events", "idempotency", "api-keys", "rate-limits", "analytics")
+STREAM_ARN_PLACEHOLDER = (
+    "arn:aws:dynamodb:us-east-1:000000000000:table/triggers-api-events/stream/"
+    "PLACEHOLDER-set-by-infra-merge-template"
+)
 
 
 class SettingsError(RuntimeError):
@@ -81,6 +85,8 @@ class Settings:
     aws_read_timeout: float = 3.0
     aws_total_max_attempts: int = 3
     log_level: str = "INFO"
+    # The events table stream, for on_dynamodb_record; the infra merge template overrides it.
+    events_stream_arn: str = STREAM_ARN_PLACEHOLDER
     version: str = __version__
 
     def table_name(self, name: str) -> str:
@@ -107,6 +113,13 @@ class Settings:
     @property
     def analytics_table(self) -> str:
         return self.table_name("analytics")
+
+
+def _stream_arn(env: Mapping[str, str]) -> str:
+    raw = env.get("EVENTS_STREAM_ARN") or STREAM_ARN_PLACEHOLDER
+    if not raw.startswith("arn:aws") or ":table/" not in raw or "/stream/" not in raw:
+        raise SettingsError(f"EVENTS_STREAM_ARN must be a DynamoDB stream ARN, got {raw!r}")
+    return raw
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -138,4 +151,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         aws_read_timeout=_float(env, "AWS_READ_TIMEOUT", 3.0, 0.05, 60.0),
         aws_total_max_attempts=_int(env, "AWS_TOTAL_MAX_ATTEMPTS", 3, 1, 10),
         log_level=log_level,
+        events_stream_arn=_stream_arn(env),
     )

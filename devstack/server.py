@@ -24,7 +24,9 @@ from typing import Any
 from chalice.cli.factory import CLIFactory
 from chalice.local import (
     ChaliceRequestHandler,
+    CustomLocalChalice,
     ForbiddenError,
+    LocalChalice,
     LocalDevServer,
     LocalGatewayException,
 )
@@ -68,6 +70,11 @@ def serve(host: str, port: int, stage: str) -> None:
     if stage not in config.config_from_disk.get("stages", {}):
         raise SystemExit(f"unknown stage {stage!r}: not in .chalice/config.json")
     app = config.chalice_app
+    # What chalice's own create_local_server does: the server handles requests on threads, and
+    # Chalice keeps `current_request` on the app object; LocalChalice makes it thread-local.
+    # Without it, concurrent requests read each other's bodies and headers.
+    CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
+    app.__class__ = CustomLocalChalice
     server = LocalDevServer(app, config, host, port, handler_cls=NoDelayHandler)
     print(f"Serving on http://{host}:{port} (stage {stage})", flush=True)
     server.serve_forever()
