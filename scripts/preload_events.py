@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""Write N pending events for one tenant straight into the events table, fast (BatchWriteItem).
+
+    python scripts/preload_events.py --tenant perf-big --count 100000
+    python scripts/preload_events.py --tenant t1 --count 1000 --json
+
+The items are made by the API's own code (``EventService.new_event`` and
+``stores.events.event_to_item``), so they are exactly what ``POST /v1/events`` would store: same
+ids, shards, inbox index attributes and retention. Sources, event types and priorities cycle
+through small sets so that the inbox filters have something to select.
+
+Like ``seed_api_keys.py`` it writes to the running `make run` stack (``.run/stack.json``) unless
+``AWS_ENDPOINT_URL_DYNAMODB`` is set (the load-test runner sets it for the stack it started).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from chalicelib.domain.events import PRIORITIES, EventDraft, canonical_json
+from chalicelib.domain.inbox import shard_of
+from chalicelib.runtime import Runtime
+from chalicelib.settings import Settings, load_settings
+from chalicelib.stores.events import event_to_item
+from devstack import state
+from devstack.stage_env import stage_environment
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+BATCH = 25  # BatchWriteItem's maximum
+SOURCES = ("billing", "crm", "shop", "auth")
+EVENT_TYPES = ("invoice.paid", "user.created", "order.shipped", "session.started")
+MAX_UNPROCESSED_ROUNDS = 12
+
+
+@dataclass(frozen=True)
+class PreloadResult:
+    tenant_id: str
+    count: int
+    seconds: float
+
+    @property
+    def items_per_second(self) -> float:
+        return self.count / self.seconds if self.seconds > 0 else 0.0
+
+
+def draft_for(n: int) -> EventDraft:
+    """The n-th event of a preload: a small payload and rotating source/type/priority."""
+    payload = {"n": n, "amount": n % 997, "note": "preloaded"}
+    return EventDraft(
+        source=SOURCES[n % len(SOURCES)],
+        event_type=EVENT_TYPES[(n // len(SOURCES)) % len(EVENT_TYPES)],
+        payload_json=canonical_json(payload),
+        metadata={"priority": PRIORITIES[n % len(PRIORITIES)], "region": "eu", "batch": "preload"},
+        idempotency_key=None,
+    )
+
+
+def make_items(runtime: Runtime, tenant_id: str, start: int, count: int) -> list[dict[str, Any]]:
+    settings = runtime.settings
+    expires_at = int(time.time()) + settings.event_retention_days * 86400
+    items = []
+    for n in range(start, start + count):
+        event = runtime.events.new_event(tenant_id, draft_for(n))
+        items.append(
+            event_to_item(event, shard_of(event.event_id, settings.inbox_shards), expires_at)
+        )
+    return items
+
+
+def write_batch(client: DynamoDBClient, table: str, items: list[dict[str, Any]]) -> None:
+    """One BatchWriteItem, re-sending unprocessed items with jittered backoff."""
+    requests: list[Any] = [{"PutRequest": {"Item": item}} for item in items]
+    for attempt in range(MAX_UNPROCESSED_ROUNDS):
+        resp = client.batch_write_item(RequestItems={table: requests})
+        requests = list(resp.get("UnprocessedItems", {}).get(table, []))
+        if not requests:
+            return
+        time.sleep(random.uniform(0, min(1.0, 0.02 * 2**attempt)))
+    raise RuntimeError(f"{len(requests)} items still unprocessed after {MAX_UNPROCESSED_ROUNDS}")
+
+
+def _chunks(total: int, size: int) -> Iterator[tuple[int, int]]:
+    for start in range(0, total, size):
+        yield start, min(size, total - start)
+
+
+def preload(
+    runtime: Runtime, tenant_id: str, count: int, threads: int = 4, progress: bool = False
+) -> PreloadResult:
+    table = runtime.settings.events_table
+    done = 0
+    lock = threading.Lock()
+    started = time.perf_counter()
+
+    def work(chunk: tuple[int, int]) -> None:
+        nonlocal done
+        items = make_items(runtime, tenant_id, *chunk)
+        write_batch(runtime.dynamodb, table, items)
+        with lock:
+            done += len(items)
+            if progress and done % 10_000 < len(items):
+                rate = done / (time.perf_counter() - started)
+                print(f"[preload] {done}/{count} ({rate:.0f} items/s)", file=sys.stderr)
+
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        for _ in pool.map(work, _chunks(count, BATCH)):
+            pass
+    return PreloadResult(tenant_id, count, time.perf_counter() - started)
+
+
+def settings_for(stage: str) -> Settings:
+    return load_settings({**os.environ, **stage_environment(stage), "STAGE": stage})
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--tenant", required=True, help="tenant the events belong to")
+    p.add_argument("--count", type=int, required=True, help="number of pending events to write")
+    p.add_argument("--threads", type=int, default=4, help="concurrent BatchWriteItem calls")
+    p.add_argument("--json", action="store_true", help="print one JSON object with the result")
+    p.add_argument("--stage", default=os.environ.get("STAGE", "local"))
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.count < 0:
+        print("error: --count must be 0 or more", file=sys.stderr)
+        return 2
+    stack = state.apply_to_environment(args.stage)
+    if args.stage == "local" and stack is None and not os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"):
+        print(
+            "error: no local stack is running (start it with `make run`) and "
+            "AWS_ENDPOINT_URL_DYNAMODB is not set",
+            file=sys.stderr,
+        )
+        return 2
+    runtime = Runtime.build(settings_for(args.stage))
+    result = preload(runtime, args.tenant, args.count, args.threads, progress=not args.json)
+    summary = {
+        "tenant_id": result.tenant_id,
+        "count": result.count,
+        "seconds": round(result.seconds, 2),
+        "items_per_second": round(result.items_per_second, 1),
+    }
+    print(json.dumps(summary) if args.json else f"[preload] done: {summary}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
