@@ -24,6 +24,7 @@ run: bootstrap
 
 test: bootstrap
 	@$(PY) -m ruff check . && $(PY) -m ruff format --check . && $(PY) -m mypy
+	@$(MAKE) --no-print-directory package STAGE=dev
 	@$(PY) -m pytest -n 2 --dist loadgroup -p no:cacheprovider
 
 test-unit: bootstrap
@@ -40,6 +41,10 @@ lint: bootstrap
 
 bench: bootstrap
 	@$(PY) -m pytest perf/bench -m perf --benchmark-only --benchmark-autosave --benchmark-columns=min,median,mean,max,ops
+
+package: bootstrap
+	@$(PY) scripts/package_stack.py --stage $(STAGE)
+	@$(VENV)/bin/cfn-lint build/$(STAGE)/sam.json && echo "cfn-lint: build/$(STAGE)/sam.json passes"
 
 clean:
 	rm -rf build .mypy_cache .ruff_cache .pytest_cache .hypothesis .run perf/results
