@@ -1,0 +1,50 @@
+#!/usr/bin/env python3
+"""Add the ``event-id-index`` GSI to an existing events table that lacks it; wait until ACTIVE.
+
+python scripts/migrate_add_event_id_gsi.py --stage local --dry-run   # say what it would do
+python scripts/migrate_add_event_id_gsi.py --stage dev               # AWS, your usual credentials
+
+Safe to run twice: an index that exists is only waited for. While the index is missing or
+backfilling the API is unaffected (GET /v1/events/{id} reads by primary key); only lookups by
+event id alone answer "unknown" (docs/OBSERVABILITY.md, "event-id-index migration").
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from chalicelib.settings import load_settings
+from chalicelib.stores.aws import dynamodb_client
+from chalicelib.stores.event_id_index import add_event_id_index
+from devstack import state
+from devstack.stage_env import stage_environment
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--stage", default=os.environ.get("STAGE", "local"))
+    parser.add_argument("--dry-run", action="store_true", help="report, change nothing")
+    parser.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait for ACTIVE")
+    args = parser.parse_args(argv)
+    env = {
+        **stage_environment(args.stage),
+        **{k: v for k, v in os.environ.items() if k == "TABLE_PREFIX"},
+    }
+    state.apply_to_environment(args.stage)
+    settings = load_settings({**os.environ, **env, "STAGE": args.stage})
+    result = add_event_id_index(
+        dynamodb_client(settings), settings, dry_run=args.dry_run, timeout=args.timeout
+    )
+    print(f"result: {result.action}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
