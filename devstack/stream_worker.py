@@ -285,7 +285,7 @@ def streams_endpoint(env: Mapping[str, str]) -> str | None:
     and fall back to the DynamoDB endpoint (DynamoDB Local serves streams on the same port)."""
     for name in (
         "AWS_ENDPOINT_URL_DYNAMODB_STREAMS",
-        "AWS_ENDPOINT_URL_DYNAMODBSTREAMS",
+        "AWS_ENDPOINT_URL_DYNAMODB_STREAMS",
         "AWS_ENDPOINT_URL_DYNAMODB",
     ):
         if env.get(name):

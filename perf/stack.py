@@ -46,7 +46,7 @@ def worker_commands() -> list[tuple[str, list[str]]]:
 def aws_environment(endpoint: str, access_key: str) -> dict[str, str]:
     return {
         "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
-        "AWS_ENDPOINT_URL_DYNAMODBSTREAMS": endpoint,
+        "AWS_ENDPOINT_URL_DYNAMODB_STREAMS": endpoint,
         "AWS_ACCESS_KEY_ID": access_key,
         "AWS_SECRET_ACCESS_KEY": "local",
         "AWS_DEFAULT_REGION": LOCAL_REGION,

@@ -83,7 +83,7 @@ class Database:
     def aws_environment(self) -> dict[str, str]:
         return {
             "AWS_ENDPOINT_URL_DYNAMODB": self.engine.endpoint,
-            "AWS_ENDPOINT_URL_DYNAMODBSTREAMS": self.engine.endpoint,
+            "AWS_ENDPOINT_URL_DYNAMODB_STREAMS": self.engine.endpoint,
             "AWS_ACCESS_KEY_ID": self.access_key,
             "AWS_SECRET_ACCESS_KEY": "local",
             "AWS_DEFAULT_REGION": "us-east-1",
