@@ -134,6 +134,14 @@ def merge_shards(pages: Iterable[list[dict[str, str]]], limit: int) -> Iterator[
         yield item
 
 
+def item_sort_key(item: dict[str, object]) -> str:
+    """An item's inbox sort key, whether plain or in DynamoDB's ``{"S": ...}`` shape."""
+    value = item[SORT_KEY]
+    if isinstance(value, dict):
+        return str(value["S"])
+    return str(value)
+
+
 @dataclass
 class _Shard:
     partition: str
@@ -173,6 +181,7 @@ def collect_page(
     reads = 0
     first_round = True
     while True:
+        reads_before = reads
         for shard in shards:
             if shard.exhausted or (reads >= max_reads and not first_round):
                 continue
@@ -191,21 +200,22 @@ def collect_page(
         frontier = min((str(s.evaluated_to) for s in open_shards), default=HIGHEST)
         ready = list(
             heapq.merge(
-                *[[i for i in s.buffered if str(i[SORT_KEY]) <= frontier] for s in shards],
-                key=lambda item: str(item[SORT_KEY]),
+                *[[i for i in s.buffered if item_sort_key(i) <= frontier] for s in shards],
+                key=item_sort_key,
             )
         )
         need = limit - len(served)
         served.extend(ready[:need])
         for s in shards:
-            s.buffered = [i for i in s.buffered if str(i[SORT_KEY]) > frontier]
+            s.buffered = [i for i in s.buffered if item_sort_key(i) > frontier]
         if len(served) >= limit:
             more = len(ready) > need or bool(open_shards) or any(s.buffered for s in shards)
             # Anything read beyond the last served item is read again for the next page.
-            return CollectedPage(served, str(served[-1][SORT_KEY]) if more else None, reads)
+            return CollectedPage(served, item_sort_key(served[-1]) if more else None, reads)
         if not open_shards:
             return CollectedPage(served, None, reads)
-        if reads >= max_reads:
+        if reads >= max_reads or reads == reads_before:
+            # (A round without reads cannot make progress: never loop on it.)
             # Budget spent with the page short: every shard has been read up to the frontier,
             # so the next page resumes there and nothing in between is skipped.
             return CollectedPage(served, frontier, reads)

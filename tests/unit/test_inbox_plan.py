@@ -23,6 +23,7 @@ from chalicelib.domain.inbox import (
     IndexPlan,
     collect_page,
     inbox_keys,
+    item_sort_key,
     merge_shards,
     plan_query,
     shard_of,
@@ -148,7 +149,8 @@ class FakeIndex:
         assert n >= 1
         candidates = [(k, m) for k, m in self.shards[partition] if lower <= k <= self.plan.upper]
         evaluated = candidates[:n]
-        items: list[dict[str, object]] = [{SORT_KEY: k} for k, m in evaluated if m]
+        # Items come back in DynamoDB's attribute-value shape, as from a real Query.
+        items: list[dict[str, object]] = [{SORT_KEY: {"S": k}} for k, m in evaluated if m]
         stopped = evaluated[-1][0] if len(evaluated) == n else None
         return items, stopped
 
@@ -191,7 +193,7 @@ def test_paging_yields_every_match_exactly_once_in_order(
         assert len(page.items) <= limit
         # The budget is spent at most by one extra round over the shards.
         assert page.reads <= max(max_reads, 0) + shards
-        served.extend(str(i[SORT_KEY]) for i in page.items)
+        served.extend(item_sort_key(i) for i in page.items)
         if page.resume_after is None:
             break
         assert after is None or page.resume_after > after, "a page must make progress"
@@ -209,7 +211,7 @@ def test_short_reads_from_a_filter_are_topped_up() -> None:
     }
     fake = FakeIndex(plan, rows)
     page = collect_page(plan, 4, fake.read, 50)
-    assert [i[SORT_KEY] for i in page.items] == [sk(0, 0), sk(5, 5), sk(10, 10), sk(15, 15)]
+    assert [item_sort_key(i) for i in page.items] == [sk(0, 0), sk(5, 5), sk(10, 10), sk(15, 15)]
     assert page.resume_after == sk(15, 15)
 
 
@@ -224,3 +226,20 @@ def test_budget_spent_resumes_at_the_frontier_without_skipping() -> None:
     assert page.items == []
     assert page.resume_after is not None
     assert page.resume_after < sk(50, 50)
+
+
+def test_item_sort_key_reads_both_shapes() -> None:
+    assert item_sort_key({SORT_KEY: "a#b"}) == item_sort_key({SORT_KEY: {"S": "a#b"}}) == "a#b"
+
+
+def test_a_stuck_reader_is_stopped_by_the_budget() -> None:
+    plan = plan_query("t", 2, InboxFilters(), None)
+
+    def stuck(partition: str, lower: str, n: int) -> tuple[list[dict[str, object]], str | None]:
+        # Claims more is left but never advances past the bound it was given.
+        return [], plan.lower
+
+    page = collect_page(plan, 5, stuck, max_reads=50)
+    assert page.items == []
+    assert page.reads <= 50 + 2
+    assert page.resume_after == plan.lower
