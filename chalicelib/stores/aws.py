@@ -4,8 +4,8 @@
   only), standard retry mode.
 * DynamoDB responses are checked against their ``x-amz-crc32`` header. In ``standard`` mode
   botocore does not, and a truncated body parses as an empty result: a GetItem would read as
-  "not found". A mismatch is turned into a 500 before parsing, so botocore retries it and, if it
-  persists, the store reports the storage as unavailable.
+  "not found". A mismatch is turned into a 500 before parsing, so botocore retries it; if it
+  persists, the call raises ``ChecksumError`` and the store reports the storage as unavailable.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
+    ChecksumError,
     ClientError,
     HTTPClientError,
     ParamValidationError,
@@ -48,7 +49,12 @@ UNAVAILABLE_CODES = frozenset(
 )
 
 
-def _check_crc32(http_response: Any = None, response_dict: Any = None, **_: Any) -> None:
+CRC32_MISMATCH = "Crc32Mismatch"
+
+
+def _check_crc32(response_dict: Any = None, customized_response_dict: Any = None, **_: Any) -> None:
+    """before-parse: on a mismatch, make the response a 500 so the retry handler retries it,
+    and mark the parsed result so that the last attempt raises (see :func:`_raise_on_crc32`)."""
     if not response_dict:
         return
     expected = response_dict.get("headers", {}).get("x-amz-crc32")
@@ -56,8 +62,20 @@ def _check_crc32(http_response: Any = None, response_dict: Any = None, **_: Any)
         return
     body = response_dict.get("body", b"")
     if str(zlib.crc32(body) & 0xFFFFFFFF) != expected:
-        # Make botocore treat it as a server error: it is retried, then raised.
         response_dict["status_code"] = 500
+        if customized_response_dict is not None:
+            customized_response_dict[CRC32_MISMATCH] = expected
+
+
+def _raise_on_crc32(parsed: Any = None, **_: Any) -> None:
+    """after-call: the HTTP status was 200, so botocore would hand back the error as a result
+    (a GetItem without ``Item``: "not found"). Raise instead."""
+    if isinstance(parsed, dict) and CRC32_MISMATCH in parsed:
+        raise ChecksumError(
+            checksum_type="x-amz-crc32",
+            expected_checksum=parsed[CRC32_MISMATCH],
+            actual_checksum="(body differs)",
+        )
 
 
 def client_config(settings: Settings, pool: int = 50) -> Config:
@@ -79,6 +97,7 @@ def dynamodb_client(
     session = session or boto3.Session()
     client = session.client("dynamodb", config=client_config(settings), endpoint_url=endpoint_url)
     client.meta.events.register_first("before-parse.dynamodb.*", _check_crc32)
+    client.meta.events.register_first("after-call.dynamodb.*", _raise_on_crc32)
     return client
 
 
@@ -90,6 +109,7 @@ def dynamodb_streams_client(
         "dynamodbstreams", config=client_config(settings, pool=10), endpoint_url=endpoint_url
     )
     client.meta.events.register_first("before-parse.dynamodb-streams.*", _check_crc32)
+    client.meta.events.register_first("after-call.dynamodb-streams.*", _raise_on_crc32)
     return client
 
 

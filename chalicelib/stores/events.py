@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.domain.events import STATUS_ACKNOWLEDGED, STATUS_PENDING, Event
 from chalicelib.domain.inbox import INBOX_ATTRIBUTES, SORT_KEY, IndexPlan, inbox_keys
@@ -156,6 +156,10 @@ class EventStore:
                     ]
                 )
                 return None
+            except BotoCoreError:
+                # Unreachable, timed out or a corrupt response: not a ClientError, same answer.
+                with translate_errors("TransactWriteItems events"):
+                    raise
             except ClientError as exc:
                 code = error_code(exc)
                 if code != "TransactionCanceledException":
