@@ -13,6 +13,7 @@ help:
 	@echo "make test       lint, package check and the whole test suite"
 	@echo "make lint       ruff + mypy"
 	@echo "make bench      pytest-benchmark micro-benchmarks (saves JSON under .benchmarks/)"
+	@echo "make perf-gate  benchmarks vs perf/baseline.json + a 30 s load smoke (docs/PERFORMANCE.md)"
 	@echo "make package    chalice package STAGE=$(STAGE) + cfn-lint"
 	@echo "make clean      remove build output and caches"
 
@@ -41,6 +42,9 @@ lint: bootstrap
 
 bench: bootstrap
 	@$(PY) -m pytest perf/bench -m perf --benchmark-only --benchmark-autosave --benchmark-columns=min,median,mean,max,ops
+
+perf-gate: bootstrap
+	@$(PY) scripts/perf_gate.py
 
 package: bootstrap
 	@$(PY) scripts/package_stack.py --stage $(STAGE)

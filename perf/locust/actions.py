@@ -52,7 +52,8 @@ def create_bulk(client: Any, key: support.Key, size: int = BULK_SIZE) -> list[st
             resp.failure(f"{resp.status_code}: {(resp.text or '')[:160]}")
             return []
         body = resp.json()
-        created = [str(e["event_id"]) for e in body.get("successful", [])]
+        # docs/API.md: each successful entry is {"index", "event", "replayed"}.
+        created = [str(entry["event"]["event_id"]) for entry in body.get("successful", [])]
         failed = body.get("failed", [])
         support.EXTRA["events_created"] += len(created)
         if failed:

@@ -1,0 +1,90 @@
+"""Where a request's time goes: the app in-process, profiled with pyinstrument.
+
+    python -m perf.profile_api [REQUESTS_PER_KIND]      # writes perf/results/profile-*.txt/.html
+
+Starts a fresh DynamoDB Local, builds the app exactly as the dev server does (chalice's
+LocalGateway: the same Lambda-event conversion, routing and middleware) and sends creates,
+lookups, inbox polls and acks through it on one thread, so the profile shows the API's own
+CPU and its DynamoDB round trips without the HTTP server or the load generator in the way.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from chalice.config import Config
+from chalice.local import LocalGateway
+from pyinstrument import Profiler
+
+from chalicelib.api.application import create_app
+from chalicelib.runtime import Runtime
+from perf.stack import aws_environment
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    count = int(args[0]) if args else 300
+    from devstack.dynamodb_local import DynamoDBLocal
+    from devstack.ports import free_port
+    from devstack.stage_env import stage_environment
+
+    out = ROOT / "perf" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    with DynamoDBLocal(free_port()) as engine:
+        os.environ.update(aws_environment(engine.endpoint, "profile"))
+        os.environ.update(stage_environment("local"))
+        os.environ["LOG_LEVEL"] = os.environ.get("PROFILE_LOG_LEVEL", "INFO")
+        from chalicelib.settings import load_settings
+        from chalicelib.stores.schema import create_all
+
+        settings = load_settings()
+        runtime = Runtime.build(settings)
+        create_all(runtime.dynamodb, settings)
+        _, secret = runtime.keys.create_key("profile", "profile", rate_limit_per_minute=10**6)
+        gateway = LocalGateway(create_app(runtime), Config(chalice_stage="local"))
+        headers = {"x-api-key": secret, "content-type": "application/json", "host": "local"}
+
+        def call(method: str, path: str, body: object = None) -> dict[str, object]:
+            raw = json.dumps(body).encode() if body is not None else b""
+            resp = gateway.handle_request(method, path, dict(headers), raw)
+            return json.loads(resp["body"]) if resp["body"] else {}
+
+        body = {"source": "billing", "event_type": "invoice.paid", "payload": {"n": 1}}
+        call("POST", "/v1/events", body)  # warm up: clients, caches
+        timings: dict[str, float] = {}
+        profiler = Profiler(interval=0.0005)
+        profiler.start()
+        for kind, fn in (
+            ("create", lambda n: call("POST", "/v1/events", {**body, "payload": {"n": n}})),
+            ("inbox", lambda n: call("GET", "/v1/inbox?limit=50")),
+        ):
+            started = time.perf_counter()
+            ids = [fn(n) for n in range(count)]
+            timings[kind] = (time.perf_counter() - started) / count * 1000
+            if kind == "create":
+                event_ids = [str(e["event_id"]) for e in ids]
+        started = time.perf_counter()
+        for event_id in event_ids:
+            call("GET", f"/v1/events/{event_id}")
+        timings["lookup"] = (time.perf_counter() - started) / count * 1000
+        started = time.perf_counter()
+        for event_id in event_ids:
+            call("POST", f"/v1/events/{event_id}/ack")
+        timings["ack"] = (time.perf_counter() - started) / count * 1000
+        profiler.stop()
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    (out / f"profile-{stamp}.txt").write_text(profiler.output_text(unicode=False, color=False))
+    (out / f"profile-{stamp}.html").write_text(profiler.output_html())
+    print(json.dumps({k: round(v, 2) for k, v in timings.items()}) + "  (ms per request)")
+    print(f"profile: {out / f'profile-{stamp}.txt'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
