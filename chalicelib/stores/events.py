@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 TRANSACTION_CONFLICT_RETRIES = 5
+BATCH_WRITE_MAX_ITEMS = 25
+BATCH_WRITE_ATTEMPTS = 5
 
 
 def event_pk(tenant_id: str, event_id: str) -> str:
@@ -108,6 +110,34 @@ class EventStore:
                 Item=item,
                 ConditionExpression="attribute_not_exists(pk)",
             )
+
+    def batch_put_new(
+        self, items: list[dict[str, Any]], max_attempts: int = BATCH_WRITE_ATTEMPTS
+    ) -> list[dict[str, Any]]:
+        """Write up to 25 new events with one BatchWriteItem; return those never written.
+
+        DynamoDB may leave part of a batch unprocessed (throttling, partition limits): those are
+        sent again with exponential backoff and full jitter, at most ``max_attempts`` calls in
+        all. BatchWriteItem takes no conditions, which is fine here: every item has a fresh
+        ULID event id, so a put never overwrites an existing event.
+        """
+        if len(items) > BATCH_WRITE_MAX_ITEMS:
+            raise ValueError(f"at most {BATCH_WRITE_MAX_ITEMS} items per BatchWriteItem")
+        pending: list[Any] = [{"PutRequest": {"Item": item}} for item in items]
+        for attempt in range(max_attempts):
+            if not pending:
+                break
+            if attempt:
+                self._sleep(random.uniform(0, min(0.4, 0.025 * (2**attempt))))
+            try:
+                with translate_errors("BatchWriteItem events"):
+                    resp = self._client.batch_write_item(RequestItems={self._events: pending})
+            except StorageUnavailable:
+                if attempt == 0:
+                    raise
+                break  # part of the batch is written: report the rest as not written
+            pending = list(resp.get("UnprocessedItems", {}).get(self._events, []))
+        return [request["PutRequest"]["Item"] for request in pending]
 
     def put_new_idempotent(
         self,

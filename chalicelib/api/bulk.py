@@ -1,0 +1,56 @@
+"""Bulk routes: ``POST /v1/events/bulk``, ``POST /v1/events/bulk/ack``, ``DELETE /v1/events/bulk``.
+
+The literal ``/v1/events/bulk`` routes win over ``/v1/events/{event_id}`` both in API Gateway and
+in ``chalice local`` (its route matcher tries routes in sorted order, and ``b`` < ``{``).
+"""
+
+from __future__ import annotations
+
+from chalice.app import Blueprint, Response
+
+from chalicelib import errors
+from chalicelib.api import context
+from chalicelib.api.http import json_response, read_json_body
+from chalicelib.observability.metrics import record_metric
+from chalicelib.runtime import Runtime
+from chalicelib.services.bulk import BulkResult, parse_bulk_body
+
+
+def _respond(result: BulkResult, operation: str) -> Response:
+    ctx = context.current()
+    ctx.log_fields["bulk_successful"] = len(result.successful)
+    ctx.log_fields["bulk_failed"] = len(result.failed)
+    record_metric("BulkItemsSucceeded", "Count", len(result.successful), operation=operation)
+    record_metric("BulkItemsFailed", "Count", len(result.failed), operation=operation)
+    return json_response(result.body(ctx.request_id))
+
+
+def blueprint(runtime: Runtime) -> Blueprint:
+    bp = Blueprint(__name__)
+    max_body = runtime.settings.max_body_bytes
+
+    @bp.route("/v1/events/bulk", methods=["POST"])
+    def bulk_create() -> Response:
+        request = bp.current_request
+        if request.headers.get("idempotency-key") is not None:
+            raise errors.ValidationError(
+                "Bulk create takes an idempotency_key per item, not an Idempotency-Key header.",
+                details=[{"field": "Idempotency-Key", "message": "use items[].idempotency_key"}],
+            )
+        items = parse_bulk_body(read_json_body(request, max_body), "items")
+        result = runtime.bulk.create(context.principal().tenant_id, items)
+        return _respond(result, "create")
+
+    @bp.route("/v1/events/bulk/ack", methods=["POST"])
+    def bulk_acknowledge() -> Response:
+        ids = parse_bulk_body(read_json_body(bp.current_request, max_body), "event_ids")
+        result = runtime.bulk.acknowledge(context.principal().tenant_id, ids)
+        return _respond(result, "ack")
+
+    @bp.route("/v1/events/bulk", methods=["DELETE"])
+    def bulk_delete() -> Response:
+        ids = parse_bulk_body(read_json_body(bp.current_request, max_body), "event_ids")
+        result = runtime.bulk.delete(context.principal().tenant_id, ids)
+        return _respond(result, "delete")
+
+    return bp
