@@ -8,21 +8,24 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from chalicelib.domain.cursor import CursorCodec
 from chalicelib.services.analytics import AnalyticsService
+from chalicelib.services.bulk import BulkService
 from chalicelib.services.events import EventService
 from chalicelib.services.health import HealthService
 from chalicelib.services.inbox import InboxService
 from chalicelib.services.keys import KeyService
+from chalicelib.services.rate_limiter import RateLimiter
 from chalicelib.services.stream_ingest import StreamIngestService
 from chalicelib.settings import Settings
 from chalicelib.stores.analytics import AnalyticsStore
 from chalicelib.stores.api_keys import ApiKeyStore
 from chalicelib.stores.aws import dynamodb_client
 from chalicelib.stores.events import EventStore
+from chalicelib.stores.rate_limits import RateLimitStore
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -38,6 +41,8 @@ class Runtime:
     health: HealthService
     analytics: AnalyticsService
     stream_ingest: StreamIngestService
+    rate_limiter: RateLimiter
+    bulk: BulkService
 
     @classmethod
     def build(
@@ -50,21 +55,45 @@ class Runtime:
         event_store = EventStore(client, settings.events_table, settings.idempotency_table, now)
         key_store = ApiKeyStore(client, settings.api_keys_table, now)
         analytics_store = AnalyticsStore(client, settings.analytics_table, now)
+        events = EventService(
+            event_store,
+            settings.inbox_shards,
+            settings.event_retention_days,
+            settings.idempotency_ttl_seconds,
+            now,
+        )
+        # The limiter sits on every request: when its table is slow it must give up quickly
+        # and fail open (see services/rate_limiter.py), so its client has tighter bounds.
+        limiter_client = dynamodb or dynamodb_client(
+            replace(
+                settings,
+                aws_connect_timeout=min(settings.aws_connect_timeout, 0.5),
+                aws_read_timeout=min(settings.aws_read_timeout, 1.0),
+                aws_total_max_attempts=min(settings.aws_total_max_attempts, 2),
+            )
+        )
         return cls(
             settings=settings,
             dynamodb=client,
             keys=KeyService(key_store, settings.stage, settings.key_cache_ttl_seconds, now),
-            events=EventService(
-                event_store,
-                settings.inbox_shards,
-                settings.event_retention_days,
-                settings.idempotency_ttl_seconds,
-                now,
-            ),
+            events=events,
             inbox=InboxService(
                 event_store, CursorCodec(settings.cursor_signing_key), settings.inbox_shards
             ),
             health=HealthService(client, settings.events_table, settings.version),
             analytics=AnalyticsService(analytics_store, now),
             stream_ingest=StreamIngestService(analytics_store),
+            rate_limiter=RateLimiter(
+                RateLimitStore(limiter_client, settings.rate_limits_table),
+                settings.default_rate_limit_per_minute,
+                now=now,
+            ),
+            bulk=BulkService(
+                events,
+                event_store,
+                settings.inbox_shards,
+                settings.event_retention_days,
+                settings.max_payload_bytes,
+                now,
+            ),
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalice.app import Chalice, ConvertToMiddleware
 
-from chalicelib.api import analytics, events, middleware, observability, service
+from chalicelib.api import analytics, bulk, events, middleware, observability, service
 from chalicelib.runtime import Runtime
 
 APP_NAME = "triggers-api"
@@ -17,6 +17,7 @@ def create_app(runtime: Runtime) -> Chalice:
     for handler in middleware.chain(runtime):
         app.register_middleware(handler, "http")
     app.register_blueprint(service.blueprint(runtime))
+    app.register_blueprint(bulk.blueprint(runtime))  # literal /v1/events/bulk routes
     app.register_blueprint(events.blueprint(runtime))
     app.register_blueprint(analytics.blueprint(runtime))
     return app

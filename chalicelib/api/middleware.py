@@ -140,5 +140,13 @@ def authenticate(runtime: Runtime) -> Middleware:
 
 
 def chain(runtime: Runtime) -> list[Middleware]:
-    """The middleware in registration order (outermost first)."""
-    return [request_context, authenticate(runtime)]
+    """The middleware in registration order (outermost first):
+    request context -> auth -> IP allowlist -> rate limit -> view."""
+    from chalicelib.api import guards  # guards builds on this module's helpers
+
+    return [
+        request_context,
+        authenticate(runtime),
+        guards.ip_allowlist(runtime),
+        guards.rate_limit(runtime),
+    ]

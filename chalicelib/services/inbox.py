@@ -9,7 +9,14 @@ from typing import Any
 from chalicelib import errors
 from chalicelib.domain.clock import format_ts, parse_ts
 from chalicelib.domain.cursor import CursorCodec, CursorPosition, InvalidCursor, scope_digest
-from chalicelib.domain.events import NAME_PATTERN
+from chalicelib.domain.events import (
+    MAX_METADATA_KEY_CHARS,
+    MAX_METADATA_KEYS,
+    MAX_METADATA_VALUE_CHARS,
+    NAME_PATTERN,
+    PRIORITIES,
+)
+from chalicelib.domain.filters import MetadataFilters, build_filter
 from chalicelib.domain.inbox import InboxFilters, IndexPlan, collect_page, plan_query
 from chalicelib.services.events import storage_guard
 from chalicelib.stores.errors import StoreError
@@ -18,8 +25,9 @@ from chalicelib.stores.events import EventStore, item_to_event
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
 KNOWN_PARAMS = frozenset(
-    {"limit", "cursor", "source", "event_type", "created_after", "created_before"}
+    {"limit", "cursor", "source", "event_type", "created_after", "created_before", "priority"}
 )
+METADATA_PARAM_PREFIX = "metadata."
 
 
 @dataclass(frozen=True)
@@ -47,7 +55,7 @@ def _ceil_ms(seconds: float) -> float:
 def parse_inbox_query(params: Mapping[str, str]) -> InboxRequest:
     """Validate the query string of GET /v1/inbox; errors name the parameter."""
     for name in params:
-        if name not in KNOWN_PARAMS:
+        if name not in KNOWN_PARAMS and not name.startswith(METADATA_PARAM_PREFIX):
             raise _bad(name, "is not a supported parameter")
     limit = DEFAULT_LIMIT
     if "limit" in params:
@@ -74,6 +82,10 @@ def parse_inbox_query(params: Mapping[str, str]) -> InboxRequest:
     cursor = params.get("cursor")
     if cursor is not None and not cursor:
         raise _bad("cursor", "must not be empty")
+    priority = params.get("priority")
+    if priority is not None and priority not in PRIORITIES:
+        raise _bad("priority", "must be one of " + ", ".join(PRIORITIES))
+    metadata = _metadata_filters(params)
     filters = InboxFilters(
         source=params.get("source"),
         event_type=params.get("event_type"),
@@ -81,8 +93,27 @@ def parse_inbox_query(params: Mapping[str, str]) -> InboxRequest:
         # "before x" is "before ceil(x)".
         created_after=format_ts(_floor_ms(after)) if after is not None else None,
         created_before=format_ts(_ceil_ms(before)) if before is not None else None,
+        priority=priority,
+        metadata=metadata,
     )
     return InboxRequest(filters, limit, cursor)
+
+
+def _metadata_filters(params: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """``metadata.<key>=<value>`` parameters (exact match, ANDed), sorted by key."""
+    pairs = []
+    for name, value in params.items():
+        if not name.startswith(METADATA_PARAM_PREFIX):
+            continue
+        key = name[len(METADATA_PARAM_PREFIX) :]
+        if not key or len(key) > MAX_METADATA_KEY_CHARS or not key.isprintable():
+            raise _bad(name, f"needs a metadata key of 1-{MAX_METADATA_KEY_CHARS} characters")
+        if len(value) > MAX_METADATA_VALUE_CHARS or not value.isprintable():
+            raise _bad(name, f"must be at most {MAX_METADATA_VALUE_CHARS} printable characters")
+        pairs.append((key, value))
+    if len(pairs) > MAX_METADATA_KEYS:
+        raise _bad("metadata", f"at most {MAX_METADATA_KEYS} metadata filters")
+    return tuple(sorted(pairs))
 
 
 class InboxService:
@@ -106,8 +137,9 @@ class InboxService:
                 raise _bad("cursor", "belongs to a different query; keep the same filters")
             after = position.after
         plan = plan_query(tenant_id, self._shards, request.filters, after)
+        read = self._reader(plan, request.filters)
         try:
-            page = collect_page(plan, request.limit, self._reader(plan), self._max_reads)
+            page = collect_page(plan, request.limit, read, self._max_reads)
         except StoreError as exc:
             raise storage_guard(exc) from exc
         events = [item_to_event(item).to_public() for item in page.items]
@@ -116,11 +148,18 @@ class InboxService:
             next_cursor = self._codec.encode(CursorPosition(tenant_id, scope, page.resume_after))
         return {"events": events, "next_cursor": next_cursor}
 
-    def _reader(self, plan: IndexPlan) -> Any:
+    def _reader(self, plan: IndexPlan, filters: InboxFilters) -> Any:
+        # Key conditions (time range, source, event type) are in the plan; the rest is a filter.
+        expression, names, values = build_filter(
+            MetadataFilters(priority=filters.priority, metadata=filters.metadata)
+        )
+
         def read(
             partition: str, lower: str, size: int
         ) -> tuple[list[dict[str, object]], str | None]:
-            result = self._store.query_inbox_partition(plan, partition, size, lower=lower)
+            result = self._store.query_inbox_partition(
+                plan, partition, size, expression, names, values, lower=lower
+            )
             return result.items, result.last_evaluated
 
         return read

@@ -1,0 +1,171 @@
+"""Per-key rate limiting: GCRA state in DynamoDB, one conditional write per request.
+
+* **Common path**: one UpdateItem. Which branch to write (idle or busy, see
+  :mod:`chalicelib.stores.rate_limits`) is predicted from the last state this process saw for
+  the key; a wrong guess (another process moved the bucket) costs a second write with the state
+  the first one returned, never a double admit.
+* **Deny cache**: a refused key is refused again *in process*, without any DynamoDB call, until
+  the instant its next token is due. The state only moves forward, so the table would refuse
+  those requests as well: the cache never refuses what the table would admit.
+* **Table unreachable: fail open, to a per-process limit.** The limiter protects capacity; if it
+  cannot reach its table, refusing every request would turn a limiter outage into an API outage
+  (and the events table, which the request needs anyway, answers for itself). Each process then
+  applies the same GCRA policy in memory, so one process still never admits more than the key's
+  limit; ``N`` processes may admit up to ``N`` times it. For ``DEGRADED_SECONDS`` after a
+  failure the table is not tried again (no timeout per request), each degraded decision records
+  the ``RateLimiterDegraded`` metric, and entering the state logs a warning with the metric
+  ``RateLimiterUnavailable``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from chalicelib.domain.keys import key_id_prefix
+from chalicelib.domain.token_bucket import (
+    MICROS,
+    Branch,
+    Decision,
+    Policy,
+    admitted,
+    decide,
+    refused,
+    to_micros,
+)
+from chalicelib.observability.logging import logger
+from chalicelib.observability.metrics import record_metric
+from chalicelib.stores.errors import StoreError
+from chalicelib.stores.rate_limits import RateLimitStore
+
+DEGRADED_SECONDS = 5.0
+MAX_TRACKED_KEYS = 10_000
+MAX_WRITES_PER_CHECK = 3
+
+SOURCE_TABLE = "table"
+SOURCE_CACHE = "deny-cache"
+SOURCE_LOCAL = "local-fallback"
+
+
+@dataclass(frozen=True)
+class RateCheck:
+    decision: Decision
+    policy: Policy
+    source: str  # SOURCE_TABLE, SOURCE_CACHE or SOURCE_LOCAL
+    writes: int  # DynamoDB writes this check made
+
+    def headers(self) -> dict[str, str]:
+        return self.decision.headers(self.policy)
+
+
+@dataclass
+class _KeyState:
+    limit: int
+    tat_hint: int | None = None  # last TAT seen in the table
+    deny_until: int = 0  # refuse locally while now < deny_until
+    local_tat: int | None = None  # the in-memory bucket used while the table is unreachable
+
+
+class RateLimiter:
+    def __init__(
+        self,
+        store: RateLimitStore,
+        default_limit: int,
+        window_seconds: int = 60,
+        now: Callable[[], float] = time.time,
+        degraded_seconds: float = DEGRADED_SECONDS,
+        max_keys: int = MAX_TRACKED_KEYS,
+    ) -> None:
+        self._store = store
+        self._default = default_limit
+        self._window = window_seconds
+        self._now = now
+        self._degraded_for = to_micros(degraded_seconds)
+        self._degraded_until = 0
+        self._max_keys = max_keys
+        self._keys: OrderedDict[str, _KeyState] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def policy_for(self, limit: int | None) -> Policy:
+        return Policy(limit if limit is not None else self._default, self._window)
+
+    def check(self, key_id: str, limit: int | None) -> RateCheck:
+        """Take one request's token for ``key_id`` (``limit``: its per-minute limit or None)."""
+        policy = self.policy_for(limit)
+        now_us = to_micros(self._now())
+        state = self._state(key_id, policy.limit)
+        if now_us < state.deny_until and state.tat_hint is not None:
+            record_metric("RateLimitDenyCacheHit")
+            return RateCheck(refused(policy, state.tat_hint, now_us), policy, SOURCE_CACHE, 0)
+        if now_us < self._degraded_until:
+            return self._local(key_id, state, policy, now_us)
+        try:
+            return self._take(key_id, state, policy, now_us)
+        except StoreError as exc:
+            self._degraded_until = now_us + self._degraded_for
+            logger.warning(
+                "rate limiter table unreachable; failing open to the per-process limit",
+                extra={
+                    "metric": "RateLimiterUnavailable",
+                    "key_id": key_id_prefix(key_id),
+                    "error": str(exc),
+                    "degraded_seconds": self._degraded_for / 1_000_000,
+                },
+            )
+            record_metric("RateLimiterUnavailable")
+            return self._local(key_id, state, policy, now_us)
+
+    def _take(self, key_id: str, state: _KeyState, policy: Policy, now_us: int) -> RateCheck:
+        branch = policy.branch(state.tat_hint, now_us)
+        if branch is Branch.OVER:
+            # Our view is stale or we are over: the busy branch's condition decides.
+            branch = Branch.BUSY
+        writes = 0
+        while writes < MAX_WRITES_PER_CHECK:
+            result = self._store.take(
+                key_id, branch, now_us, policy.interval_us, policy.tat_limit(now_us)
+            )
+            writes += 1
+            if result.written and result.tat_us is not None:
+                state.tat_hint = result.tat_us
+                decision = admitted(policy, result.tat_us, now_us)
+                return RateCheck(decision, policy, SOURCE_TABLE, writes)
+            current = result.tat_us
+            state.tat_hint = current
+            branch = policy.branch(current, now_us)
+            if branch is Branch.OVER and current is not None:
+                decision = refused(policy, current, now_us)
+                state.deny_until = now_us + decision.retry_after_us
+                return RateCheck(decision, policy, SOURCE_TABLE, writes)
+        # The state kept moving under us (only possible with many writers racing on one key):
+        # refuse rather than guess. Retrying after a second is always safe.
+        decision = refused(policy, policy.tat_limit(now_us) + MICROS, now_us)
+        return RateCheck(decision, policy, SOURCE_TABLE, writes)
+
+    def _local(self, key_id: str, state: _KeyState, policy: Policy, now_us: int) -> RateCheck:
+        with self._lock:
+            decision = decide(policy, state.local_tat, now_us)
+            if decision.allowed:
+                state.local_tat = decision.tat_us
+        record_metric("RateLimiterDegraded")
+        return RateCheck(decision, policy, SOURCE_LOCAL, 0)
+
+    def _state(self, key_id: str, limit: int) -> _KeyState:
+        with self._lock:
+            state = self._keys.get(key_id)
+            if state is None or state.limit != limit:
+                state = _KeyState(limit)
+                self._keys[key_id] = state
+            self._keys.move_to_end(key_id)
+            while len(self._keys) > self._max_keys:
+                self._keys.popitem(last=False)
+            return state
+
+    def forget(self) -> None:
+        """Drop all in-process state (tests; a new process starts the same way)."""
+        with self._lock:
+            self._keys.clear()
+            self._degraded_until = 0

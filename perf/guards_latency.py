@@ -1,0 +1,196 @@
+"""Added latency of the per-key guards (IP allowlist + rate limiter) per request, over HTTP.
+
+    python -m perf.guards_latency [--requests 400]
+
+One run starts a fresh DynamoDB Local (free port, in memory) and two dev servers on free
+loopback ports, both the same app on the same database: ``on`` with the full middleware chain,
+``off`` with the two guards taken out of ``middleware.chain`` (in that server process only). A
+key with an allowlist (``127.0.0.0/8``, so the IP check runs and passes) and a limit high
+enough never to refuse is used on both. Requests alternate between the servers in blocks of 20,
+so drift and other load on the machine hit both alike. Prints p50/p95/mean per route and the
+difference; the raw DynamoDB Local UpdateItem latency is printed beside them (the local floor of
+the limiter's one write).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import boto3
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+BLOCK = 20
+ENV = {
+    "STAGE": "local",
+    "CURSOR_SIGNING_KEY": "perf-cursor-signing-key-0123456789",
+    "TRUSTED_PROXIES": "127.0.0.1/32",
+    "LOG_LEVEL": "WARNING",
+}
+
+
+def serve(port: int, guards: bool) -> None:
+    """Run one dev server (the child process of :func:`main`)."""
+    from chalice.config import Config
+    from chalice.local import LocalDevServer
+
+    from chalicelib.api import middleware
+    from chalicelib.api.application import create_app
+    from chalicelib.runtime import Runtime
+    from chalicelib.settings import load_settings
+    from devstack.server import NoDelayHandler
+
+    if not guards:
+        full_chain = middleware.chain
+
+        def without_guards(runtime: Runtime) -> list[middleware.Middleware]:
+            return [m for m in full_chain(runtime) if m.__module__ != "chalicelib.api.guards"]
+
+        middleware.chain = without_guards  # this benchmark process only
+    app = create_app(Runtime.build(load_settings()))
+    config = Config.create(chalice_stage="local", app_name="triggers-api")
+    server = LocalDevServer(app, config, "127.0.0.1", port, handler_cls=NoDelayHandler)
+    server.serve_forever()
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--requests", type=int, default=400, help="per route and mode")
+    parser.add_argument("--serve", choices=["on", "off"], help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve:
+        serve(args.port, args.serve == "on")
+        return 0
+
+    from chalicelib.runtime import Runtime
+    from chalicelib.settings import load_settings
+    from chalicelib.stores.aws import dynamodb_client
+    from chalicelib.stores.schema import create_all
+    from devstack.dynamodb_local import DynamoDBLocal
+    from devstack.ports import free_port, wait_for_port
+
+    engine = DynamoDBLocal(free_port())
+    engine.start()
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        access_key = "perf" + uuid.uuid4().hex[:12]
+        aws_env = {
+            "AWS_ENDPOINT_URL_DYNAMODB": engine.endpoint,
+            "AWS_ACCESS_KEY_ID": access_key,
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_REGION": "us-east-1",
+        }
+        settings = load_settings(ENV)
+        session = boto3.Session(
+            aws_access_key_id=access_key, aws_secret_access_key="local", region_name="us-east-1"
+        )
+        client = dynamodb_client(settings, session=session, endpoint_url=engine.endpoint)
+        create_all(client, settings)
+        runtime = Runtime.build(settings, dynamodb=client)
+        _, secret = runtime.keys.create_key(
+            "perf", "ten_perf", rate_limit_per_minute=1_000_000, allowed_ips=["127.0.0.0/8"]
+        )
+        urls = {}
+        for mode in ("on", "off"):
+            port = free_port()
+            env = {**os.environ, **ENV, **aws_env, "PYTHONUNBUFFERED": "1"}
+            procs.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "perf.guards_latency",
+                        "--serve",
+                        mode,
+                        "--port",
+                        str(port),
+                    ],
+                    cwd=str(ROOT),
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+            wait_for_port(port, 60)
+            urls[mode] = f"http://127.0.0.1:{port}"
+        sessions = {mode: requests.Session() for mode in urls}
+        headers = {"X-API-Key": secret}
+        event = {"source": "perf", "event_type": "latency.probe", "payload": {"n": 1}}
+        routes: dict[str, Any] = {
+            "GET /v1/inbox?limit=1": lambda s, u: s.get(u + "/v1/inbox?limit=1", headers=headers),
+            "POST /v1/events": lambda s, u: s.post(u + "/v1/events", json=event, headers=headers),
+        }
+        print(f"{args.requests} requests per route and mode, alternating blocks of {BLOCK}")
+        print(f"{'route':24} {'mode':4} {'p50 ms':>8} {'p95 ms':>8} {'mean ms':>8}")
+        for name, call in routes.items():
+            samples: dict[str, list[float]] = {"on": [], "off": []}
+            for mode in urls:
+                for _ in range(20):
+                    resp = call(sessions[mode], urls[mode])
+                    resp.raise_for_status()
+                    if mode == "on" and "X-RateLimit-Limit" not in resp.headers:
+                        raise RuntimeError("the 'on' server did not run the rate limiter")
+                    if mode == "off" and "X-RateLimit-Limit" in resp.headers:
+                        raise RuntimeError("the 'off' server ran the rate limiter")
+            while len(samples["on"]) < args.requests:
+                for mode in ("on", "off"):
+                    for _ in range(BLOCK):
+                        began = time.perf_counter()
+                        resp = call(sessions[mode], urls[mode])
+                        samples[mode].append((time.perf_counter() - began) * 1000)
+                        resp.raise_for_status()
+            for mode in ("on", "off"):
+                s = samples[mode]
+                print(
+                    f"{name:24} {mode:4} {pct(s, 0.5):8.2f} {pct(s, 0.95):8.2f} "
+                    f"{statistics.fmean(s):8.2f}"
+                )
+            print(
+                f"{name:24} {'diff':4} {pct(samples['on'], 0.5) - pct(samples['off'], 0.5):8.2f} "
+                f"{pct(samples['on'], 0.95) - pct(samples['off'], 0.95):8.2f} "
+                f"{statistics.fmean(samples['on']) - statistics.fmean(samples['off']):8.2f}"
+            )
+        raw = []
+        for n in range(200):
+            began = time.perf_counter()
+            client.update_item(
+                TableName=settings.rate_limits_table,
+                Key={"pk": {"S": "raw#probe"}},
+                UpdateExpression="SET tat = :t",
+                ConditionExpression="attribute_not_exists(tat) OR tat < :t",
+                ExpressionAttributeValues={":t": {"N": str(n + 1)}},
+            )
+            raw.append((time.perf_counter() - began) * 1000)
+        print(
+            f"{'raw UpdateItem (engine)':24} {'':4} {pct(raw, 0.5):8.2f} {pct(raw, 0.95):8.2f} "
+            f"{statistics.fmean(raw):8.2f}"
+        )
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        engine.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
