@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import boto3
 from botocore.config import Config
 
+from devstack.lifetime import die_with_parent
 from devstack.ports import wait_for_port
 
 if TYPE_CHECKING:
@@ -84,6 +85,7 @@ class DynamoDBLocal:
             stderr=subprocess.STDOUT,
             cwd=str(ROOT),
             start_new_session=True,
+            preexec_fn=die_with_parent,
         )
         try:
             wait_for_port(self.port, timeout)

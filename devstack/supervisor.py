@@ -10,6 +10,8 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from devstack.lifetime import die_with_parent
+
 
 @dataclass
 class Supervisor:
@@ -23,7 +25,11 @@ class Supervisor:
         cwd: str | None = None,
     ) -> subprocess.Popen[bytes]:
         proc = subprocess.Popen(
-            list(cmd), env=dict(env) if env is not None else None, cwd=cwd, start_new_session=True
+            list(cmd),
+            env=dict(env) if env is not None else None,
+            cwd=cwd,
+            start_new_session=True,
+            preexec_fn=die_with_parent,
         )
         self.children.append((name, proc))
         return proc

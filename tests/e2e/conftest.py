@@ -17,6 +17,7 @@ import requests
 
 from chalicelib.runtime import Runtime
 from devstack.dynamodb_local import DynamoDBLocal
+from devstack.lifetime import die_with_parent
 from devstack.ports import free_port, wait_for_port
 from devstack.stage_env import stage_environment
 from tests.conftest import TEST_ENV, Database, new_database
@@ -59,6 +60,7 @@ def stack(
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=die_with_parent,
         )
     try:
         wait_for_port(port, 60)
