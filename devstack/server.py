@@ -16,7 +16,6 @@ import argparse
 import json
 import logging
 import os
-import secrets
 import sys
 from pathlib import Path
 from typing import Any
@@ -29,9 +28,20 @@ from chalice.local import (
     LocalChalice,
     LocalDevServer,
     LocalGatewayException,
+    ThreadedHTTPServer,
 )
 
+from chalicelib.api.context import resolve_request_id
+
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class BacklogServer(ThreadedHTTPServer):
+    """socketserver's default listen backlog is 5: a burst of concurrent clients (load tests,
+    the concurrency tests) would see connection resets before a thread could accept them."""
+
+    request_queue_size = 256
+    allow_reuse_address = True
 
 
 class NoDelayHandler(ChaliceRequestHandler):
@@ -41,7 +51,7 @@ class NoDelayHandler(ChaliceRequestHandler):
         if isinstance(error, ForbiddenError) and b"Missing Authentication Token" in (
             error.body or b""
         ):
-            request_id = "req_" + secrets.token_hex(12)
+            request_id = resolve_request_id(self.headers.get("X-Request-ID"), None)
             body = json.dumps(
                 {
                     "error": {
@@ -75,7 +85,9 @@ def serve(host: str, port: int, stage: str) -> None:
     # Without it, concurrent requests read each other's bodies and headers.
     CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
     app.__class__ = CustomLocalChalice
-    server = LocalDevServer(app, config, host, port, handler_cls=NoDelayHandler)
+    server = LocalDevServer(
+        app, config, host, port, handler_cls=NoDelayHandler, server_cls=BacklogServer
+    )
     print(f"Serving on http://{host}:{port} (stage {stage})", flush=True)
     server.serve_forever()
 
