@@ -4,7 +4,8 @@ Both *return* error responses (a raising Chalice middleware becomes a bare 500).
 without a principal (the public routes) pass straight through.
 
 * IP allowlist: 403 ``ip_not_allowed``, logged with the request id, the key id and the client
-  address (never the secret). A refused request takes no rate-limit token.
+  address (never the secret). A refused request takes no rate-limit token: its rate-limit
+  headers show the bucket as this process last saw it (no DynamoDB call).
 * Rate limit: every request that reaches it carries ``X-RateLimit-Limit``,
   ``X-RateLimit-Remaining``, ``X-RateLimit-Reset`` and the IETF ``RateLimit-Policy`` /
   ``RateLimit`` fields (put into the request context; the outermost middleware copies them onto
@@ -76,6 +77,9 @@ def ip_allowlist(runtime: Runtime) -> Middleware:
             },
         )
         record_metric("IpBlocked")
+        # Every authenticated response carries the rate-limit headers; this one spends no token.
+        peek = runtime.rate_limiter.peek(principal.key_id, principal.rate_limit_per_minute)
+        ctx.response_headers.update(peek.headers())
         return error_response(
             errors.IpNotAllowed(f"Requests from {shown} are not allowed for this API key."),
             ctx.request_id,

@@ -118,6 +118,15 @@ def refused(policy: Policy, tat_us: int, now_us: int) -> Decision:
     return Decision(False, policy.limit, 0, max(0, tat_us - now_us), retry, tat_us, now_us)
 
 
+def observed(policy: Policy, tat_us: int | None, now_us: int) -> Decision:
+    """The bucket as it stands at ``now_us``, no token taken (for responses that spend none)."""
+    used = max(0, (tat_us if tat_us is not None else now_us) - now_us)
+    remaining = max(0, (policy.span_us - used) // policy.interval_us)
+    allowed = policy.branch(tat_us, now_us) is not Branch.OVER
+    retry = 0 if allowed else max(1, (tat_us or now_us) - policy.tat_limit(now_us))
+    return Decision(allowed, policy.limit, remaining, used, retry, tat_us, now_us)
+
+
 def decide(policy: Policy, tat_us: int | None, now_us: int) -> Decision:
     """Admit or refuse one request at ``now_us`` given the stored TAT (``None``: no state)."""
     if tat_us is None or tat_us <= now_us:  # Branch.IDLE

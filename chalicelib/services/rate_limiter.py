@@ -33,6 +33,7 @@ from chalicelib.domain.token_bucket import (
     Policy,
     admitted,
     decide,
+    observed,
     refused,
     to_micros,
 )
@@ -117,6 +118,17 @@ class RateLimiter:
             )
             record_metric("RateLimiterUnavailable")
             return self._local(key_id, state, policy, now_us)
+
+    def peek(self, key_id: str, limit: int | None) -> RateCheck:
+        """The key's bucket as this process last saw it, without taking a token or calling
+        DynamoDB: the headers of responses refused before the rate limit (403 ip_not_allowed)."""
+        policy = self.policy_for(limit)
+        now_us = to_micros(self._now())
+        state = self._state(key_id, policy.limit)
+        degraded = now_us < self._degraded_until
+        tat = state.local_tat if degraded else state.tat_hint
+        source = SOURCE_LOCAL if degraded else SOURCE_CACHE
+        return RateCheck(observed(policy, tat, now_us), policy, source, 0)
 
     def _take(self, key_id: str, state: _KeyState, policy: Policy, now_us: int) -> RateCheck:
         branch = policy.branch(state.tat_hint, now_us)

@@ -68,6 +68,11 @@ def test_ip_allowlist_through_trusted_proxy(new_client: NewClient):
     direct = api.get("/v1/inbox")
     assert direct.status_code == 403
     assert direct.json()["error"]["code"] == "ip_not_allowed"
+    # Still an authenticated response: it carries the rate-limit headers, and spent no token.
+    remaining = int(allowed.headers["X-RateLimit-Remaining"])
+    assert int(direct.headers["X-RateLimit-Remaining"]) >= remaining - 2
+    assert direct.headers["X-RateLimit-Limit"] == allowed.headers["X-RateLimit-Limit"]
+    assert "RateLimit-Policy" in direct.headers
     # A forged leading entry never grants access: the rightmost untrusted address counts.
     forged = api.get("/v1/inbox", headers={"X-Forwarded-For": "203.0.113.9, 198.51.100.20"})
     assert forged.status_code == 403

@@ -163,3 +163,19 @@ def test_interval_rounds_up_so_rounding_never_admits_more():
 def test_policy_rejects_nonsense():
     with pytest.raises(ValueError, match="limit"):
         Policy(0)
+
+
+def test_observed_bucket_takes_nothing_and_matches_the_next_decision() -> None:
+    from chalicelib.domain.token_bucket import Policy, decide, observed
+
+    policy = Policy(10, 60)
+    now = 1_000 * 1_000_000
+    tat = None
+    for _ in range(4):
+        tat = decide(policy, tat, now).tat_us
+    view = observed(policy, tat, now)
+    assert view.tat_us == tat  # nothing taken
+    assert view.allowed
+    # The view shows one more token than the next admitted request will leave.
+    assert view.remaining == decide(policy, tat, now).remaining + 1
+    assert observed(policy, None, now).remaining == policy.limit
