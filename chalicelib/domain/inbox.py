@@ -158,12 +158,23 @@ class CollectedPage:
     reads: int
 
 
+ReadResult = tuple[list[dict[str, object]], str | None]
+ReadRequest = tuple[str, str, int]
+
+
+def first_read_size(limit: int, shards: int) -> int:
+    """Items to ask of each shard in the first round: enough that the page usually fills in one
+    round (items hash evenly over shards), without reading ``shards x limit`` items every time."""
+    return max(1, min(limit, -(-limit * 3 // (2 * shards)) + 2))
+
+
 def collect_page(
     plan: IndexPlan,
     limit: int,
-    read: Callable[[str, str, int], tuple[list[dict[str, object]], str | None]],
+    read: Callable[[str, str, int], ReadResult],
     max_reads: int,
     read_size: int | None = None,
+    read_many: Callable[[list[ReadRequest]], list[ReadResult]] | None = None,
 ) -> CollectedPage:
     """Fill one page from all shards, in global sort-key order, never skipping an item.
 
@@ -172,6 +183,8 @@ def collect_page(
     can make reads come back short, so shards are read again until the page is full, every shard
     is exhausted or ``max_reads`` is spent. Items are only served up to the lowest position every
     unexhausted shard has reached (the *frontier*); a page cut short by the budget resumes there.
+    ``read_many`` (optional) performs one round's reads together, e.g. concurrently; it returns
+    the results in request order.
     """
     if plan.empty:
         return CollectedPage([], None, 0)
@@ -182,13 +195,20 @@ def collect_page(
     first_round = True
     while True:
         reads_before = reads
-        for shard in shards:
-            if shard.exhausted or (reads >= max_reads and not first_round):
-                continue
-            if not first_round and len(shard.buffered) >= limit - len(served):
-                continue
-            items, stopped_at = read(shard.partition, shard.lower, size)
-            reads += 1
+        due = [
+            s
+            for s in shards
+            if not s.exhausted and (first_round or len(s.buffered) < limit - len(served))
+        ]
+        if not first_round:
+            due = due[: max(0, max_reads - reads)]
+        requests = [(s.partition, s.lower, size) for s in due]
+        if read_many is not None and len(requests) > 1:
+            results = read_many(requests)
+        else:
+            results = [read(*request) for request in requests]
+        reads += len(due)
+        for shard, (items, stopped_at) in zip(due, results, strict=True):
             shard.buffered.extend(items)
             if stopped_at is None:
                 shard.exhausted = True

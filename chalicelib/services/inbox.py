@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,15 @@ from chalicelib.domain.events import (
     PRIORITIES,
 )
 from chalicelib.domain.filters import MetadataFilters, build_filter
-from chalicelib.domain.inbox import InboxFilters, IndexPlan, collect_page, plan_query
+from chalicelib.domain.inbox import (
+    InboxFilters,
+    IndexPlan,
+    ReadRequest,
+    ReadResult,
+    collect_page,
+    first_read_size,
+    plan_query,
+)
 from chalicelib.services.events import storage_guard
 from chalicelib.stores.errors import StoreError
 from chalicelib.stores.events import EventStore, item_to_event
@@ -124,6 +133,13 @@ class InboxService:
         self._codec = codec
         self._shards = shards
         self._max_reads = max(max_reads, shards * 2)
+        # A round of shard reads runs concurrently: a page costs one Query's latency, not one
+        # per shard. boto3 clients are thread-safe; the pool lives as long as the process.
+        self._pool = (
+            ThreadPoolExecutor(max_workers=shards, thread_name_prefix="inbox-shard")
+            if shards > 1
+            else None
+        )
 
     def list_pending(self, tenant_id: str, request: InboxRequest) -> dict[str, Any]:
         scope = scope_digest(request.filters.scope_parts())
@@ -139,7 +155,14 @@ class InboxService:
         plan = plan_query(tenant_id, self._shards, request.filters, after)
         read = self._reader(plan, request.filters)
         try:
-            page = collect_page(plan, request.limit, read, self._max_reads)
+            page = collect_page(
+                plan,
+                request.limit,
+                read,
+                self._max_reads,
+                read_size=first_read_size(request.limit, self._shards),
+                read_many=self._read_many(read),
+            )
         except StoreError as exc:
             raise storage_guard(exc) from exc
         events = [item_to_event(item).to_public() for item in page.items]
@@ -147,6 +170,19 @@ class InboxService:
         if page.resume_after is not None:
             next_cursor = self._codec.encode(CursorPosition(tenant_id, scope, page.resume_after))
         return {"events": events, "next_cursor": next_cursor}
+
+    def _read_many(
+        self, read: Callable[[str, str, int], ReadResult]
+    ) -> Callable[[list[ReadRequest]], list[ReadResult]] | None:
+        pool = self._pool
+        if pool is None:
+            return None
+
+        def read_many(requests: list[ReadRequest]) -> list[ReadResult]:
+            futures = [pool.submit(read, *request) for request in requests]
+            return [future.result() for future in futures]
+
+        return read_many
 
     def _reader(self, plan: IndexPlan, filters: InboxFilters) -> Any:
         # Key conditions (time range, source, event type) are in the plan; the rest is a filter.

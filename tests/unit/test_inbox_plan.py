@@ -168,6 +168,7 @@ item_sets = st.lists(
     limit=st.integers(1, 12),
     max_reads=st.integers(1, 12),
     read_size=st.none() | st.integers(1, 7),
+    batched=st.booleans(),
 )
 def test_paging_yields_every_match_exactly_once_in_order(
     items: list[tuple[int, int, bool]],
@@ -175,6 +176,7 @@ def test_paging_yields_every_match_exactly_once_in_order(
     limit: int,
     max_reads: int,
     read_size: int | None,
+    batched: bool,
 ) -> None:
     partitions = [f"t#{n}" for n in range(shards)]
     by_shard: dict[str, list[tuple[str, bool]]] = {p: [] for p in partitions}
@@ -189,7 +191,8 @@ def test_paging_yields_every_match_exactly_once_in_order(
     for _ in range(1000):
         plan = plan_query("t", shards, InboxFilters(), after)
         fake = FakeIndex(plan, by_shard)
-        page = collect_page(plan, limit, fake.read, max_reads, read_size)
+        read_many = (lambda reqs, f=fake: [f.read(*r) for r in reqs]) if batched else None
+        page = collect_page(plan, limit, fake.read, max_reads, read_size, read_many)
         assert len(page.items) <= limit
         # The budget is spent at most by one extra round over the shards.
         assert page.reads <= max(max_reads, 0) + shards
@@ -243,3 +246,32 @@ def test_a_stuck_reader_is_stopped_by_the_budget() -> None:
     assert page.items == []
     assert page.reads <= 50 + 2
     assert page.resume_after == plan.lower
+
+
+@given(limit=st.integers(1, 100), shards=st.integers(1, 64))
+def test_first_read_size_is_between_one_and_the_page(limit: int, shards: int) -> None:
+    from chalicelib.domain.inbox import first_read_size
+
+    size = first_read_size(limit, shards)
+    assert 1 <= size <= limit
+    # Together the shards ask for at least one and a half pages (or each for a whole page).
+    assert size * shards >= min(limit * 3 // 2, limit * shards)
+
+
+def test_a_round_of_reads_goes_to_read_many_together() -> None:
+    plan = plan_query("t", 4, InboxFilters(), None)
+    rows = {
+        p: [(sk(i, i), True) for i in range(n, 40, 4)] for n, p in enumerate(plan.partition_values)
+    }
+    fake = FakeIndex(plan, rows)
+    batches: list[int] = []
+
+    def read_many(
+        reqs: list[tuple[str, str, int]],
+    ) -> list[tuple[list[dict[str, object]], str | None]]:
+        batches.append(len(reqs))
+        return [fake.read(*r) for r in reqs]
+
+    page = collect_page(plan, 10, fake.read, 24, read_size=4, read_many=read_many)
+    assert [item_sort_key(i) for i in page.items] == [sk(i, i) for i in range(10)]
+    assert batches[0] == 4  # the first round reads every shard at once
