@@ -6,8 +6,9 @@ without a principal (the public routes) pass straight through.
 * IP allowlist: 403 ``ip_not_allowed``, logged with the request id, the key id and the client
   address (never the secret). A refused request takes no rate-limit token: its rate-limit
   headers show the bucket as this process last saw it (no DynamoDB call).
-* Rate limit: every request that reaches it carries ``X-RateLimit-Limit``,
-  ``X-RateLimit-Remaining``, ``X-RateLimit-Reset`` and the IETF ``RateLimit-Policy`` /
+* Rate limit (see :func:`rate_limit` for how reads overlap it): every request that reaches it
+  carries ``X-RateLimit-Limit``, ``X-RateLimit-Remaining``, ``X-RateLimit-Reset`` and the IETF
+  ``RateLimit-Policy`` /
   ``RateLimit`` fields (put into the request context; the outermost middleware copies them onto
   the response, errors included); over the limit it answers 429 ``rate_limited`` with
   ``Retry-After``.
@@ -15,7 +16,9 @@ without a principal (the public routes) pass straight through.
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from chalice.app import Request, Response
@@ -33,6 +36,7 @@ from chalicelib.domain.keys import key_id_prefix
 from chalicelib.observability.logging import logger
 from chalicelib.observability.metrics import record_metric
 from chalicelib.runtime import Runtime
+from chalicelib.services.rate_limiter import RateCheck
 
 
 def source_ip(event: Request) -> str | None:
@@ -88,25 +92,29 @@ def ip_allowlist(runtime: Runtime) -> Middleware:
     return middleware
 
 
-def rate_limit(runtime: Runtime) -> Middleware:
-    limiter = runtime.rate_limiter
+SAFE_METHODS = frozenset({"GET", "HEAD"})
 
-    def middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:
-        ctx = context.current()
-        principal = ctx.principal
-        if principal is None:
-            return get_response(event)
-        check = limiter.check(principal.key_id, principal.rate_limit_per_minute)
-        ctx.response_headers.update(check.headers())
-        if check.decision.allowed:
-            return get_response(event)
+
+def rate_limit(runtime: Runtime, overlap_workers: int = 16) -> Middleware:
+    """Take a token per request; 429 over the limit.
+
+    For safe methods (GET, HEAD) the token is taken *while* the view runs, on a small thread
+    pool: a read has no effect to undo, so a refused read simply discards the view's answer, and
+    the request costs the slower of the two round trips instead of their sum. A key already
+    known to be over its limit is refused from memory before the view runs, so abusive reads
+    still cost nothing. Writes take their token first, as before.
+    """
+    limiter = runtime.rate_limiter
+    pool = ThreadPoolExecutor(max_workers=overlap_workers, thread_name_prefix="rate-limit")
+
+    def refuse(ctx: context.RequestContext, key_id: str, check: RateCheck) -> Response:
         retry_after = check.decision.retry_after_seconds
         ctx.log_fields["rate_limit_source"] = check.source
         logger.info(
             "rate limited",
             extra={
                 "request_id": ctx.request_id,
-                "key_id": key_id_prefix(principal.key_id),
+                "key_id": key_id_prefix(key_id),
                 "limit_per_minute": check.policy.limit,
                 "retry_after": retry_after,
                 "source": check.source,
@@ -121,5 +129,37 @@ def rate_limit(runtime: Runtime) -> Middleware:
             ),
             ctx.request_id,
         )
+
+    def middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:
+        ctx = context.current()
+        principal = ctx.principal
+        if principal is None:
+            return get_response(event)
+        key_id, limit = principal.key_id, principal.rate_limit_per_minute
+        if event.method not in SAFE_METHODS:
+            check = limiter.check(key_id, limit)
+            ctx.response_headers.update(check.headers())
+            if check.decision.allowed:
+                return get_response(event)
+            return refuse(ctx, key_id, check)
+        cached = limiter.cached_refusal(key_id, limit)
+        if cached is not None:
+            ctx.response_headers.update(cached.headers())
+            return refuse(ctx, key_id, cached)
+        # The pool thread runs in a copy of this request's context (its metrics batch).
+        pending = pool.submit(contextvars.copy_context().run, limiter.check, key_id, limit)
+        try:
+            response = get_response(event)
+        except errors.ApiError:
+            check = pending.result()
+            ctx.response_headers.update(check.headers())
+            if not check.decision.allowed:
+                return refuse(ctx, key_id, check)
+            raise
+        check = pending.result()
+        ctx.response_headers.update(check.headers())
+        if check.decision.allowed:
+            return response
+        return refuse(ctx, key_id, check)
 
     return middleware

@@ -93,14 +93,24 @@ class RateLimiter:
     def policy_for(self, limit: int | None) -> Policy:
         return Policy(limit if limit is not None else self._default, self._window)
 
-    def check(self, key_id: str, limit: int | None) -> RateCheck:
-        """Take one request's token for ``key_id`` (``limit``: its per-minute limit or None)."""
+    def cached_refusal(self, key_id: str, limit: int | None) -> RateCheck | None:
+        """The in-process refusal of a key known to be over its limit (no DynamoDB call)."""
         policy = self.policy_for(limit)
         now_us = to_micros(self._now())
         state = self._state(key_id, policy.limit)
         if now_us < state.deny_until and state.tat_hint is not None:
             record_metric("RateLimitDenyCacheHit")
             return RateCheck(refused(policy, state.tat_hint, now_us), policy, SOURCE_CACHE, 0)
+        return None
+
+    def check(self, key_id: str, limit: int | None) -> RateCheck:
+        """Take one request's token for ``key_id`` (``limit``: its per-minute limit or None)."""
+        cached = self.cached_refusal(key_id, limit)
+        if cached is not None:
+            return cached
+        policy = self.policy_for(limit)
+        now_us = to_micros(self._now())
+        state = self._state(key_id, policy.limit)
         if now_us < self._degraded_until:
             return self._local(key_id, state, policy, now_us)
         try:
