@@ -5,9 +5,9 @@
    benchmark's median from the same run, and that ratio is compared with the one committed in
    perf/baseline.json: the gate fails when a ratio grows beyond ``--tolerance`` times (default
    2.0) its baseline. Ratios from one run cancel out how fast, or how busy, the machine is.
-2. A 30-second Locust smoke of the mixed workload at a moderate, paced load against a fresh local
-   stack it starts (``python -m perf.runner smoke``), with the latency and success targets as
-   gates.
+2. A 45-second Locust smoke of the mixed workload at a moderate, paced load (~30 requests/s)
+   against a fresh local stack it starts (``python -m perf.runner smoke``), with the latency and
+   success targets as gates. A miss fails the gate only if it repeats on a second fresh stack.
 
 Refreshing the baseline is a deliberate act, committed with the change that explains it:
 
@@ -94,7 +94,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--update-baseline", action="store_true")
     p.add_argument("--skip-smoke", action="store_true")
     p.add_argument("--skip-bench", action="store_true")
-    p.add_argument("--smoke-seconds", type=int, default=30)
+    p.add_argument("--smoke-seconds", type=int, default=45)
+    p.add_argument(
+        "--smoke-attempts",
+        type=int,
+        default=2,
+        help="a latency miss must repeat on a fresh stack this many times to fail the gate",
+    )
     args = p.parse_args(argv)
     RESULTS.mkdir(parents=True, exist_ok=True)
     failed = False
@@ -116,8 +122,13 @@ def main(argv: list[str] | None = None) -> int:
                 failed = True
     if not args.skip_smoke:
         smoke = [sys.executable, "-m", "perf.runner", "smoke", str(min(60, args.smoke_seconds))]
-        if subprocess.run(smoke, cwd=str(ROOT)).returncode != 0:
-            print("[perf-gate] the load smoke missed a target")
+        for attempt in range(1, max(1, args.smoke_attempts) + 1):
+            if subprocess.run(smoke, cwd=str(ROOT)).returncode == 0:
+                break
+            # One short run on a shared 2-core machine can miss on a scheduling hiccup; a real
+            # regression misses again on a fresh stack.
+            print(f"[perf-gate] the load smoke missed a target (attempt {attempt})")
+        else:
             failed = True
     print("[perf-gate] " + ("FAILED" if failed else "passed"))
     return 1 if failed else 0
