@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
+
+from chalicelib.settings import Settings, load_settings
+from devstack import state
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / ".chalice" / "config.json"
@@ -17,3 +21,28 @@ def stage_environment(stage: str) -> dict[str, str]:
     env = dict(config.get("environment_variables", {}))
     env.update(stages[stage].get("environment_variables", {}))
     return env
+
+
+def script_settings(stage: str, require_stack: bool = False) -> Settings:
+    """Settings for an operator script run against ``stage``.
+
+    The stage's config.json variables apply as Chalice applies them, except that a shell
+    ``TABLE_PREFIX`` wins (to aim a script at a copy of the tables). For ``local`` with no
+    endpoint set, boto3 is pointed at the running `make run` stack; ``require_stack`` exits with a
+    clear message when there is none (the script would otherwise try AWS).
+    """
+    stack = state.apply_to_environment(stage)
+    if (
+        require_stack
+        and stage == "local"
+        and stack is None
+        and not os.environ.get("AWS_ENDPOINT_URL_DYNAMODB")
+    ):
+        raise SystemExit(
+            "error: no local stack is running (start it with `make run`) and "
+            "AWS_ENDPOINT_URL_DYNAMODB is not set"
+        )
+    env = {**os.environ, **stage_environment(stage), "STAGE": stage}
+    if os.environ.get("TABLE_PREFIX"):
+        env["TABLE_PREFIX"] = os.environ["TABLE_PREFIX"]
+    return load_settings(env)

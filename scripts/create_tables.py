@@ -14,11 +14,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from chalicelib.settings import load_settings
 from chalicelib.stores.aws import dynamodb_client
 from chalicelib.stores.schema import create_all
-from devstack import state
-from devstack.stage_env import stage_environment
+from devstack.stage_env import script_settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,12 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--stage", default=os.environ.get("STAGE", "local"))
     args = parser.parse_args(argv)
-    env = {
-        **stage_environment(args.stage),
-        **{k: v for k, v in os.environ.items() if k == "TABLE_PREFIX"},
-    }
-    state.apply_to_environment(args.stage)
-    settings = load_settings({**os.environ, **env, "STAGE": args.stage})
+    settings = script_settings(args.stage)
     client = dynamodb_client(settings)
     created = create_all(client, settings)
     for name in created:

@@ -18,11 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from chalicelib.settings import load_settings
 from chalicelib.stores.aws import dynamodb_client
 from chalicelib.stores.event_id_index import add_event_id_index
-from devstack import state
-from devstack.stage_env import stage_environment
+from devstack.stage_env import script_settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,12 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dry-run", action="store_true", help="report, change nothing")
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait for ACTIVE")
     args = parser.parse_args(argv)
-    env = {
-        **stage_environment(args.stage),
-        **{k: v for k, v in os.environ.items() if k == "TABLE_PREFIX"},
-    }
-    state.apply_to_environment(args.stage)
-    settings = load_settings({**os.environ, **env, "STAGE": args.stage})
+    settings = script_settings(args.stage)
     result = add_event_id_index(
         dynamodb_client(settings), settings, dry_run=args.dry_run, timeout=args.timeout
     )

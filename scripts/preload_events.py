@@ -33,10 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from chalicelib.domain.events import PRIORITIES, EventDraft, canonical_json
 from chalicelib.domain.inbox import shard_of
 from chalicelib.runtime import Runtime
-from chalicelib.settings import Settings, load_settings
 from chalicelib.stores.events import event_to_item
-from devstack import state
-from devstack.stage_env import stage_environment
+from devstack.stage_env import script_settings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -123,10 +121,6 @@ def preload(
     return PreloadResult(tenant_id, count, time.perf_counter() - started)
 
 
-def settings_for(stage: str) -> Settings:
-    return load_settings({**os.environ, **stage_environment(stage), "STAGE": stage})
-
-
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -144,15 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.count < 0:
         print("error: --count must be 0 or more", file=sys.stderr)
         return 2
-    stack = state.apply_to_environment(args.stage)
-    if args.stage == "local" and stack is None and not os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"):
-        print(
-            "error: no local stack is running (start it with `make run`) and "
-            "AWS_ENDPOINT_URL_DYNAMODB is not set",
-            file=sys.stderr,
-        )
-        return 2
-    runtime = Runtime.build(settings_for(args.stage))
+    runtime = Runtime.build(script_settings(args.stage, require_stack=True))
     result = preload(runtime, args.tenant, args.count, args.threads, progress=not args.json)
     summary = {
         "tenant_id": result.tenant_id,

@@ -22,9 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from chalicelib.domain.client_ip import InvalidAllowlist, parse_allowlist, split_allowlist
 from chalicelib.runtime import Runtime
-from chalicelib.settings import load_settings
-from devstack import state
-from devstack.stage_env import stage_environment
+from devstack.stage_env import script_settings
 
 
 def parser() -> argparse.ArgumentParser:
@@ -76,15 +74,7 @@ def _allowed_ips(text: str) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    stack = state.apply_to_environment(args.stage)
-    if args.stage == "local" and stack is None and not os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"):
-        print(
-            "error: no local stack is running (start it with `make run`) and "
-            "AWS_ENDPOINT_URL_DYNAMODB is not set",
-            file=sys.stderr,
-        )
-        return 2
-    settings = load_settings({**os.environ, **stage_environment(args.stage), "STAGE": args.stage})
+    settings = script_settings(args.stage, require_stack=True)
     runtime = Runtime.build(settings)
     try:
         record, secret = runtime.keys.create_key(
