@@ -139,5 +139,7 @@ def is_allowed(address: IPAddress | None, allowlist: Sequence[IPNetwork]) -> boo
         return True
     if address is None:
         return False
-    address = normalize_address(address)
-    return any(address.version == net.version and address in net for net in allowlist)
+    # An IPv4-mapped address matches its IPv4 networks and, as written, IPv6 networks that
+    # contain it (``::/0`` includes ``::ffff:0:0``).
+    forms = {address, normalize_address(address)}
+    return any(form.version == net.version and form in net for form in forms for net in allowlist)

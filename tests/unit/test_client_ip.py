@@ -122,3 +122,11 @@ def test_cidr_examples():
     # A mapped-IPv6 CIDR matches plain IPv4 clients too.
     mapped = parse_allowlist(["::ffff:192.0.2.0/120"])
     assert is_allowed(ipaddress.ip_address("192.0.2.44"), mapped)
+
+
+def test_a_mapped_address_also_matches_ipv6_networks_that_contain_it():
+    allowlist = parse_allowlist(["::/0"])
+    assert is_allowed(ipaddress.ip_address("::ffff:0:0"), allowlist)
+    assert is_allowed(ipaddress.ip_address("::ffff:203.0.113.9"), allowlist)
+    # ...while a plain IPv4 client is still not an IPv6 one.
+    assert not is_allowed(ipaddress.ip_address("203.0.113.9"), allowlist)
