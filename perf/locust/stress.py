@@ -1,6 +1,6 @@
 """Stress: the mixed workload, stepped up until errors or a p95 cross the targets.
 
-    locust -f perf/locust/stress.py --host http://127.0.0.1:8000 --headless -t 180s \
+    locust -f perf/locust/stress.py --host http://127.0.0.1:8000 --headless -t 180s --pace 3 \
         --step-users 4 --step-seconds 15 --max-users 64 --summary-json perf/results/stress.json
 
 Every ``--step-seconds`` the shape adds ``--step-users`` users. At the end of each step it checks
