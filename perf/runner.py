@@ -89,9 +89,19 @@ SCENARIOS: dict[str, Scenario] = {
         (
             Phase(
                 "smoke",
-                "mixed_workload",
-                6,
-                args=("--tenants", "3", "--keys-per-tenant", "2", "--pace", "3"),
+                "smoke",
+                7,  # 6 mixed-workload users + the lookup probe (perf/locust/smoke.py)
+                # The first 10 s load the fresh stack but are not measured (JVM warm-up).
+                args=(
+                    "--tenants",
+                    "3",
+                    "--keys-per-tenant",
+                    "2",
+                    "--pace",
+                    "3",
+                    "--warmup",
+                    "10",
+                ),
             ),
         ),
         gates=frozenset({"ingest", "inbox", "lookup", "success"}),

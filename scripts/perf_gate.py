@@ -5,9 +5,10 @@
    benchmark's median from the same run, and that ratio is compared with the one committed in
    perf/baseline.json: the gate fails when a ratio grows beyond ``--tolerance`` times (default
    2.0) its baseline. Ratios from one run cancel out how fast, or how busy, the machine is.
-2. A 45-second Locust smoke of the mixed workload at a moderate, paced load (~30 requests/s)
-   against a fresh local stack it starts (``python -m perf.runner smoke``), with the latency and
-   success targets as gates. A miss fails the gate only if it repeats on a second fresh stack.
+2. A 45-second Locust smoke of the mixed workload at a moderate, paced load (~30 requests/s,
+   plus a lookup probe so the lookup p95 has enough samples; the first 10 s are warm-up) against
+   a fresh local stack it starts (``python -m perf.runner smoke``), with the latency and success
+   targets as gates. A miss fails the gate only if it repeats on a second fresh stack.
 
 Refreshing the baseline is a deliberate act, committed with the change that explains it:
 

@@ -61,6 +61,7 @@ class Recorder:
     errors: dict[str, int] = field(default_factory=dict)
     started: float = 0.0
     stopped: float = 0.0
+    warmup_until: float = 0.0
 
     def record(self, method: str, name: str, ms: float, exception: BaseException | None) -> None:
         key = (method, name)
@@ -147,6 +148,12 @@ def _options(parser: Any) -> None:
     parser.add_argument(
         "--pace", type=float, default=0.0, help="tasks per second per user (0: no wait)"
     )
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=0.0,
+        help="seconds at the start whose latencies are not recorded (failures still count)",
+    )
 
 
 def scenario(name: str, setup: Callable[[Environment], None] | None = None) -> None:
@@ -161,7 +168,11 @@ def _test_start(environment: Environment, **_: Any) -> None:
     check_health(environment.host or "")
     for setup in _SETUP:
         setup(environment)
-    RECORDER.started = time.monotonic()
+    warmup = float(getattr(environment.parsed_options, "warmup", 0.0) or 0.0)
+    # A fresh stack's first seconds are JIT and cache warm-up (DynamoDB Local's JVM, boto3's
+    # connection pools): with --warmup they load the service but are not measured.
+    RECORDER.warmup_until = time.monotonic() + max(0.0, warmup)
+    RECORDER.started = RECORDER.warmup_until
 
 
 @events.test_stop.add_listener
@@ -177,8 +188,13 @@ def _on_request(
     exception: BaseException | None = None,
     **_: Any,
 ) -> None:
-    if RECORDER.started and not RECORDER.stopped:
-        RECORDER.record(request_type, name, response_time, exception)
+    if not RECORDER.started or RECORDER.stopped:
+        return
+    if time.monotonic() < RECORDER.warmup_until:
+        if exception is not None:
+            RECORDER.record(request_type, name, response_time, exception)
+        return
+    RECORDER.record(request_type, name, response_time, exception)
 
 
 @events.quitting.add_listener
