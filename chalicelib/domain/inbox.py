@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import heapq
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 INDEX_ALL = "inbox-index"
@@ -122,16 +122,6 @@ def plan_query(tenant_id: str, shards: int, filters: InboxFilters, after: str | 
     if filters.created_before:
         upper = f"{filters.created_before}#"
     return IndexPlan(index, attr, partitions, lower, upper)
-
-
-def merge_shards(pages: Iterable[list[dict[str, str]]], limit: int) -> Iterator[dict[str, str]]:
-    """Merge per-shard pages (each already in sort-key order) into one ordered stream."""
-    streams = [iter(page) for page in pages]
-    merged = heapq.merge(*streams, key=lambda item: item[SORT_KEY])
-    for count, item in enumerate(merged):
-        if count >= limit:
-            return
-        yield item
 
 
 def item_sort_key(item: dict[str, object]) -> str:

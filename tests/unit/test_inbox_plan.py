@@ -24,7 +24,6 @@ from chalicelib.domain.inbox import (
     collect_page,
     inbox_keys,
     item_sort_key,
-    merge_shards,
     plan_query,
     shard_of,
     sort_key,
@@ -121,12 +120,6 @@ def test_shard_of_is_stable_and_in_range() -> None:
     shards = [shard_of(i, 4) for i in ids]
     assert shards == [shard_of(i, 4) for i in ids]
     assert set(shards) == {0, 1, 2, 3}
-
-
-def test_merge_shards_orders_and_limits() -> None:
-    a = [{SORT_KEY: "1"}, {SORT_KEY: "4"}]
-    b = [{SORT_KEY: "2"}, {SORT_KEY: "3"}, {SORT_KEY: "5"}]
-    assert [i[SORT_KEY] for i in merge_shards([a, b], 4)] == ["1", "2", "3", "4"]
 
 
 # -- collect_page against a fake read ----------------------------------------------------------
