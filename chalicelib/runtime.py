@@ -88,12 +88,5 @@ class Runtime:
                 settings.default_rate_limit_per_minute,
                 now=now,
             ),
-            bulk=BulkService(
-                events,
-                event_store,
-                settings.inbox_shards,
-                settings.event_retention_days,
-                settings.max_payload_bytes,
-                now,
-            ),
+            bulk=BulkService(events, event_store, settings.max_payload_bytes),
         )

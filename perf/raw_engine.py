@@ -16,11 +16,10 @@ from dataclasses import dataclass
 import boto3
 
 from chalicelib.domain.events import EventDraft, canonical_json
-from chalicelib.domain.inbox import shard_of
 from chalicelib.services.events import EventService
 from chalicelib.settings import Settings
 from chalicelib.stores.aws import dynamodb_client
-from chalicelib.stores.events import EventStore, event_to_item
+from chalicelib.stores.events import EventStore
 from chalicelib.stores.schema import create_table
 from chalicelib.stores.tables import events_table
 
@@ -70,7 +69,6 @@ def measure_put_item(endpoint: str, settings: Settings, threads: int, seconds: f
         {"priority": "normal"},
         None,
     )
-    expires = int(time.time()) + settings.event_retention_days * 86400
     latencies: list[float] = []
     lock = threading.Lock()
     deadline = time.monotonic() + seconds
@@ -78,8 +76,7 @@ def measure_put_item(endpoint: str, settings: Settings, threads: int, seconds: f
     def work() -> None:
         mine = []
         while time.monotonic() < deadline:
-            event = service.new_event("raw", draft)
-            item = event_to_item(event, shard_of(event.event_id, settings.inbox_shards), expires)
+            item = service.item_for(service.new_event("raw", draft))
             started = time.perf_counter()
             client.put_item(
                 TableName=settings.events_table,

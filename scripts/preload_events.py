@@ -5,7 +5,7 @@
     python scripts/preload_events.py --tenant t1 --count 1000 --json
 
 The items are made by the API's own code (``EventService.new_event`` and
-``stores.events.event_to_item``), so they are exactly what ``POST /v1/events`` would store: same
+``EventService.item_for``), so they are exactly what ``POST /v1/events`` would store: same
 ids, shards, inbox index attributes and retention. Sources, event types and priorities cycle
 through small sets so that the inbox filters have something to select.
 
@@ -31,9 +31,7 @@ from typing import TYPE_CHECKING, Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from chalicelib.domain.events import PRIORITIES, EventDraft, canonical_json
-from chalicelib.domain.inbox import shard_of
 from chalicelib.runtime import Runtime
-from chalicelib.stores.events import event_to_item
 from devstack.stage_env import script_settings
 
 if TYPE_CHECKING:
@@ -69,15 +67,11 @@ def draft_for(n: int) -> EventDraft:
 
 
 def make_items(runtime: Runtime, tenant_id: str, start: int, count: int) -> list[dict[str, Any]]:
-    settings = runtime.settings
-    expires_at = int(time.time()) + settings.event_retention_days * 86400
-    items = []
-    for n in range(start, start + count):
-        event = runtime.events.new_event(tenant_id, draft_for(n))
-        items.append(
-            event_to_item(event, shard_of(event.event_id, settings.inbox_shards), expires_at)
-        )
-    return items
+    events = runtime.events
+    return [
+        events.item_for(events.new_event(tenant_id, draft_for(n)))
+        for n in range(start, start + count)
+    ]
 
 
 def write_batch(client: DynamoDBClient, table: str, items: list[dict[str, Any]]) -> None:

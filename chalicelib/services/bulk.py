@@ -22,7 +22,6 @@ a missing id, a second ack, an idempotency conflict, storage giving up) is a per
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,10 +33,9 @@ from chalicelib.domain.events import (
     PayloadTooLargeError,
     parse_event_create,
 )
-from chalicelib.domain.inbox import shard_of
 from chalicelib.services.events import EventService, storage_guard
 from chalicelib.stores.errors import StoreError
-from chalicelib.stores.events import EventStore, event_to_item
+from chalicelib.stores.events import EventStore
 
 MAX_BULK_ITEMS = 25
 
@@ -95,17 +93,11 @@ class BulkService:
         self,
         events: EventService,
         store: EventStore,
-        shards: int,
-        retention_days: int,
         max_payload_bytes: int,
-        now: Callable[[], float] = time.time,
     ) -> None:
         self._events = events
         self._store = store
-        self._shards = shards
-        self._retention_seconds = retention_days * 86400
         self._max_payload = max_payload_bytes
-        self._now = now
 
     # -- create ------------------------------------------------------------------------------
     def create(self, tenant_id: str, items: list[Any]) -> BulkResult:
@@ -146,12 +138,11 @@ class BulkService:
     def _create_unkeyed(
         self, tenant_id: str, drafts: list[tuple[int, EventDraft]], result: BulkResult
     ) -> None:
-        expires_at = int(self._now()) + self._retention_seconds
         by_pk: dict[str, tuple[int, dict[str, Any]]] = {}
         items = []
         for index, draft in drafts:
             event = self._events.new_event(tenant_id, draft)
-            item = event_to_item(event, shard_of(event.event_id, self._shards), expires_at)
+            item = self._events.item_for(event)
             by_pk[item["pk"]["S"]] = (index, event.to_public())
             items.append(item)
         try:

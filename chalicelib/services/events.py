@@ -6,6 +6,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from chalicelib import errors
 from chalicelib.domain.clock import format_ts
@@ -71,13 +72,17 @@ class EventService:
             idempotency_key=draft.idempotency_key,
         )
 
-    def create(self, tenant_id: str, draft: EventDraft) -> CreateResult:
-        event = self.new_event(tenant_id, draft)
-        item = event_to_item(
+    def item_for(self, event: Event) -> dict[str, Any]:
+        """The stored item of a new event: its inbox shard and retention expiry included."""
+        return event_to_item(
             event,
             shard_of(event.event_id, self._shards),
             int(self._now()) + self._retention_seconds,
         )
+
+    def create(self, tenant_id: str, draft: EventDraft) -> CreateResult:
+        event = self.new_event(tenant_id, draft)
+        item = self.item_for(event)
         public = event.to_public()
         try:
             if draft.idempotency_key is None:

@@ -130,7 +130,7 @@ def bulk_service(ddb: Database, client: Any) -> BulkService:
     store = EventStore(
         client, ddb.settings.events_table, ddb.settings.idempotency_table, sleep=lambda _: None
     )
-    return BulkService(rt.events, store, ddb.settings.inbox_shards, 30, 256 * 1024)
+    return BulkService(rt.events, store, 256 * 1024)
 
 
 def test_unprocessed_items_are_retried_until_written(ddb: Database):
