@@ -41,3 +41,10 @@ def get_str_list(item: dict[str, Any], name: str) -> list[str]:
     if "SS" in value:
         return sorted(str(v) for v in value["SS"])
     return [str(v["S"]) for v in value.get("L", [])]
+
+
+def is_expired(item: dict[str, Any], now: float) -> bool:
+    """Whether an item's ``expires_at`` (TTL) has passed. DynamoDB's TTL sweep runs late (up to
+    days in AWS, unreliably in DynamoDB Local), so every read treats such an item as gone."""
+    expires = get_n(item, "expires_at")
+    return expires is not None and expires <= now

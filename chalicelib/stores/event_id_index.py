@@ -77,10 +77,7 @@ class EventIdLookup:
                 item = self._client.get_item(
                     TableName=self._table, Key={"pk": codec.s(pk)}, ConsistentRead=True
                 ).get("Item")
-            if item is None:
-                continue
-            expires = codec.get_n(item, "expires_at")
-            if expires is not None and expires <= self._now():
+            if item is None or codec.is_expired(item, self._now()):
                 continue
             return codec.get_s(item, "tenant_id") or pk.rsplit("#", 1)[0]
         return None

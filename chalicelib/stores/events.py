@@ -234,10 +234,7 @@ class EventStore:
                 ConsistentRead=True,
             )
         item = resp.get("Item")
-        if item is None:
-            return None
-        expires = codec.get_n(item, "expires_at")
-        if expires is not None and expires <= self._now():
+        if item is None or codec.is_expired(item, self._now()):
             return None
         return self._record_from_item(item)
 
@@ -255,8 +252,7 @@ class EventStore:
         return item_to_event(item)
 
     def _expired(self, item: dict[str, Any]) -> bool:
-        expires = codec.get_n(item, "expires_at")
-        return expires is not None and expires <= self._now()
+        return codec.is_expired(item, self._now())
 
     # -- ack / delete ------------------------------------------------------------------------
     def acknowledge(self, tenant_id: str, event_id: str, acknowledged_at: str) -> Event:
