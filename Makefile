@@ -6,14 +6,15 @@ PY := $(VENV)/bin/python
 STAGE ?= dev
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help bootstrap run test test-unit test-integration test-e2e lint bench perf-gate package clean
+.PHONY: help bootstrap run test test-unit test-integration test-e2e lint bench perf-gate perf-targets package clean
 
 help:
 	@echo "make run        start the local stack (DynamoDB Local, tables, dev key, API on :8000, workers)"
 	@echo "make test       lint, package check and the whole test suite"
 	@echo "make lint       ruff + mypy"
 	@echo "make bench      pytest-benchmark micro-benchmarks (saves JSON under .benchmarks/)"
-	@echo "make perf-gate  benchmarks vs perf/baseline.json + a 30 s load smoke (docs/PERFORMANCE.md)"
+	@echo "make perf-gate  CI gate: same-run ratios (benchmarks, API vs raw engine) vs perf/baseline.json"
+	@echo "make perf-targets  the absolute latency targets, on a quiet machine (45 s load smoke)"
 	@echo "make package    chalice package STAGE=$(STAGE) + cfn-lint"
 	@echo "make clean      remove build output and caches"
 
@@ -45,6 +46,9 @@ bench: bootstrap
 
 perf-gate: bootstrap
 	@$(PY) scripts/perf_gate.py
+
+perf-targets: bootstrap
+	@$(PY) -m perf.runner smoke 45
 
 package: bootstrap
 	@$(PY) scripts/package_stack.py --stage $(STAGE)

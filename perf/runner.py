@@ -79,10 +79,10 @@ SCENARIOS: dict[str, Scenario] = {
         60,
         (Phase("mixed", "mixed_workload", 8, args=("--tenants", "4", "--keys-per-tenant", "2")),),
     ),
-    # The CI smoke (make perf-gate): the mixed workload at a moderate, paced load (about 30
-    # requests/s: API, DynamoDB Local, the stream worker and Locust share 2 cores, and at 40/s the
-    # engine alone used half a core), so its latencies are the service's and not a queue's;
-    # throughput is not gated.
+    # The targets smoke (make perf-targets, on a quiet machine): the mixed workload at a
+    # moderate, paced load (about 30 requests/s: API, DynamoDB Local, the stream worker and
+    # Locust share 2 cores, and at 40/s the engine alone used half a core), so its latencies are
+    # the service's and not a queue's; throughput is not gated.
     "smoke": Scenario(
         "smoke",
         30,

@@ -1,0 +1,176 @@
+"""The CI gate's verdicts, pure (no I/O): same-run ratios compared with a committed baseline.
+
+Nothing here looks at absolute seconds. Every figure the gate judges is a ratio formed inside one
+run, so a slower or busier machine moves both of its sides:
+
+* a micro-benchmark's median divided by the calibration benchmark's median (``bench_ratios``);
+* the API's latency divided by the raw engine's, measured interleaved at the same concurrency,
+  and the API process's CPU time per request divided by the probe's CPU time per raw engine call
+  (``perf/paired.py`` measures them, ``load_ratios`` names them).
+
+:func:`compare` sets those against ``perf/baseline.json``. A ratio over ``tolerance`` times its
+baseline is ``over``; a figure in the baseline that did not run is ``missing`` and one that is not
+in the baseline is ``new``: both fail at once (a silently skipped or never-baselined benchmark
+gates nothing). An ``over`` only fails when a second run is over as well (:func:`confirmed`): one
+run can land on a slow moment, a regression is slow every time.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+OK = "ok"
+OVER = "over"
+MISSING = "missing"
+NEW = "new"
+FAILING = frozenset({OVER, MISSING, NEW})
+
+
+@dataclass(frozen=True)
+class Verdict:
+    name: str
+    now: float | None
+    then: float | None
+    tolerance: float
+    status: str  # OK, OVER, MISSING or NEW
+
+    @property
+    def change(self) -> float | None:
+        if self.now is None or not self.then:
+            return None
+        return self.now / self.then
+
+    @property
+    def failed(self) -> bool:
+        return self.status in FAILING
+
+    def line(self) -> str:
+        if self.status == MISSING:
+            return f"  {self.name:46s} in the baseline but did not run          FAIL"
+        if self.status == NEW:
+            return (
+                f"  {self.name:46s} {self.now:9.4f}  not in the baseline: refresh it  FAIL"
+                if self.now is not None
+                else f"  {self.name:46s} not in the baseline  FAIL"
+            )
+        change = self.change or 0.0
+        verdict = "FAIL" if self.status == OVER else "ok"
+        return (
+            f"  {self.name:46s} {self.now:9.4f} vs {self.then:9.4f}  x{change:5.2f}"
+            f" (limit x{self.tolerance:.2f})  {verdict}"
+        )
+
+
+def compare(
+    current: Mapping[str, float],
+    baseline: Mapping[str, float],
+    tolerance: float | Callable[[str], float],
+) -> list[Verdict]:
+    """One verdict per name in either mapping, sorted by name. ``tolerance`` is one factor for
+    every figure, or a function giving each name its own."""
+    verdicts = []
+    for name in sorted(set(current) | set(baseline)):
+        allowed = tolerance(name) if callable(tolerance) else tolerance
+        if allowed <= 1.0:
+            raise ValueError(f"{name}: tolerance must be above 1.0, got {allowed}")
+        now, then = current.get(name), baseline.get(name)
+        if now is None:
+            verdicts.append(Verdict(name, None, then, allowed, MISSING))
+        elif then is None:
+            verdicts.append(Verdict(name, now, None, allowed, NEW))
+        elif not (math.isfinite(now) and math.isfinite(then)) or then <= 0:
+            raise ValueError(f"{name}: ratios must be finite and positive ({now}, {then})")
+        else:
+            status = OVER if now > then * allowed else OK
+            verdicts.append(Verdict(name, now, then, allowed, status))
+    return verdicts
+
+
+def failures(verdicts: Iterable[Verdict]) -> list[str]:
+    return [v.name for v in verdicts if v.failed]
+
+
+def confirmed(first: Sequence[Verdict], second: Sequence[Verdict] | None) -> list[str]:
+    """What fails the gate: ``missing``/``new`` of the first run, and each ``over`` of the first
+    run that the second run (measured only because of it) finds over again."""
+    again = {v.name: v for v in second or ()}
+    failed = []
+    for verdict in first:
+        if verdict.status in (MISSING, NEW):
+            failed.append(verdict.name)
+        elif verdict.status == OVER:
+            repeat = again.get(verdict.name)
+            if repeat is None or repeat.status != OK:
+                failed.append(verdict.name)
+    return failed
+
+
+def bench_ratios(medians: Mapping[str, float], calibration: str) -> dict[str, float]:
+    """Each benchmark's median over the calibration's median from the same run."""
+    base = medians.get(calibration)
+    if not base or base <= 0:
+        raise ValueError(f"{calibration} did not run: the gate needs it to compare")
+    return {name: value / base for name, value in medians.items() if name != calibration}
+
+
+def percentile(samples: Sequence[float], p: float) -> float:
+    """Nearest-rank percentile (``p`` in 0-100) of a non-empty sample."""
+    if not samples:
+        raise ValueError("no samples")
+    ordered = sorted(samples)
+    rank = max(1, math.ceil(p / 100 * len(ordered)))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+@dataclass(frozen=True)
+class KindFigures:
+    """One request kind of the paired probe: the API and the raw engine, same run."""
+
+    kind: str
+    api_ms: tuple[float, ...]
+    raw_ms: tuple[float, ...]
+    api_cpu_seconds: float  # the API process's CPU time over the kind's windows
+    raw_cpu_seconds: float  # the probe threads' CPU time inside the raw calls
+
+    @property
+    def api_p50(self) -> float:
+        return percentile(self.api_ms, 50)
+
+    @property
+    def api_p95(self) -> float:
+        return percentile(self.api_ms, 95)
+
+    @property
+    def raw_p50(self) -> float:
+        return percentile(self.raw_ms, 50)
+
+    @property
+    def raw_p95(self) -> float:
+        return percentile(self.raw_ms, 95)
+
+    @property
+    def latency_ratio(self) -> float:
+        return self.api_p50 / self.raw_p50
+
+    @property
+    def api_cpu_ms_per_request(self) -> float:
+        return self.api_cpu_seconds * 1000 / len(self.api_ms)
+
+    @property
+    def raw_cpu_ms_per_call(self) -> float:
+        return self.raw_cpu_seconds * 1000 / len(self.raw_ms)
+
+    @property
+    def cpu_ratio(self) -> float:
+        return self.api_cpu_ms_per_request / self.raw_cpu_ms_per_call
+
+
+def load_ratios(figures: Iterable[KindFigures]) -> dict[str, float]:
+    """The gated load figures: ``<kind>.latency_p50_vs_raw`` and ``<kind>.cpu_vs_raw``."""
+    out: dict[str, float] = {}
+    for f in figures:
+        out[f"{f.kind}.latency_p50_vs_raw"] = f.latency_ratio
+        out[f"{f.kind}.cpu_vs_raw"] = f.cpu_ratio
+    return out

@@ -1,0 +1,200 @@
+"""The CI perf gate's verdicts (perf/gate.py) and its load-figure plumbing: pure, no stack."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from perf.gate import (
+    MISSING,
+    NEW,
+    OK,
+    OVER,
+    KindFigures,
+    bench_ratios,
+    compare,
+    confirmed,
+    failures,
+    load_ratios,
+    percentile,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+BASELINE = {"test_bench_validate": 0.40, "test_bench_cursor": 0.20}
+
+
+def _gate_script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("perf_gate_script", ROOT / "scripts/perf_gate.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["perf_gate_script"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_unchanged_ratios_pass() -> None:
+    verdicts = compare(dict(BASELINE), BASELINE, 1.5)
+    assert [v.status for v in verdicts] == [OK, OK]
+    assert failures(verdicts) == []
+
+
+def test_a_synthetic_1_6x_regression_fails() -> None:
+    current = {**BASELINE, "test_bench_validate": 0.40 * 1.6}
+    verdicts = {v.name: v for v in compare(current, BASELINE, 1.5)}
+    assert verdicts["test_bench_validate"].status == OVER
+    assert verdicts["test_bench_validate"].change == pytest.approx(1.6)
+    assert verdicts["test_bench_cursor"].status == OK
+    # ... and it fails the gate when the second run finds it over again.
+    again = compare(current, BASELINE, 1.5)
+    assert confirmed(list(verdicts.values()), again) == ["test_bench_validate"]
+
+
+def test_the_tolerance_is_the_boundary() -> None:
+    at_limit = compare({"b": 0.3}, {"b": 0.2}, 1.5)[0]
+    assert at_limit.status == OK  # exactly 1.5x is allowed
+    assert compare({"b": 0.30001}, {"b": 0.2}, 1.5)[0].status == OVER
+
+
+def test_faster_is_never_a_failure() -> None:
+    assert compare({"b": 0.01}, {"b": 0.2}, 1.5)[0].status == OK
+
+
+def test_a_benchmark_in_the_baseline_that_did_not_run_fails() -> None:
+    verdicts = compare({"test_bench_cursor": 0.2}, BASELINE, 1.5)
+    missing = [v for v in verdicts if v.status == MISSING]
+    assert [v.name for v in missing] == ["test_bench_validate"]
+    # No second run can excuse it.
+    assert confirmed(verdicts, compare(dict(BASELINE), BASELINE, 1.5)) == ["test_bench_validate"]
+    assert "did not run" in missing[0].line()
+
+
+def test_a_new_benchmark_fails_until_the_baseline_is_refreshed() -> None:
+    current = {**BASELINE, "test_bench_signature": 0.1}
+    verdicts = compare(current, BASELINE, 1.5)
+    assert confirmed(verdicts, None) == ["test_bench_signature"]
+    new = next(v for v in verdicts if v.name == "test_bench_signature")
+    assert new.status == NEW
+    assert "refresh" in new.line()
+    assert compare(current, current, 1.5)[-1].status == OK  # refreshed: it passes
+
+
+def test_an_over_that_the_second_run_does_not_repeat_passes() -> None:
+    noisy = compare({**BASELINE, "test_bench_cursor": 0.5}, BASELINE, 1.5)
+    quiet = compare(dict(BASELINE), BASELINE, 1.5)
+    assert failures(noisy) == ["test_bench_cursor"]
+    assert confirmed(noisy, quiet) == []
+
+
+def test_an_over_with_no_second_run_fails() -> None:
+    assert confirmed(compare({**BASELINE, "test_bench_cursor": 0.5}, BASELINE, 1.5), None) == [
+        "test_bench_cursor"
+    ]
+
+
+def test_per_name_tolerances() -> None:
+    def tolerance(name: str) -> float:
+        return 1.3 if name.endswith(".cpu_vs_raw") else 1.5
+
+    current = {"ingest.cpu_vs_raw": 2.5 * 1.4, "ingest.latency_p50_vs_raw": 2.8 * 1.4}
+    baseline = {"ingest.cpu_vs_raw": 2.5, "ingest.latency_p50_vs_raw": 2.8}
+    verdicts = {v.name: v.status for v in compare(current, baseline, tolerance)}
+    assert verdicts == {"ingest.cpu_vs_raw": OVER, "ingest.latency_p50_vs_raw": OK}
+
+
+@pytest.mark.parametrize("bad", [1.0, 0.5])
+def test_a_tolerance_that_would_fail_unchanged_code_is_refused(bad: float) -> None:
+    with pytest.raises(ValueError, match="tolerance"):
+        compare(BASELINE, BASELINE, bad)
+
+
+def test_bench_ratios_divide_by_the_calibration_of_the_same_run() -> None:
+    ratios = bench_ratios(
+        {"test_bench_calibration": 100e-6, "test_bench_x": 25e-6}, "test_bench_calibration"
+    )
+    assert ratios == {"test_bench_x": pytest.approx(0.25)}
+    # A machine twice as slow doubles both sides: the ratio holds.
+    slow = bench_ratios(
+        {"test_bench_calibration": 200e-6, "test_bench_x": 50e-6}, "test_bench_calibration"
+    )
+    assert slow == ratios
+
+
+def test_bench_ratios_need_the_calibration() -> None:
+    with pytest.raises(ValueError, match="did not run"):
+        bench_ratios({"test_bench_x": 1.0}, "test_bench_calibration")
+
+
+def test_percentile_is_nearest_rank() -> None:
+    samples = [float(n) for n in range(1, 101)]
+    assert percentile(samples, 50) == 50.0
+    assert percentile(samples, 95) == 95.0
+    assert percentile([7.0], 95) == 7.0
+    with pytest.raises(ValueError, match="no samples"):
+        percentile([], 50)
+
+
+def test_kind_figures_ratios() -> None:
+    figures = KindFigures(
+        "ingest",
+        api_ms=(10.0,) * 9 + (40.0,),
+        raw_ms=(4.0,) * 10,
+        api_cpu_seconds=0.040,  # 4 ms per API request
+        raw_cpu_seconds=0.016,  # 1.6 ms per raw call
+    )
+    assert figures.latency_ratio == pytest.approx(2.5)
+    assert figures.api_p95 == 40.0
+    assert figures.cpu_ratio == pytest.approx(2.5)
+    assert load_ratios([figures]) == {
+        "ingest.latency_p50_vs_raw": pytest.approx(2.5),
+        "ingest.cpu_vs_raw": pytest.approx(2.5),
+    }
+
+
+def test_ten_ms_more_per_post_fails_the_latency_ratio() -> None:
+    """What the injected-delay proof does, in numbers: ~10.5 ms API p50 against a ~3.8 ms raw
+    PutItem becomes ~20.5 ms, 1.9x the baseline ratio, over the 1.5 tolerance."""
+    base = KindFigures("ingest", (10.5,) * 20, (3.8,) * 20, 0.08, 0.032)
+    slow = KindFigures("ingest", (20.5,) * 20, (3.8,) * 20, 0.08, 0.032)
+    gate = _gate_script()
+    args = argparse.Namespace(latency_tolerance=1.5, cpu_tolerance=1.3)
+    verdicts = {
+        v.name: v.status for v in gate.compare_load(load_ratios([slow]), load_ratios([base]), args)
+    }
+    assert verdicts == {"ingest.latency_p50_vs_raw": OVER, "ingest.cpu_vs_raw": OK}
+
+
+def test_the_gate_fails_on_a_confirmed_regression_and_passes_a_noisy_one(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    gate = _gate_script()
+    first = compare({"b": 0.5}, {"b": 0.2}, 1.5)
+    assert gate.judged("t", first, lambda: compare({"b": 0.5}, {"b": 0.2}, 1.5)) == ["b"]
+    assert gate.judged("t", first, lambda: compare({"b": 0.2}, {"b": 0.2}, 1.5)) == []
+    out = capsys.readouterr().out
+    assert "measuring again to confirm: b" in out
+    assert "FAIL" in out
+
+
+def test_the_committed_baseline_covers_every_benchmark_and_kind() -> None:
+    """The baseline names every benchmark file's tests and every probe kind, so a fresh clone's
+    gate judges them all (a missing one would fail `make perf-gate` as `new`)."""
+    import json
+
+    baseline = json.loads((ROOT / "perf" / "baseline.json").read_text())
+    names = set()
+    for path in (ROOT / "perf" / "bench").glob("test_bench_*.py"):
+        for line in path.read_text().splitlines():
+            if line.startswith("def test_bench_"):
+                names.add(line.split("(", 1)[0].removeprefix("def "))
+    names.discard("test_bench_calibration")
+    assert set(baseline["bench"]["ratios"]) == names
+    from perf.paired import KINDS
+
+    expected = {f"{k}.{m}" for k in KINDS for m in ("latency_p50_vs_raw", "cpu_vs_raw")}
+    assert set(baseline["load"]["ratios"]) == expected
