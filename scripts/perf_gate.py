@@ -36,10 +36,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from perf.gate import Verdict, bench_ratios, compare, confirmed
 
-from perf.gate import Verdict, bench_ratios, compare, confirmed  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 BASELINE = ROOT / "perf" / "baseline.json"
 RESULTS = ROOT / "perf" / "results"

@@ -25,10 +25,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from chalicelib.domain.events import PRIORITIES, EventDraft, canonical_json
 from chalicelib.runtime import Runtime

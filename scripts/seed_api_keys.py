@@ -16,9 +16,6 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from chalicelib.domain.client_ip import InvalidAllowlist, parse_allowlist, split_allowlist
 from chalicelib.runtime import Runtime

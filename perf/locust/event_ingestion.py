@@ -13,11 +13,7 @@ and measures raw PutItem on the same DynamoDB Local in the same run.
 from __future__ import annotations
 
 import itertools
-import sys
-from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from locust import HttpUser, task
 

@@ -17,16 +17,14 @@ from __future__ import annotations
 import itertools
 import random
 import sys
-from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from locust import HttpUser, events, task
 
 from chalicelib.domain.clock import format_ts
 from perf.locust import actions, support
 from perf.targets import BIG_INBOX_TAG, SMALL_INBOX_TAG
+from scripts.preload_events import preload
 
 TENANT_KEYS: dict[str, list[support.Key]] = {"small": [], "big": []}
 _users = itertools.count()
@@ -54,11 +52,8 @@ def _setup(environment: Any) -> None:
 
 
 def _preload(environment: Any, tenant: str, count: int) -> None:
-    sys.path.insert(0, str(support.ROOT / "scripts"))
-    import preload_events
-
     runtime = support.stack_runtime(environment.host or "")
-    result = preload_events.preload(runtime, tenant, count)
+    result = preload(runtime, tenant, count)
     print(
         f"[perf] preloaded {count} events for {tenant} in {result.seconds:.1f} s", file=sys.stderr
     )

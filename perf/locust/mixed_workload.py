@@ -13,12 +13,8 @@ from __future__ import annotations
 
 import itertools
 import random
-import sys
 from collections import deque
-from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from locust import HttpUser, task
 

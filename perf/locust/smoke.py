@@ -13,10 +13,6 @@ from __future__ import annotations
 
 import itertools
 import random
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from locust import HttpUser, constant_throughput, task
 

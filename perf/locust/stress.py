@@ -11,12 +11,8 @@ and rps, and why, next to the last step that held (the capacity on this machine)
 
 from __future__ import annotations
 
-import sys
 import time
-from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from locust import LoadTestShape, events
 

@@ -22,18 +22,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from locust import events
+from locust.env import Environment
+from locust.user.wait_time import constant_throughput
 
-from locust import events  # noqa: E402
-from locust.env import Environment  # noqa: E402
-from locust.user.wait_time import constant_throughput  # noqa: E402
-
-from chalicelib.runtime import Runtime  # noqa: E402
-from chalicelib.settings import load_settings  # noqa: E402
-from devstack import state  # noqa: E402
-from devstack.stage_env import stage_environment  # noqa: E402
+from chalicelib.runtime import Runtime
+from chalicelib.settings import load_settings
+from devstack import state
+from devstack.stage_env import stage_environment
 
 SOURCES = ("billing", "crm", "shop", "auth")
 EVENT_TYPES = ("invoice.paid", "user.created", "order.shipped", "session.started")
