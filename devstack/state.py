@@ -29,14 +29,23 @@ class StackState:
 
     def aws_environment(self) -> dict[str, str]:
         """What a process needs to reach this stack's DynamoDB with boto3."""
-        return {
-            "AWS_ENDPOINT_URL_DYNAMODB": self.dynamodb_endpoint,
-            "AWS_ENDPOINT_URL_DYNAMODB_STREAMS": self.dynamodb_endpoint,
-            "AWS_ACCESS_KEY_ID": self.access_key,
-            "AWS_SECRET_ACCESS_KEY": "local",
-            "AWS_DEFAULT_REGION": self.region,
-            "AWS_REGION": self.region,
-        }
+        return aws_environment(self.dynamodb_endpoint, self.access_key, self.region)
+
+
+def aws_environment(
+    endpoint: str, access_key: str = LOCAL_ACCESS_KEY, region: str = LOCAL_REGION
+) -> dict[str, str]:
+    """The one local-AWS environment: boto3 in any process with these variables talks to the
+    DynamoDB Local at ``endpoint`` (streams included), in the database of ``access_key``
+    (DynamoDB Local keeps one per access key + region)."""
+    return {
+        "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
+        "AWS_ENDPOINT_URL_DYNAMODB_STREAMS": endpoint,
+        "AWS_ACCESS_KEY_ID": access_key,
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_DEFAULT_REGION": region,
+        "AWS_REGION": region,
+    }
 
 
 def write(state: StackState) -> None:

@@ -9,6 +9,7 @@ import subprocess
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from devstack.lifetime import die_with_parent
 
@@ -23,14 +24,24 @@ class Supervisor:
         cmd: Sequence[str],
         env: Mapping[str, str] | None = None,
         cwd: str | None = None,
+        log_path: Path | None = None,
     ) -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen(
-            list(cmd),
-            env=dict(env) if env is not None else None,
-            cwd=cwd,
-            start_new_session=True,
-            preexec_fn=die_with_parent,
-        )
+        """Start ``cmd``; its output goes to ``log_path`` (appended) or, without one, to this
+        process's own stdout/stderr."""
+        log = open(log_path, "ab") if log_path is not None else None  # noqa: SIM115
+        try:
+            proc = subprocess.Popen(
+                list(cmd),
+                env=dict(env) if env is not None else None,
+                cwd=cwd,
+                stdout=log,
+                stderr=subprocess.STDOUT if log is not None else None,
+                start_new_session=True,
+                preexec_fn=die_with_parent,
+            )
+        finally:
+            if log is not None:
+                log.close()
         self.children.append((name, proc))
         return proc
 

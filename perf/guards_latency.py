@@ -15,19 +15,18 @@ the limiter's one write).
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-import boto3
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
+from devstack.stack import LocalStack
+
 BLOCK = 20
 ENV = {
     "STAGE": "local",
@@ -76,56 +75,23 @@ def main(argv: list[str] | None = None) -> int:
         serve(args.port, args.serve == "on")
         return 0
 
-    from chalicelib.runtime import Runtime
-    from chalicelib.settings import load_settings
-    from chalicelib.stores.aws import dynamodb_client
-    from chalicelib.stores.schema import create_all
-    from devstack.dynamodb_local import DynamoDBLocal
     from devstack.ports import free_port, wait_for_port
 
-    engine = DynamoDBLocal(free_port())
-    engine.start()
-    procs: list[subprocess.Popen[bytes]] = []
-    try:
-        access_key = "perf" + uuid.uuid4().hex[:12]
-        aws_env = {
-            "AWS_ENDPOINT_URL_DYNAMODB": engine.endpoint,
-            "AWS_ACCESS_KEY_ID": access_key,
-            "AWS_SECRET_ACCESS_KEY": "local",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_REGION": "us-east-1",
-        }
-        settings = load_settings(ENV)
-        session = boto3.Session(
-            aws_access_key_id=access_key, aws_secret_access_key="local", region_name="us-east-1"
-        )
-        client = dynamodb_client(settings, session=session, endpoint_url=engine.endpoint)
-        create_all(client, settings)
-        runtime = Runtime.build(settings, dynamodb=client)
+    log_dir = Path(tempfile.mkdtemp(prefix="guards-latency-"))
+    stack = LocalStack(
+        log_dir, api=False, workers=(), access_key="perf" + uuid.uuid4().hex[:12], environment=ENV
+    )
+    with stack:
+        settings = stack.settings()
+        client = stack.dynamodb_client(settings)
+        runtime = stack.runtime(settings)
         _, secret = runtime.keys.create_key(
             "perf", "ten_perf", rate_limit_per_minute=1_000_000, allowed_ips=["127.0.0.0/8"]
         )
         urls = {}
         for mode in ("on", "off"):
             port = free_port()
-            env = {**os.environ, **ENV, **aws_env, "PYTHONUNBUFFERED": "1"}
-            procs.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "perf.guards_latency",
-                        "--serve",
-                        mode,
-                        "--port",
-                        str(port),
-                    ],
-                    cwd=str(ROOT),
-                    env=env,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-            )
+            stack.spawn(mode, ["-m", "perf.guards_latency", "--serve", mode, "--port", str(port)])
             wait_for_port(port, 60)
             urls[mode] = f"http://127.0.0.1:{port}"
         sessions = {mode: requests.Session() for mode in urls}
@@ -180,15 +146,6 @@ def main(argv: list[str] | None = None) -> int:
             f"{'raw UpdateItem (engine)':24} {'':4} {pct(raw, 0.5):8.2f} {pct(raw, 0.95):8.2f} "
             f"{statistics.fmean(raw):8.2f}"
         )
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        engine.stop()
     return 0
 
 

@@ -19,20 +19,16 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-import boto3
 from chalice.test import Client
 
 from chalicelib.api.application import create_app
 from chalicelib.observability import metrics, switch
 from chalicelib.observability.logging import logger
-from chalicelib.runtime import Runtime
 from chalicelib.settings import load_settings
-from chalicelib.stores.aws import dynamodb_client
-from chalicelib.stores.schema import create_all
-from devstack.dynamodb_local import DynamoDBLocal
-from devstack.ports import free_port
+from devstack.stack import LocalStack
 
 BLOCK = 25
 ENV = {
@@ -72,19 +68,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=600, help="per route and mode")
     args = parser.parse_args(argv)
 
-    engine = DynamoDBLocal(free_port())
-    engine.start()
-    out = tempfile.NamedTemporaryFile("w", prefix="obs-overhead-", suffix=".log", delete=False)  # noqa: SIM115
+    log_dir = Path(tempfile.mkdtemp(prefix="obs-overhead-"))
+    stack = LocalStack(log_dir, api=False, workers=(), access_key="perf" + uuid.uuid4().hex[:8])
+    stack.start()
+    out = (log_dir / "app.log").open("w")
     try:
-        settings = load_settings(ENV)
-        session = boto3.Session(
-            aws_access_key_id="perf" + uuid.uuid4().hex[:8],
-            aws_secret_access_key="local",
-            region_name="us-east-1",
-        )
-        client = dynamodb_client(settings, session=session, endpoint_url=engine.endpoint)
-        create_all(client, settings)
-        runtime = Runtime.build(settings, dynamodb=client)
+        settings = load_settings(ENV)  # the app's settings; the stack gives the database
+        runtime = stack.runtime(settings)
         _, secret = runtime.keys.create_key("perf", "ten_perf", rate_limit_per_minute=1_000_000)
         app = create_app(runtime)
         logger.registered_handler.setStream(out)
@@ -114,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
             samples = measure(args.requests, routes)
     finally:
         out.close()
-        engine.stop()
+        stack.stop()
 
     print(f"{'route':28} {'mode':4} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'mean ms':>8}")
     for name, modes in samples.items():

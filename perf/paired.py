@@ -50,9 +50,9 @@ from chalicelib.stores.aws import dynamodb_client
 from chalicelib.stores.events import EventStore
 from chalicelib.stores.schema import create_table
 from chalicelib.stores.tables import events_table
+from devstack.stack import LocalStack
 from perf import targets
 from perf.gate import KindFigures, load_ratios
-from perf.stack import PerfStack
 
 ROOT = Path(__file__).resolve().parent.parent
 KINDS = ("ingest", "lookup", "inbox")
@@ -109,7 +109,7 @@ class Samples:
 class Probe:
     """The two sides of every kind, on one stack."""
 
-    def __init__(self, stack: PerfStack, api_pid: int, threads: int) -> None:
+    def __init__(self, stack: LocalStack, api_pid: int, threads: int) -> None:
         self.stack = stack
         self.api_pid = api_pid
         self.threads = threads
@@ -256,20 +256,13 @@ def _session(access_key: str, settings: Settings) -> boto3.Session:
     )
 
 
-def api_process_pid(stack: PerfStack) -> int:
-    for name, proc in stack.supervisor.children:
-        if name == "api":
-            return proc.pid
-    raise RuntimeError("the stack has no api process")
-
-
 def measure(
     rounds: int, block_seconds: float, threads: int, log_dir: Path, say: Callable[[str], None]
 ) -> list[KindFigures]:
     """Start a fresh stack (no workers: the gate measures the request path), warm it up, then
     run ``rounds`` rounds of one block per kind; stop the stack."""
-    with PerfStack(log_dir, with_workers=False) as stack:
-        probe = Probe(stack, api_process_pid(stack), threads)
+    with LocalStack(log_dir, workers=()) as stack:
+        probe = Probe(stack, stack.api_pid, threads)
         try:
             probe.seed()
             warm = WARMUP_SECONDS / len(KINDS)

@@ -22,7 +22,7 @@ from pyinstrument import Profiler
 
 from chalicelib.api.application import create_app
 from chalicelib.runtime import Runtime
-from perf.stack import aws_environment
+from devstack.stack import aws_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from devstack.stack import WORKERS, LocalStack, aws_environment
 from perf import targets
 from perf.raw_engine import measure_put_item
-from perf.stack import PerfStack, aws_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "perf" / "results"
@@ -140,7 +140,7 @@ class Target:
     api_url: str
     dynamodb_endpoint: str
     access_key: str
-    stack: PerfStack | None = None
+    stack: LocalStack | None = None
     env: dict[str, str] = field(default_factory=dict)
 
 
@@ -162,7 +162,7 @@ def target(out: Path, workers: bool = True) -> Iterator[Target]:
             endpoint, access_key = found.dynamodb_endpoint, found.access_key
         yield Target(host, endpoint, access_key, env=aws_environment(endpoint, access_key))
         return
-    stack = PerfStack(out / "logs", with_workers=workers)
+    stack = LocalStack(out / "logs", workers=WORKERS if workers else ())
     print(f"[perf] starting a fresh local stack (logs in {out / 'logs'})", file=sys.stderr)
     stack.start()
     try:

@@ -1,10 +1,11 @@
 """How far behind real time the local stream worker's counts are at a given write rate.
 
-    .venv/bin/python perf/stream_lag.py [--rate 200] [--seconds 30]
+    .venv/bin/python -m perf.stream_lag [--rate 200] [--seconds 30]
 
-Starts a fresh in-memory DynamoDB Local on a free loopback port (DynamoDB Local slows down as
-stream records pile up, so every run starts empty), creates the tables, starts
-``python -m devstack.stream_worker`` exactly as ``make run`` does, then writes events shaped as the
+Starts a local stack without the API (``devstack.stack.LocalStack``: a fresh in-memory DynamoDB
+Local on a free loopback port, since DynamoDB Local slows down as stream records pile up, the
+tables, and the stream worker of ``make run``'s worker list; logs under
+perf/results/stream-lag/), then writes events shaped as the
 API writes them (BatchWriteItem of 25, paced to ``--rate`` events/s) for ``--seconds`` while a
 sampler reads the tenant's counted total from the analytics table every 0.5 s.
 
@@ -18,31 +19,19 @@ from __future__ import annotations
 import argparse
 import bisect
 import json
-import os
-import signal
 import statistics
-import subprocess
 import sys
 import threading
 import time
 import uuid
 from pathlib import Path
 
+from chalicelib.domain.events import EventDraft
+from chalicelib.domain.inbox import shard_of
+from chalicelib.stores.events import event_to_item
+from devstack.stack import WORKERS, LocalStack
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-import boto3  # noqa: E402
-
-from chalicelib.domain.events import EventDraft  # noqa: E402
-from chalicelib.domain.inbox import shard_of  # noqa: E402
-from chalicelib.runtime import Runtime  # noqa: E402
-from chalicelib.settings import load_settings  # noqa: E402
-from chalicelib.stores.aws import dynamodb_client  # noqa: E402
-from chalicelib.stores.events import event_to_item  # noqa: E402
-from chalicelib.stores.schema import create_all  # noqa: E402
-from devstack.dynamodb_local import DynamoDBLocal  # noqa: E402
-from devstack.ports import free_port  # noqa: E402
-from devstack.stage_env import stage_environment  # noqa: E402
 
 TENANT = "ten_lag"
 BATCH = 25
@@ -61,37 +50,19 @@ def main() -> int:
     parser.add_argument("--drain-timeout", type=float, default=120.0)
     args = parser.parse_args()
 
-    access_key = "lag" + uuid.uuid4().hex[:12]
-    log_dir = ROOT / "perf" / "results"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    engine = DynamoDBLocal(free_port(), log_path=str(log_dir / "stream-lag-dynamodb.log"))
-    engine.start()
-    aws_env = {
-        "AWS_ENDPOINT_URL_DYNAMODB": engine.endpoint,
-        "AWS_ENDPOINT_URL_DYNAMODB_STREAMS": engine.endpoint,
-        "AWS_ACCESS_KEY_ID": access_key,
-        "AWS_SECRET_ACCESS_KEY": "local",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
-    }
-    worker: subprocess.Popen[bytes] | None = None
-    try:
-        settings = load_settings({**stage_environment("local"), **aws_env})
-        session = boto3.Session(
-            aws_access_key_id=access_key, aws_secret_access_key="local", region_name="us-east-1"
-        )
-        client = dynamodb_client(settings, session=session, endpoint_url=engine.endpoint)
-        create_all(client, settings)
-        runtime = Runtime.build(settings, dynamodb=client)
-        worker_log = open(log_dir / "stream-lag-worker.log", "wb")  # noqa: SIM115
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "devstack.stream_worker"],
-            cwd=str(ROOT),
-            env={**os.environ, **aws_env, "PYTHONUNBUFFERED": "1", "LOG_LEVEL": "WARNING"},
-            stdout=worker_log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    log_dir = ROOT / "perf" / "results" / "stream-lag"
+    stream_worker = [w for w in WORKERS if w.name == "stream-worker"]
+    stack = LocalStack(
+        log_dir,
+        api=False,
+        workers=stream_worker,
+        access_key="lag" + uuid.uuid4().hex[:12],
+        environment={"LOG_LEVEL": "WARNING"},
+    )
+    with stack:
+        settings = stack.settings()
+        client = stack.dynamodb_client(settings)
+        runtime = stack.runtime(settings)
 
         written: list[tuple[float, int]] = [(time.time(), 0)]  # (time, cumulative events)
         samples: list[tuple[float, int]] = []
@@ -174,14 +145,6 @@ def main() -> int:
         }
         print(json.dumps(result, indent=2))
         return 0 if result["counted_at_end"] == total else 1
-    finally:
-        if worker is not None and worker.poll() is None:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-        engine.stop()
 
 
 if __name__ == "__main__":

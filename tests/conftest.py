@@ -23,6 +23,7 @@ from chalicelib.stores.aws import dynamodb_client
 from chalicelib.stores.schema import create_all
 from devstack.dynamodb_local import DynamoDBLocal
 from devstack.ports import free_port
+from devstack.stack import aws_environment
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -87,14 +88,7 @@ class Database:
         return Runtime.build(self.settings, dynamodb=self.client, now=now)  # type: ignore[arg-type]
 
     def aws_environment(self) -> dict[str, str]:
-        return {
-            "AWS_ENDPOINT_URL_DYNAMODB": self.engine.endpoint,
-            "AWS_ENDPOINT_URL_DYNAMODB_STREAMS": self.engine.endpoint,
-            "AWS_ACCESS_KEY_ID": self.access_key,
-            "AWS_SECRET_ACCESS_KEY": "local",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_REGION": "us-east-1",
-        }
+        return aws_environment(self.engine.endpoint, self.access_key)
 
 
 def new_database(engine: DynamoDBLocal, settings: Settings, create: bool = True) -> Database:

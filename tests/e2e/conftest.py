@@ -1,11 +1,9 @@
-"""The e2e stack: DynamoDB Local + the dev server (chalice local with our fixes) on free ports,
-started once per test process. Tests talk HTTP to it and create keys in unique tenants."""
+"""The e2e stack: devstack's LocalStack (the dev server, chalice local with our fixes, on a free
+port) on a fresh database of the session's DynamoDB Local, started once per test process. Tests
+talk HTTP to it and create keys in unique tenants."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,12 +15,9 @@ import requests
 
 from chalicelib.runtime import Runtime
 from devstack.dynamodb_local import DynamoDBLocal
-from devstack.lifetime import die_with_parent
-from devstack.ports import free_port, wait_for_port
+from devstack.stack import LocalStack
 from devstack.stage_env import stage_environment
 from tests.conftest import TEST_ENV, Database, new_database
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -31,7 +26,7 @@ class Stack:
     database: Database
     runtime: Runtime
     log_path: Path
-    process: subprocess.Popen[bytes]
+    local: LocalStack
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -44,35 +39,12 @@ def stack(
     from chalicelib.settings import load_settings
 
     settings = load_settings({**stage_environment("local"), **TEST_ENV})
-    database = new_database(dynamodb_local, settings)
-    port = free_port()
-    log_path = tmp_path_factory.mktemp("e2e") / "api.log"
-    env = {
-        **os.environ,
-        **database.aws_environment(),
-        "PYTHONUNBUFFERED": "1",
-    }
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "devstack.server", "--port", str(port), "--stage", "local"],
-            cwd=str(ROOT),
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=die_with_parent,
-        )
-    try:
-        wait_for_port(port, 60)
-    except TimeoutError:
-        proc.kill()
-        raise RuntimeError("dev server did not start:\n" + log_path.read_text()) from None
-    yield Stack(f"http://127.0.0.1:{port}", database, database.runtime(), log_path, proc)
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    database = new_database(dynamodb_local, settings, create=False)
+    log_dir = tmp_path_factory.mktemp("e2e")
+    with LocalStack(
+        log_dir, workers=(), engine=dynamodb_local, access_key=database.access_key
+    ) as local:
+        yield Stack(local.api_url, database, database.runtime(), local.log_path("api"), local)
 
 
 @dataclass

@@ -1,40 +1,28 @@
 """Events posted over HTTP show up in GET /v1/analytics/summary once the stream worker counts them.
 
-The e2e dev server runs no stream worker, so this module starts one (`python -m
-devstack.stream_worker`, as `make run` does) on the stack's database, and stops it with SIGTERM.
+The e2e stack runs no stream worker, so this module starts one (`python -m
+devstack.stream_worker`, as `make run` does, polling faster) in the stack, and stops it with
+SIGTERM.
 """
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import ROOT, ApiClient, NewClient, Stack
+from tests.e2e.conftest import ApiClient, NewClient, Stack
 
 
 @pytest.fixture(scope="module")
-def stream_worker(
-    stack: Stack, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[subprocess.Popen[bytes]]:
-    log_path: Path = tmp_path_factory.mktemp("worker") / "stream-worker.log"
-    env = {**os.environ, **stack.database.aws_environment(), "PYTHONUNBUFFERED": "1"}
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "devstack.stream_worker", "--poll-interval", "0.1"],
-            cwd=str(ROOT),
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+def stream_worker(stack: Stack) -> Iterator[subprocess.Popen[bytes]]:
+    name = "analytics-stream-worker"
+    proc = stack.local.spawn(name, ["-m", "devstack.stream_worker", "--poll-interval", "0.1"])
+    log_path = stack.local.log_path(name)
     yield proc
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
