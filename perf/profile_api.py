@@ -2,10 +2,11 @@
 
     python -m perf.profile_api [REQUESTS_PER_KIND]      # writes perf/results/profile-*.txt/.html
 
-Starts a fresh DynamoDB Local, builds the app exactly as the dev server does (chalice's
-LocalGateway: the same Lambda-event conversion, routing and middleware) and sends creates,
-lookups, inbox polls and acks through it on one thread, so the profile shows the API's own
-CPU and its DynamoDB round trips without the HTTP server or the load generator in the way.
+Starts a fresh DynamoDB Local with the tables (``devstack.stack.LocalStack``, no API), builds the
+app exactly as the dev server does (chalice's LocalGateway: the same Lambda-event conversion,
+routing and middleware) and sends creates, lookups, inbox polls and acks through it on one thread,
+so the profile shows the API's own CPU and its DynamoDB round trips without the HTTP server or the
+load generator in the way.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from pyinstrument import Profiler
 
 from chalicelib.api.application import create_app
 from chalicelib.runtime import Runtime
-from devstack.stack import aws_environment
+from chalicelib.settings import load_settings
+from devstack.stack import LocalStack
+from devstack.stage_env import stage_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,22 +33,13 @@ ROOT = Path(__file__).resolve().parent.parent
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     count = int(args[0]) if args else 300
-    from devstack.dynamodb_local import DynamoDBLocal
-    from devstack.ports import free_port
-    from devstack.stage_env import stage_environment
-
     out = ROOT / "perf" / "results"
     out.mkdir(parents=True, exist_ok=True)
-    with DynamoDBLocal(free_port()) as engine:
-        os.environ.update(aws_environment(engine.endpoint, "profile"))
+    with LocalStack(out / "profile-logs", api=False, workers=(), access_key="profile") as stack:
+        os.environ.update(stack.env())
         os.environ.update(stage_environment("local"))
         os.environ["LOG_LEVEL"] = os.environ.get("PROFILE_LOG_LEVEL", "INFO")
-        from chalicelib.settings import load_settings
-        from chalicelib.stores.schema import create_all
-
-        settings = load_settings()
-        runtime = Runtime.build(settings)
-        create_all(runtime.dynamodb, settings)
+        runtime = Runtime.build(load_settings())
         _, secret = runtime.keys.create_key("profile", "profile", rate_limit_per_minute=10**6)
         gateway = LocalGateway(create_app(runtime), Config(chalice_stage="local"))
         headers = {"x-api-key": secret, "content-type": "application/json", "host": "local"}
