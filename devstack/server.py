@@ -5,6 +5,10 @@
 * Unknown routes answer 404 in the contract's error envelope, as API Gateway does in AWS through
   the gateway responses in ``infra/`` (stock chalice local answers 403 "Missing Authentication
   Token").
+* Every method reaches the app, so one it does not route (TRACE, PROPFIND, ...) answers 405 with
+  ``Allow`` like any other wrong method (stock: an HTML 501 from ``http.server``), and the errors
+  ``http.server`` answers itself (a malformed request line, a bad ``Content-Length``, an
+  oversized header) come in the JSON envelope too, never as HTML or a dropped connection.
 
 Otherwise it is chalice's own local server: the same config loading (stage environment
 variables from .chalice/config.json), the same Lambda event conversion, the same routing.
@@ -17,6 +21,7 @@ import json
 import logging
 import os
 import sys
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +72,52 @@ class NoDelayHandler(ChaliceRequestHandler):
             )
             return
         super()._send_error_response(error)
+
+    def _handle_any(self) -> None:
+        length = self.headers.get("content-length", "0")
+        if not length.isdigit():  # stock: int() raises and the connection drops
+            self.send_error(HTTPStatus.BAD_REQUEST, "Content-Length must be a whole number.")
+            return
+        self._generic_handle()
+
+    do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _handle_any
+
+    def __getattr__(self, name: str) -> Any:
+        # http.server looks up do_<METHOD>; a miss is an HTML 501. The app answers 405 instead.
+        if name.startswith("do_"):
+            return self._handle_any
+        raise AttributeError(name)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own error answers (bad request line, header too large, ...), in the
+        contract's envelope instead of an HTML page."""
+        # 505 (an HTTP version it does not speak) is the client's mistake: a 400, not a 5xx.
+        status = HTTPStatus(code) if code < 500 else HTTPStatus.BAD_REQUEST
+        code = status.value
+        headers = getattr(self, "headers", None)
+        request_id = resolve_request_id(headers.get("X-Request-ID") if headers else None, None)
+        error_code = "not_found" if code == 404 else "validation_error"
+        body = json.dumps(
+            {
+                "error": {
+                    "code": error_code,
+                    "message": message or status.phrase,
+                    "details": [],
+                },
+                "request_id": request_id,
+            }
+        ).encode()
+        self.close_connection = True
+        # A request line it could not read leaves HTTP/0.9, which sends no status line at all.
+        self.request_version = self.protocol_version
+        self.send_response(code, status.phrase)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("X-Request-ID", request_id)
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if getattr(self, "command", None) != "HEAD":
+            self.wfile.write(body)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         # The app writes one JSON access-log line per request; the stdlib line would duplicate it.

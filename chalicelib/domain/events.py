@@ -86,7 +86,9 @@ class Event:
 
 
 def canonical_json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    return json.dumps(
+        value, separators=(",", ":"), sort_keys=True, ensure_ascii=False, allow_nan=False
+    )
 
 
 def _check_name(field: str, value: Any, details: list[dict[str, str]]) -> str:
@@ -153,6 +155,13 @@ def _check_idempotency_key(
     if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY_CHARS or not key.isprintable():
         details.append(
             {"field": "idempotency_key", "message": "must be 1-255 printable characters"}
+        )
+        return None
+    if not key.isascii():
+        # HTTP header values are bytes (servers decode them as Latin-1, API Gateway as UTF-8):
+        # only ASCII reads back the same everywhere, so the header and the field allow only it.
+        details.append(
+            {"field": "idempotency_key", "message": "must be printable ASCII (U+0020-U+007E)"}
         )
         return None
     return key

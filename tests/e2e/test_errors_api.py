@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import socket
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -150,6 +153,130 @@ def test_wrong_method_is_405_with_allow(
     resp = api.request(method, path)
     envelope(resp, 405, "method_not_allowed")
     assert {m.strip() for m in resp.headers["Allow"].split(",")} >= allowed
+
+
+@pytest.mark.parametrize("method", ["TRACE", "PROPFIND", "FOO"])
+def test_a_method_nothing_routes_is_405_in_the_envelope(api: ApiClient, method: str) -> None:
+    # Stock chalice local answers these with an HTML 501 from http.server.
+    resp = api.request(method, "/v1/events")
+    envelope(resp, 405, "method_not_allowed")
+    assert "POST" in resp.headers["Allow"]
+
+
+def raw_http(stack: Stack, request: bytes) -> bytes:
+    url = urlsplit(stack.base_url)
+    with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+        sock.sendall(request)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (b"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n{}", 400),
+        (b"GET /v1/health HTTP/9.9\r\nHost: x\r\n\r\n", 400),
+        (b"GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 70000 + b"\r\n\r\n", 431),
+    ],
+)
+def test_http_errors_of_the_server_itself_are_json(
+    stack: Stack, request_bytes: bytes, status: int
+) -> None:
+    # Stock: a dropped connection (bad Content-Length) or an HTML page.
+    answer = raw_http(stack, request_bytes)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(f"HTTP/1.1 {status} ".encode()), answer[:300]
+    assert b"Content-Type: application/json" in head
+    document = json.loads(body)
+    assert document["error"]["code"] == "validation_error"
+    assert document["request_id"].encode() in head
+
+
+# -- hostile bodies: 400 naming the field, or strict JSON back; never a 5xx -----------------
+def strict_json(resp: requests.Response) -> Any:
+    def refuse(literal: str) -> None:
+        raise AssertionError(f"{literal} in a response is not JSON")
+
+    return json.loads(resp.content.decode("utf-8"), parse_constant=refuse)
+
+
+@pytest.mark.parametrize(
+    ("path", "raw", "field"),
+    [
+        ("/v1/events", '{"source":"s","event_type":"t","payload":{"x":NaN}}', "payload.x"),
+        ("/v1/events", '{"source":"s","event_type":"t","payload":{"x":-Infinity}}', "payload.x"),
+        ("/v1/events", '{"source":"s","event_type":"t","payload":{"x":[1e400]}}', "payload.x[0]"),
+        ("/v1/events", '{"source":"s","event_type":"t","payload":{"x":"\\ud800"}}', "payload.x"),
+        ("/v1/events", '{"source":"s","event_type":"t","payload":{},"\\ud800":1}', "\\ud800"),
+        (
+            "/v1/events",
+            '{"source":"s","event_type":"t","payload":{},"metadata":{"k":"\\udc00"}}',
+            "metadata.k",
+        ),
+        ("/v1/events", '{"source":"s","event_type":"t","payload":{"x":1,"x":2}}', "payload.x"),
+        ("/v1/events", '{"payload":' + "[" * 5000 + "]" * 5000 + "}", "body"),
+        ("/v1/events", "[" * 100_000, "body"),
+        ("/v1/events/bulk", '{"items":[{"\\ud800":1}]}', "items[0].\\ud800"),
+        (
+            "/v1/events/bulk",
+            '{"items":[{"source":"s","event_type":"t","payload":{"x":NaN}}]}',
+            "items[0].payload.x",
+        ),
+        ("/v1/events/bulk/ack", '{"event_ids":["\\ud800"]}', "event_ids[0]"),
+    ],
+)
+def test_hostile_json_is_a_validation_error_naming_the_field(
+    api: ApiClient, path: str, raw: str, field: str
+) -> None:
+    resp = api.post(path, data=raw.encode(), headers={"Content-Type": "application/json"})
+    body = envelope(resp, 400, "validation_error")
+    assert fields(body) == [field]
+    strict_json(resp)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"source":"s","event_type":"t","payload":{"x":"\\u0000"}}'.encode("utf-16"),
+        '{"source":"s","event_type":"t","payload":{"x":"\ud800"}}'.encode("utf-8", "surrogatepass"),
+    ],
+)
+def test_a_body_that_is_not_utf8_is_invalid_json(api: ApiClient, raw: bytes) -> None:
+    resp = api.post("/v1/events", data=raw, headers={"Content-Type": "application/json"})
+    envelope(resp, 400, "invalid_json")
+
+
+def test_odd_but_strict_json_is_stored_and_answered_unchanged(api: ApiClient) -> None:
+    raw = (
+        '{"source":"s","event_type":"t","payload":{"nul":"a\\u0000b","emoji":"\\ud83d\\ude00",'
+        '"big":1.7976931348623157e308,"tiny":1e-400,"int":9007199254740993,"neg0":-0.0},'
+        '"metadata":{"k":"\\u0000"}}'
+    )
+    resp = api.post("/v1/events", data=raw.encode(), headers={"Content-Type": "application/json"})
+    assert resp.status_code == 201, resp.text
+    created = strict_json(resp)
+    expected = {
+        "nul": "a\x00b",
+        "emoji": "\U0001f600",
+        "big": 1.7976931348623157e308,
+        "tiny": 0.0,
+        "int": 9007199254740993,
+        "neg0": -0.0,
+    }
+    assert created["payload"] == expected
+    again = strict_json(api.get(f"/v1/events/{created['event_id']}"))
+    assert again["payload"] == expected
+    assert again["metadata"]["k"] == "\x00"
+
+
+@pytest.mark.parametrize("key", ["é".encode(), "ключ".encode(), "k\u00e9".encode("latin-1")])
+def test_a_non_ascii_idempotency_key_is_400(api: ApiClient, key: bytes) -> None:
+    # Sent as raw bytes: the server must not accept a mis-decoded version of it.
+    resp = api.post("/v1/events", json=EVENT, headers={"Idempotency-Key": key})
+    body = envelope(resp, 400, "validation_error")
+    assert fields(body) == ["idempotency_key"]
 
 
 # -- 409 ---------------------------------------------------------------------------------------
