@@ -40,7 +40,8 @@ stamp=.venv/.requirements.sha256
 want=$(cat requirements.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   log "installing Python requirements"
-  .venv/bin/python -m pip install -q --upgrade pip >/dev/null
+  # chalice 1.34 (it runs pip to build the Lambda package) requires pip < 26.3
+  .venv/bin/python -m pip install -q --upgrade "pip>=24,<26.3" >/dev/null
   .venv/bin/python -m pip install -q -r requirements-dev.txt
   echo "$want" > "$stamp"
 fi
