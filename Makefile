@@ -27,7 +27,9 @@ run: bootstrap
 test: bootstrap
 	@$(PY) -m ruff check . && $(PY) -m ruff format --check . && $(PY) -m mypy
 	@$(MAKE) --no-print-directory package STAGE=dev
-	@$(PY) -m pytest -n 2 --dist loadgroup -p no:cacheprovider
+	@$(PY) -m pytest -n 2 --dist loadgroup -p no:cacheprovider \
+		--cov --cov-report=term --cov-report=json:build/coverage.json
+	@$(PY) scripts/coverage_floor.py build/coverage.json
 
 test-unit: bootstrap
 	@$(PY) -m pytest tests/unit

@@ -1,4 +1,8 @@
-"""API errors: one class per contract error code, each carrying its HTTP status.
+"""API errors: one class per contract error code the API returns, each carrying its HTTP status.
+
+The contract also reserves ``signature_invalid``, ``signature_expired`` (request signing),
+``forbidden`` and ``conflict`` (key-management admin API); their classes are added with the
+code that raises them.
 
 Views and services raise these; the error middleware alone turns them into the envelope
 ``{"error": {"code", "message", "details"}, "request_id"}``. They derive from Chalice's
@@ -55,28 +59,10 @@ class Unauthorized(ApiError):
     default_message = "A valid API key is required."
 
 
-class SignatureInvalid(ApiError):
-    status = 401
-    code = "signature_invalid"
-    default_message = "The request signature is missing or does not match."
-
-
-class SignatureExpired(ApiError):
-    status = 401
-    code = "signature_expired"
-    default_message = "The request signature timestamp is outside the tolerance."
-
-
 class IpNotAllowed(ApiError):
     status = 403
     code = "ip_not_allowed"
     default_message = "The client IP address is not allowed for this API key."
-
-
-class Forbidden(ApiError):
-    status = 403
-    code = "forbidden"
-    default_message = "This API key is not allowed to do that."
 
 
 class NotFound(ApiError):
@@ -101,12 +87,6 @@ class IdempotencyConflict(ApiError):
     status = 409
     code = "idempotency_conflict"
     default_message = "The idempotency key was already used with a different request body."
-
-
-class Conflict(ApiError):
-    status = 409
-    code = "conflict"
-    default_message = "The request conflicts with the current state of the resource."
 
 
 class PayloadTooLarge(ApiError):

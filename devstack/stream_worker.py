@@ -281,11 +281,12 @@ class StreamWorker:
 
 
 def streams_endpoint(env: Mapping[str, str]) -> str | None:
-    """boto3 reads ``AWS_ENDPOINT_URL_DYNAMODB_STREAMS``; accept the unseparated spelling too,
-    and fall back to the DynamoDB endpoint (DynamoDB Local serves streams on the same port)."""
+    """boto3 reads ``AWS_ENDPOINT_URL_DYNAMODB_STREAMS``; accept the unseparated spelling
+    ``AWS_ENDPOINT_URL_DYNAMODBSTREAMS`` too (checked second), and fall back to the DynamoDB
+    endpoint (DynamoDB Local serves streams on the same port)."""
     for name in (
         "AWS_ENDPOINT_URL_DYNAMODB_STREAMS",
-        "AWS_ENDPOINT_URL_DYNAMODB_STREAMS",
+        "AWS_ENDPOINT_URL_DYNAMODBSTREAMS",
         "AWS_ENDPOINT_URL_DYNAMODB",
     ):
         if env.get(name):

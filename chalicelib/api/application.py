@@ -5,6 +5,7 @@ from __future__ import annotations
 from chalice.app import Chalice, ConvertToMiddleware
 
 from chalicelib.api import analytics, bulk, events, middleware, observability, service
+from chalicelib.observability.logging import set_level
 from chalicelib.runtime import Runtime
 
 APP_NAME = "triggers-api"
@@ -12,6 +13,7 @@ APP_NAME = "triggers-api"
 
 def create_app(runtime: Runtime) -> Chalice:
     app = Chalice(app_name=APP_NAME)
+    set_level(runtime.settings.log_level)
     observability.install()
     app.register_middleware(ConvertToMiddleware(observability.observe_invocation), "http")
     for handler in middleware.chain(runtime):

@@ -83,6 +83,8 @@ def blueprint(runtime: Runtime) -> Blueprint:
     @bp.route("/v1/inbox", methods=["GET"])
     def inbox() -> Response:
         request = parse_inbox_query(query_params(bp.current_request))
+        # Filter adoption, queryable in the access log: names only, never values.
+        context.current().log_fields["inbox_filters"] = ",".join(request.filters.names()) or "none"
         page = runtime.inbox.list_pending(context.principal().tenant_id, request)
         return json_response(page)
 

@@ -109,9 +109,14 @@ def _check_metadata(value: Any, details: list[dict[str, str]]) -> dict[str, str]
     if not isinstance(value, dict):
         details.append({"field": "metadata", "message": "must be an object of string values"})
         return {}
-    if len(value) > MAX_METADATA_KEYS:
+    # The limit counts what is stored: the default `priority` is added when not given.
+    stored_keys = len(value) + (0 if "priority" in value else 1)
+    if stored_keys > MAX_METADATA_KEYS:
         details.append(
-            {"field": "metadata", "message": f"must have at most {MAX_METADATA_KEYS} keys"}
+            {
+                "field": "metadata",
+                "message": f"must have at most {MAX_METADATA_KEYS} keys, counting priority",
+            }
         )
         return {}
     out: dict[str, str] = {}

@@ -64,6 +64,23 @@ class InboxFilters:
     priority: str | None = None
     metadata: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 
+    def names(self) -> tuple[str, ...]:
+        """The filters in use, by name only (``metadata`` for any ``metadata.<key>``): what the
+        access log records, so never a value nor a customer's metadata key."""
+        used = [
+            name
+            for name, value in (
+                ("source", self.source),
+                ("event_type", self.event_type),
+                ("created_after", self.created_after),
+                ("created_before", self.created_before),
+                ("priority", self.priority),
+                ("metadata", self.metadata),
+            )
+            if value
+        ]
+        return tuple(used)
+
     def scope_parts(self) -> dict[str, str]:
         parts = {
             "source": self.source or "",

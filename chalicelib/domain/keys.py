@@ -49,7 +49,3 @@ class Principal:
     rate_limit_per_minute: int | None = None
     allowed_ips: tuple[str, ...] = ()
     signing_secret: str | None = None
-
-    @property
-    def is_admin(self) -> bool:
-        return SCOPE_ADMIN in self.scopes

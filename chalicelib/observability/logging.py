@@ -13,7 +13,6 @@ Never log secrets or payload bodies: log ids, codes and sizes.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -22,15 +21,21 @@ from aws_lambda_powertools import Logger
 SERVICE = "triggers-api"
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%FZ"
 
+# INFO until the app is built: create_app sets Settings.log_level (LOG_LEVEL, validated).
 logger = Logger(
     service=SERVICE,
-    level=os.environ.get("LOG_LEVEL", "INFO"),
+    level="INFO",
     utc=True,
     datefmt=TIMESTAMP_FORMAT,
     use_datetime_directive=True,
 )
 
 FieldProvider = Callable[[], Mapping[str, Any]]
+
+
+def set_level(level: str) -> None:
+    """Lines below ``level`` (``DEBUG``, ``INFO``, ``WARNING`` or ``ERROR``) are dropped."""
+    logger.setLevel(level)
 
 
 class RequestFields(logging.Filter):

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.domain.keys import SCOPE_EVENTS, Principal
 from chalicelib.stores import codec
 from chalicelib.stores.aws import translate_errors
-from chalicelib.stores.tables import KEY_ID_INDEX
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -117,13 +116,3 @@ class ApiKeyStore:
         if record.expires_at is not None and record.expires_at <= self._now():
             return None
         return record
-
-    def list_by_key_id(self, key_id: str) -> list[KeyRecord]:
-        with translate_errors("Query api-keys key-id-index"):
-            resp = self._client.query(
-                TableName=self._table,
-                IndexName=KEY_ID_INDEX,
-                KeyConditionExpression="key_id = :k",
-                ExpressionAttributeValues={":k": codec.s(key_id)},
-            )
-        return [item_to_record(i) for i in resp.get("Items", [])]

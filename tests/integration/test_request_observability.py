@@ -175,3 +175,20 @@ def test_lines_logged_inside_a_request_carry_that_requests_fields(captured):
         assert line["endpoint"] == f"/r{n}"
     logger.info("outside any request")
     assert "request_id" not in captured.lines()[-1]
+
+
+def test_the_access_line_names_the_inbox_filters_used_never_their_values(ddb, client, captured):
+    _, secret = key(ddb)
+    auth = {"X-API-Key": secret}
+    query = (
+        "/v1/inbox?limit=5&source=billing&priority=high"
+        "&metadata.team=payments-secret&created_after=2026-01-01T00:00:00Z"
+    )
+    assert client.http.get(query, headers=auth).status_code == 200
+    assert client.http.get("/v1/inbox", headers=auth).status_code == 200
+    filtered, unfiltered = captured.access()
+    assert filtered["inbox_filters"] == "source,created_after,priority,metadata"
+    assert unfiltered["inbox_filters"] == "none"
+    raw = captured.log.getvalue()
+    for value in ("billing", "payments-secret", "team", "2026-01-01"):
+        assert value not in raw

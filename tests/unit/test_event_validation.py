@@ -118,6 +118,17 @@ def test_metadata_limits() -> None:
     assert fields_of(exc) == ["metadata"]
 
 
+def test_metadata_limit_counts_the_default_priority() -> None:
+    nineteen = {f"k{i}": "v" for i in range(19)}
+    stored = parse_event_create(body(metadata=nineteen)).metadata
+    assert stored == nineteen | {"priority": "normal"}
+    assert len(stored) == 20
+    twenty_without_priority = nineteen | {"k19": "v"}
+    with pytest.raises(EventValidationError) as exc:
+        parse_event_create(body(metadata=twenty_without_priority))
+    assert fields_of(exc) == ["metadata"]
+
+
 def test_metadata_value_length() -> None:
     assert parse_event_create(body(metadata={"k": "v" * 256})).metadata["k"] == "v" * 256
     with pytest.raises(EventValidationError) as exc:

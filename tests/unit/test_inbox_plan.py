@@ -268,3 +268,23 @@ def test_a_round_of_reads_goes_to_read_many_together() -> None:
     page = collect_page(plan, 10, fake.read, 24, read_size=4, read_many=read_many)
     assert [item_sort_key(i) for i in page.items] == [sk(i, i) for i in range(10)]
     assert batches[0] == 4  # the first round reads every shard at once
+
+
+def test_filter_names_are_names_only() -> None:
+    assert InboxFilters().names() == ()
+    filters = InboxFilters(
+        source="s",
+        event_type="t",
+        created_after="2026-01-01T00:00:00.000Z",
+        created_before="2026-01-02T00:00:00.000Z",
+        priority="high",
+        metadata=(("team", "a"), ("region", "b")),
+    )
+    assert filters.names() == (
+        "source",
+        "event_type",
+        "created_after",
+        "created_before",
+        "priority",
+        "metadata",
+    )

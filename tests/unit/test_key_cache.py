@@ -5,7 +5,13 @@ from __future__ import annotations
 import hashlib
 
 from chalicelib.domain.clock import FixedClock
-from chalicelib.domain.keys import hash_secret, looks_like_secret, new_key_id, new_secret
+from chalicelib.domain.keys import (
+    SCOPE_ADMIN,
+    hash_secret,
+    looks_like_secret,
+    new_key_id,
+    new_secret,
+)
 from chalicelib.services.keys import NEGATIVE_CACHE_SECONDS, KeyService, TtlCache
 from chalicelib.stores.api_keys import STATUS_REVOKED, KeyRecord
 
@@ -136,8 +142,8 @@ def test_admin_scope() -> None:
     _record, secret = svc.create_key("a", "acme", admin=True)
     principal = svc.authenticate(secret)
     assert principal is not None
-    assert principal.is_admin
+    assert SCOPE_ADMIN in principal.scopes
     _, plain = svc.create_key("b", "acme")
     plain_principal = svc.authenticate(plain)
     assert plain_principal is not None
-    assert not plain_principal.is_admin
+    assert SCOPE_ADMIN not in plain_principal.scopes

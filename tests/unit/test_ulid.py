@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from hypothesis import given
@@ -82,19 +83,18 @@ def test_any_clock_sequence_gives_strictly_increasing_ids(clock: list[int]) -> N
 
 
 def test_threads_share_one_monotonic_sequence() -> None:
+    # Threads only generate; every assertion runs here, in the test's own thread, where a
+    # failure fails the test (an assert in a worker thread is only printed by threading).
     gen = ulid.UlidGenerator()
-    out: list[str] = []
-    lock = threading.Lock()
+    start = threading.Barrier(4)
 
-    def work() -> None:
-        mine = [gen.new(42) for _ in range(200)]
+    def work() -> list[str]:
+        start.wait()
+        return [gen.new(42) for _ in range(200)]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        per_thread = [f.result() for f in [pool.submit(work) for _ in range(4)]]
+    for mine in per_thread:
+        assert len(mine) == 200
         assert mine == sorted(mine)
-        with lock:
-            out.extend(mine)
-
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(set(out)) == 800
+    assert len({i for mine in per_thread for i in mine}) == 800
