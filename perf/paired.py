@@ -5,11 +5,13 @@
 Absolute latencies on a shared 2-core machine drift from run to run (docs/PERFORMANCE.md), so
 the gate judges the API against DynamoDB Local measured *in the same moments*:
 
-* Three request kinds, each with its raw engine twin: ``ingest`` (``POST /v1/events`` vs a
-  conditional ``PutItem`` of the same item shape), ``lookup`` (``GET /v1/events/{id}`` vs a
+* Three request kinds, each with its raw engine twin: ``ingest`` (``POST /v1/events`` vs the
+  two engine calls a create makes, one after the other: a conditional ``UpdateItem`` of one
+  counter item in a rate-limits table, as the key's bucket is, then a conditional ``PutItem`` of
+  the same item shape in an events table), ``lookup`` (``GET /v1/events/{id}`` vs a
   consistent ``GetItem``), ``inbox`` (``GET /v1/inbox?limit=50`` vs one ``Query`` of an inbox
   index for 50 items). The raw side writes to a private database of the same engine (another
-  access key) with the events table's definition, streams and indexes included.
+  access key) with the events and rate-limits tables' definitions, streams and indexes included.
 * ``--threads`` threads run each kind at once; every thread alternates an API call and the raw
   call (API first on even turns, raw first on odd ones), so both sides see the same contention.
 * The kinds take turns in short blocks (``--block`` seconds, ``--rounds`` times each), so a slow
@@ -49,7 +51,7 @@ from chalicelib.settings import Settings
 from chalicelib.stores.aws import dynamodb_client
 from chalicelib.stores.events import EventStore
 from chalicelib.stores.schema import create_table
-from chalicelib.stores.tables import events_table
+from chalicelib.stores.tables import events_table, rate_limits_table
 from devstack.stack import LocalStack
 from perf import targets
 from perf.gate import KindFigures, load_ratios
@@ -59,6 +61,7 @@ KINDS = ("ingest", "lookup", "inbox")
 INBOX_LIMIT = 50
 PROBE_TENANT = "paired-probe"
 RAW_TENANT = "raw-probe"
+RAW_BUCKET = "raw-probe#rate-bucket"
 WARMUP_SECONDS = 6.0
 SEED_EVENTS = 60  # per side, before the first measured block: lookups and the inbox need data
 EVENT = {
@@ -134,6 +137,7 @@ class Probe:
             endpoint_url=stack.dynamodb_endpoint,
         )
         create_table(self.raw, events_table(settings))
+        create_table(self.raw, rate_limits_table(settings))
         self.service = EventService(
             EventStore(self.raw, settings.events_table, settings.idempotency_table),
             settings.inbox_shards,
@@ -171,6 +175,20 @@ class Probe:
         table = self.settings.events_table
         if kind == "ingest":
             assert item is not None
+            # The API's two engine calls for a create, in its order: the key's rate-limit
+            # bucket (one conditional UpdateItem of one item per key), then the event.
+            self.raw.update_item(
+                TableName=self.settings.rate_limits_table,
+                Key={"pk": {"S": RAW_BUCKET}},
+                UpdateExpression="SET tat = if_not_exists(tat, :zero) + :step",
+                ConditionExpression="attribute_not_exists(tat) OR tat < :limit",
+                ExpressionAttributeValues={
+                    ":zero": {"N": "0"},
+                    ":step": {"N": "1"},
+                    ":limit": {"N": "100000000000"},
+                },
+                ReturnValues="UPDATED_NEW",
+            )
             self.raw.put_item(
                 TableName=table, Item=item, ConditionExpression="attribute_not_exists(pk)"
             )
