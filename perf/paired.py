@@ -64,12 +64,10 @@ RAW_TENANT = "raw-probe"
 RAW_BUCKET = "raw-probe#rate-bucket"
 WARMUP_SECONDS = 6.0
 SEED_EVENTS = 60  # per side, before the first measured block: lookups and the inbox need data
-EVENT = {
-    "source": "billing",
-    "event_type": "invoice.paid",
-    "payload": {"invoice_id": "inv_0001", "amount_cents": 129900, "currency": "EUR"},
-    "metadata": {"priority": "normal", "region": "eu"},
-}
+SOURCE, EVENT_TYPE = "billing", "invoice.paid"
+PAYLOAD: dict[str, Any] = {"invoice_id": "inv_0001", "amount_cents": 129900, "currency": "EUR"}
+METADATA: dict[str, str] = {"priority": "normal", "region": "eu"}
+EVENT = {"source": SOURCE, "event_type": EVENT_TYPE, "payload": PAYLOAD, "metadata": METADATA}
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -147,13 +145,7 @@ class Probe:
         self.raw_keys: list[dict[str, Any]] = []
         self.raw_inbox_pk = ""
         self.body = json.dumps(EVENT).encode()
-        self.draft = EventDraft(
-            EVENT["source"],  # type: ignore[arg-type]
-            EVENT["event_type"],  # type: ignore[arg-type]
-            canonical_json(EVENT["payload"]),
-            dict(EVENT["metadata"]),  # type: ignore[call-overload]
-            None,
-        )
+        self.draft = EventDraft(SOURCE, EVENT_TYPE, canonical_json(PAYLOAD), dict(METADATA), None)
 
     # -- one call of each side --------------------------------------------------------------
     def api_call(self, kind: str, conn: ApiConnection) -> None:
@@ -196,20 +188,20 @@ class Probe:
                 self.raw_keys.append({"pk": item["pk"]})
                 self.raw_inbox_pk = self.raw_inbox_pk or item["inbox_pk"]["S"]
         elif kind == "lookup":
-            resp = self.raw.get_item(
+            found = self.raw.get_item(
                 TableName=table, Key=random.choice(self.raw_keys), ConsistentRead=True
             )
-            if "Item" not in resp:
+            if "Item" not in found:
                 raise RuntimeError("raw GetItem: item missing")
         else:
-            resp = self.raw.query(
+            page = self.raw.query(
                 TableName=table,
                 IndexName=INDEX_ALL,
                 KeyConditionExpression="inbox_pk = :pk",
                 ExpressionAttributeValues={":pk": {"S": self.raw_inbox_pk}},
                 Limit=INBOX_LIMIT,
             )
-            if not resp.get("Items"):
+            if not page.get("Items"):
                 raise RuntimeError("raw Query: the raw inbox is empty")
 
     # -- blocks ------------------------------------------------------------------------------

@@ -20,7 +20,6 @@ ceiling (docs/ARCHITECTURE.md): compare the API's figures with the raw ones of t
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import statistics
 import sys
@@ -30,7 +29,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
 
 import boto3
 
@@ -41,6 +39,7 @@ from chalicelib.stores.schema import create_table
 from chalicelib.stores.tables import events_table
 from devstack import state
 from devstack.stage_env import stage_environment
+from perf.paired import ApiConnection
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -87,25 +86,8 @@ def timed(name: str, n: int, call: Callable[[int], None]) -> Figures:
     return Figures(name, samples, time.perf_counter() - started)
 
 
-class Api:
-    """One kept-alive HTTP/1.1 connection to the dev server."""
-
-    def __init__(self, base_url: str, secret: str) -> None:
-        url = urlparse(base_url)
-        self.conn = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port, timeout=30)
-        self.headers = {"X-API-Key": secret, "Content-Type": "application/json"}
-
-    def call(self, method: str, path: str, body: bytes | None, expect: int) -> Any:
-        self.conn.request(method, path, body=body, headers=self.headers)
-        resp = self.conn.getresponse()
-        data = resp.read()
-        if resp.status != expect:
-            raise SystemExit(f"{method} {path}: {resp.status} {data[:300]!r}")
-        return json.loads(data)
-
-
 def measure_api(base_url: str, secret: str, n: int) -> list[Figures]:
-    api = Api(base_url, secret)
+    api = ApiConnection(base_url, secret)
     ids: list[str] = []
     body = json.dumps(EVENT).encode()
 
@@ -116,7 +98,7 @@ def measure_api(base_url: str, secret: str, n: int) -> list[Figures]:
         api.call("GET", f"/v1/events/{ids[i]}", None, 200)
 
     figures = [timed("API POST /v1/events", n, post), timed("API GET /v1/events/{id}", n, get)]
-    api.conn.close()
+    api.close()
     return figures
 
 
