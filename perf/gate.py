@@ -3,7 +3,8 @@
 Nothing here looks at absolute seconds. Every figure the gate judges is a ratio formed inside one
 run, so a slower or busier machine moves both of its sides:
 
-* a micro-benchmark's median divided by the calibration benchmark's median (``bench_ratios``);
+* a micro-benchmark's fastest round divided by the calibration benchmark's fastest round
+  (``bench_ratios``);
 * the API's latency divided by the raw engine's, measured interleaved at the same concurrency,
   and the API process's CPU time per request divided by the probe's CPU time per raw engine call
   (``perf/paired.py`` measures them, ``load_ratios`` names them).
@@ -20,6 +21,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+
+from perf.stats import percentile
 
 OK = "ok"
 OVER = "over"
@@ -107,21 +110,13 @@ def confirmed(first: Sequence[Verdict], second: Sequence[Verdict] | None) -> lis
     return failed
 
 
-def bench_ratios(medians: Mapping[str, float], calibration: str) -> dict[str, float]:
-    """Each benchmark's median over the calibration's median from the same run."""
-    base = medians.get(calibration)
+def bench_ratios(times: Mapping[str, float], calibration: str) -> dict[str, float]:
+    """Each benchmark's time over the calibration's time from the same run (the gate passes
+    fastest rounds)."""
+    base = times.get(calibration)
     if not base or base <= 0:
         raise ValueError(f"{calibration} did not run: the gate needs it to compare")
-    return {name: value / base for name, value in medians.items() if name != calibration}
-
-
-def percentile(samples: Sequence[float], p: float) -> float:
-    """Nearest-rank percentile (``p`` in 0-100) of a non-empty sample."""
-    if not samples:
-        raise ValueError("no samples")
-    ordered = sorted(samples)
-    rank = max(1, math.ceil(p / 100 * len(ordered)))
-    return ordered[min(rank, len(ordered)) - 1]
+    return {name: value / base for name, value in times.items() if name != calibration}
 
 
 @dataclass(frozen=True)
@@ -136,19 +131,19 @@ class KindFigures:
 
     @property
     def api_p50(self) -> float:
-        return percentile(self.api_ms, 50)
+        return percentile(self.api_ms, 0.50)
 
     @property
     def api_p95(self) -> float:
-        return percentile(self.api_ms, 95)
+        return percentile(self.api_ms, 0.95)
 
     @property
     def raw_p50(self) -> float:
-        return percentile(self.raw_ms, 50)
+        return percentile(self.raw_ms, 0.50)
 
     @property
     def raw_p95(self) -> float:
-        return percentile(self.raw_ms, 95)
+        return percentile(self.raw_ms, 0.95)
 
     @property
     def latency_ratio(self) -> float:

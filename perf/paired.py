@@ -45,7 +45,6 @@ import boto3
 
 from chalicelib.domain.events import EventDraft, canonical_json
 from chalicelib.domain.inbox import INDEX_ALL
-from chalicelib.runtime import Runtime
 from chalicelib.services.events import EventService
 from chalicelib.settings import Settings
 from chalicelib.stores.aws import dynamodb_client
@@ -110,20 +109,15 @@ class Samples:
 class Probe:
     """The two sides of every kind, on one stack."""
 
-    def __init__(self, stack: LocalStack, api_pid: int, threads: int) -> None:
+    def __init__(self, stack: LocalStack, threads: int) -> None:
         self.stack = stack
-        self.api_pid = api_pid
+        self.api_pid = stack.api_pid
         self.threads = threads
         settings = stack.settings()
         self.settings: Settings = settings
         self._lock = threading.Lock()
         # The API side: a key of its own tenant, high enough a limit not to be throttled.
-        api_db = dynamodb_client(
-            settings,
-            session=_session(stack.access_key, settings),
-            endpoint_url=stack.dynamodb_endpoint,
-        )
-        _, secret = Runtime.build(settings, dynamodb=api_db).keys.create_key(
+        _, secret = stack.runtime(settings).keys.create_key(
             "paired-probe", PROBE_TENANT, rate_limit_per_minute=100_000_000
         )
         self.connections = [ApiConnection(stack.api_url, secret) for _ in range(threads)]
@@ -131,7 +125,11 @@ class Probe:
         # The raw side: a private database (another access key) with the same table definition.
         self.raw = dynamodb_client(
             settings,
-            session=_session("raw" + uuid.uuid4().hex[:12], settings),
+            session=boto3.Session(
+                aws_access_key_id="raw" + uuid.uuid4().hex[:12],
+                aws_secret_access_key="local",
+                region_name=settings.region,
+            ),
             endpoint_url=stack.dynamodb_endpoint,
         )
         create_table(self.raw, events_table(settings))
@@ -260,19 +258,13 @@ class Probe:
             conn.close()
 
 
-def _session(access_key: str, settings: Settings) -> boto3.Session:
-    return boto3.Session(
-        aws_access_key_id=access_key, aws_secret_access_key="local", region_name=settings.region
-    )
-
-
 def measure(
     rounds: int, block_seconds: float, threads: int, log_dir: Path, say: Callable[[str], None]
 ) -> list[KindFigures]:
     """Start a fresh stack (no workers: the gate measures the request path), warm it up, then
     run ``rounds`` rounds of one block per kind; stop the stack."""
     with LocalStack(log_dir, workers=()) as stack:
-        probe = Probe(stack, stack.api_pid, threads)
+        probe = Probe(stack, threads)
         try:
             probe.seed()
             warm = WARMUP_SECONDS / len(KINDS)

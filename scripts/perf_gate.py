@@ -36,7 +36,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from perf.gate import Verdict, bench_ratios, compare, confirmed
+from perf.gate import OVER, Verdict, bench_ratios, compare, confirmed
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -67,7 +67,8 @@ def run_benchmarks(out: Path) -> dict[str, float]:
 
 
 def run_probe(out: Path, args: argparse.Namespace) -> dict[str, Any]:
-    """The paired probe's figures (it prints its own table)."""
+    """The paired probe's figures (it prints its own table; its stack's logs go beside)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "perf.paired", "--json", str(out), "--logs", str(out.parent)]
     cmd += ["--rounds", str(args.rounds), "--block", str(args.block)]
     cmd += ["--threads", str(args.threads)]
@@ -97,7 +98,7 @@ def judged(
     """Print the verdicts; measure once more when something is over; what fails the gate."""
     say(title)
     print("\n".join(v.line() for v in first))
-    over = [v.name for v in first if v.status == "over"]
+    over = [v.name for v in first if v.status == OVER]
     second: list[Verdict] | None = None
     if over:
         say(f"over the baseline, measuring again to confirm: {', '.join(over)}")
@@ -133,7 +134,6 @@ def gate(args: argparse.Namespace, baseline: dict[str, Any], stamp: str) -> int:
 
         def load_verdicts(suffix: str) -> list[Verdict]:
             out = RESULTS / f"paired-{stamp}{suffix}" / "paired.json"
-            out.parent.mkdir(parents=True, exist_ok=True)
             return compare_load(run_probe(out, args)["ratios"], load_base, args)
 
         failed += judged(
@@ -172,11 +172,10 @@ def update_baseline(args: argparse.Namespace, stamp: str) -> int:
             "min_us": {k: round(v * 1e6, 3) for k, v in sorted(_medians(runs, 9).items())},
         }
     if not args.skip_load:
-        probes = []
-        for n in range(args.baseline_runs):
-            out = RESULTS / f"paired-{stamp}-{n}" / "paired.json"
-            out.parent.mkdir(parents=True, exist_ok=True)
-            probes.append(run_probe(out, args))
+        probes = [
+            run_probe(RESULTS / f"paired-{stamp}-{n}" / "paired.json", args)
+            for n in range(args.baseline_runs)
+        ]
         doc["load"] = {
             "statistic": "API p50 / raw p50 and API CPU per request / raw CPU per call",
             "threads": args.threads,

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 import sys
 import time
@@ -30,6 +29,7 @@ from chalicelib.runtime import Runtime
 from chalicelib.settings import load_settings
 from devstack import state
 from devstack.stage_env import stage_environment
+from perf.stats import percentile as nearest_rank
 
 SOURCES = ("billing", "crm", "shop", "auth")
 EVENT_TYPES = ("invoice.paid", "user.created", "order.shipped", "session.started")
@@ -81,11 +81,7 @@ _SCENARIO: dict[str, str] = {}
 
 def percentile(values: list[float], q: float) -> float:
     """Nearest-rank percentile (q in 0..1) of unsorted values; 0 for none."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    rank = max(1, math.ceil(q * len(ordered)))
-    return ordered[rank - 1]
+    return nearest_rank(values, q) if values else 0.0
 
 
 def stats_block(

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
@@ -21,21 +18,12 @@ from perf.gate import (
     confirmed,
     failures,
     load_ratios,
-    percentile,
 )
+from perf.stats import percentile
+from scripts import perf_gate
 
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = {"test_bench_validate": 0.40, "test_bench_cursor": 0.20}
-
-
-def _gate_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("perf_gate_script", ROOT / "scripts/perf_gate.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["perf_gate_script"] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_unchanged_ratios_pass() -> None:
@@ -132,11 +120,11 @@ def test_bench_ratios_need_the_calibration() -> None:
 
 def test_percentile_is_nearest_rank() -> None:
     samples = [float(n) for n in range(1, 101)]
-    assert percentile(samples, 50) == 50.0
-    assert percentile(samples, 95) == 95.0
-    assert percentile([7.0], 95) == 7.0
+    assert percentile(samples, 0.50) == 50.0
+    assert percentile(samples, 0.95) == 95.0
+    assert percentile([7.0], 0.95) == 7.0
     with pytest.raises(ValueError, match="no samples"):
-        percentile([], 50)
+        percentile([], 0.50)
 
 
 def test_kind_figures_ratios() -> None:
@@ -162,21 +150,18 @@ def test_ten_ms_more_per_post_fails_the_latency_ratio() -> None:
     tolerance; the sleep costs no CPU, so the CPU ratio holds."""
     base = KindFigures("ingest", (9.0,) * 20, (6.2,) * 20, 0.076, 0.054)
     slow = KindFigures("ingest", (19.0,) * 20, (6.2,) * 20, 0.076, 0.054)
-    gate = _gate_script()
     args = argparse.Namespace(latency_tolerance=1.5, cpu_tolerance=1.3)
-    verdicts = {
-        v.name: v.status for v in gate.compare_load(load_ratios([slow]), load_ratios([base]), args)
-    }
+    judged = perf_gate.compare_load(load_ratios([slow]), load_ratios([base]), args)
+    verdicts = {v.name: v.status for v in judged}
     assert verdicts == {"ingest.latency_p50_vs_raw": OVER, "ingest.cpu_vs_raw": OK}
 
 
 def test_the_gate_fails_on_a_confirmed_regression_and_passes_a_noisy_one(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    gate = _gate_script()
     first = compare({"b": 0.5}, {"b": 0.2}, 1.5)
-    assert gate.judged("t", first, lambda: compare({"b": 0.5}, {"b": 0.2}, 1.5)) == ["b"]
-    assert gate.judged("t", first, lambda: compare({"b": 0.2}, {"b": 0.2}, 1.5)) == []
+    assert perf_gate.judged("t", first, lambda: compare({"b": 0.5}, {"b": 0.2}, 1.5)) == ["b"]
+    assert perf_gate.judged("t", first, lambda: compare({"b": 0.2}, {"b": 0.2}, 1.5)) == []
     out = capsys.readouterr().out
     assert "measuring again to confirm: b" in out
     assert "FAIL" in out
