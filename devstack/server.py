@@ -36,6 +36,7 @@ from chalice.local import (
     ThreadedHTTPServer,
 )
 
+from chalicelib import errors
 from chalicelib.api.context import resolve_request_id
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,16 +58,7 @@ class NoDelayHandler(ChaliceRequestHandler):
             error.body or b""
         ):
             request_id = resolve_request_id(self.headers.get("X-Request-ID"), None)
-            body = json.dumps(
-                {
-                    "error": {
-                        "code": "not_found",
-                        "message": "No such route.",
-                        "details": [],
-                    },
-                    "request_id": request_id,
-                }
-            )
+            body = json.dumps(errors.NotFound("No such route.").body(request_id))
             self._send_http_response(
                 404, {"Content-Type": "application/json", "X-Request-ID": request_id}, body
             )
@@ -96,17 +88,8 @@ class NoDelayHandler(ChaliceRequestHandler):
         code = status.value
         headers = getattr(self, "headers", None)
         request_id = resolve_request_id(headers.get("X-Request-ID") if headers else None, None)
-        error_code = "not_found" if code == 404 else "validation_error"
-        body = json.dumps(
-            {
-                "error": {
-                    "code": error_code,
-                    "message": message or status.phrase,
-                    "details": [],
-                },
-                "request_id": request_id,
-            }
-        ).encode()
+        error = errors.NotFound if code == 404 else errors.ValidationError
+        body = json.dumps(error(message or status.phrase).body(request_id)).encode()
         self.close_connection = True
         # A request line it could not read leaves HTTP/0.9, which sends no status line at all.
         self.request_version = self.protocol_version
