@@ -57,9 +57,6 @@ class Worker:
     name: str
     args: tuple[str, ...]
 
-    def command(self) -> list[str]:
-        return [sys.executable, *self.args]
-
 
 # The local stand-ins for Lambda's event-source mappings, started by `make run` and by the
 # stacks that ask for workers. One line per worker.
