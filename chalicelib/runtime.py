@@ -12,6 +12,8 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from chalicelib.domain.cursor import CursorCodec
+from chalicelib.observability.metrics import DEFAULT as DEFAULT_METRICS
+from chalicelib.observability.metrics import MetricsConfig
 from chalicelib.services.analytics import AnalyticsService
 from chalicelib.services.bulk import BulkService
 from chalicelib.services.events import EventService
@@ -43,6 +45,7 @@ class Runtime:
     stream_ingest: StreamIngestService
     rate_limiter: RateLimiter
     bulk: BulkService
+    metrics: MetricsConfig  # where the app's and the stream handler's metrics go
 
     @classmethod
     def build(
@@ -50,6 +53,7 @@ class Runtime:
         settings: Settings,
         dynamodb: DynamoDBClient | None = None,
         now: Callable[[], float] = time.time,
+        metrics: MetricsConfig = DEFAULT_METRICS,
     ) -> Runtime:
         client = dynamodb or dynamodb_client(settings)
         event_store = EventStore(client, settings.events_table, settings.idempotency_table, now)
@@ -82,11 +86,12 @@ class Runtime:
             ),
             health=HealthService(client, settings.events_table, settings.version),
             analytics=AnalyticsService(analytics_store, now),
-            stream_ingest=StreamIngestService(analytics_store),
+            stream_ingest=StreamIngestService(analytics_store, metrics),
             rate_limiter=RateLimiter(
                 RateLimitStore(limiter_client, settings.rate_limits_table),
                 settings.default_rate_limit_per_minute,
                 now=now,
             ),
             bulk=BulkService(events, event_store, settings.max_payload_bytes),
+            metrics=metrics,
         )

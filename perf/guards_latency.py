@@ -4,7 +4,7 @@
 
 One run starts a fresh DynamoDB Local (free port, in memory) and two dev servers on free
 loopback ports, both the same app on the same database: ``on`` with the full middleware chain,
-``off`` with the two guards taken out of ``middleware.chain`` (in that server process only). A
+``off`` built with ``create_app(runtime, guards=False)`` (no IP allowlist, no rate limit). A
 key with an allowlist (``127.0.0.0/8``, so the IP check runs and passes) and a limit high
 enough never to refuse is used on both. Requests alternate between the servers in blocks of 20,
 so drift and other load on the machine hit both alike. Prints p50/p95/mean per route and the
@@ -41,20 +41,12 @@ def serve(port: int, guards: bool) -> None:
     from chalice.config import Config
     from chalice.local import LocalDevServer
 
-    from chalicelib.api import middleware
     from chalicelib.api.application import create_app
     from chalicelib.runtime import Runtime
     from chalicelib.settings import load_settings
     from devstack.server import NoDelayHandler
 
-    if not guards:
-        full_chain = middleware.chain
-
-        def without_guards(runtime: Runtime) -> list[middleware.Middleware]:
-            return [m for m in full_chain(runtime) if m.__module__ != "chalicelib.api.guards"]
-
-        middleware.chain = without_guards  # this benchmark process only
-    app = create_app(Runtime.build(load_settings()))
+    app = create_app(Runtime.build(load_settings()), guards=guards)
     config = Config.create(chalice_stage="local", app_name="triggers-api")
     server = LocalDevServer(app, config, "127.0.0.1", port, handler_cls=NoDelayHandler)
     server.serve_forever()

@@ -3,11 +3,12 @@
 python -m perf.observability_overhead [--requests 600]
 
 In-process (chalice.test.Client, the full middleware chain and views) against a fresh DynamoDB
-Local database on a free port. "off" flips :mod:`chalicelib.observability.switch`: no access-log
-line, no metrics batch, no EMF document (the ConvertToMiddleware wrapper still runs and returns
-at once). Log lines and EMF documents go to a real file, as stdout would in Lambda. On and off
-alternate in blocks of 25 requests so drift (DynamoDB Local slowing down, other load on the
-machine) hits both alike. Prints p50/p95/mean per route and the difference.
+Local database on a free port. Two apps on the same runtime: "on" is ``create_app(runtime)``, "off"
+is ``create_app(runtime, observe=False)``: no access-log line and a metrics scope that writes
+nothing (the telemetry wrapper and the request context still run). Log lines and EMF documents go
+to a real file, as stdout would in Lambda. On and off alternate in blocks of 25 requests so drift
+(DynamoDB Local slowing down, other load on the machine) hits both alike. Prints p50/p95/mean per
+route and the difference.
 """
 
 from __future__ import annotations
@@ -19,14 +20,15 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from chalice.test import Client
 
 from chalicelib.api.application import create_app
-from chalicelib.observability import metrics, switch
 from chalicelib.observability.logging import logger
+from chalicelib.observability.metrics import MetricsConfig
 from chalicelib.settings import load_settings
 from devstack.stack import LocalStack
 
@@ -43,23 +45,24 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def measure(
-    requests: int, routes: dict[str, Callable[[], Any]]
-) -> dict[str, dict[str, list[float]]]:
+Route = dict[str, Callable[[], Any]]  # mode ("on"/"off") -> one request
+
+
+def measure(requests: int, routes: dict[str, Route]) -> dict[str, dict[str, list[float]]]:
     samples: dict[str, dict[str, list[float]]] = {r: {"on": [], "off": []} for r in routes}
-    for name, call in routes.items():
+    for name, calls in routes.items():
         for _ in range(10):  # warm-up: connections, caches
-            call()
+            calls["on"]()
+            calls["off"]()
         done = 0
         while done < requests:
             for mode in ("on", "off"):
-                switch.set_enabled(mode == "on")
+                call = calls[mode]
                 for _ in range(BLOCK):
                     started = time.perf_counter()
                     call()
                     samples[name][mode].append((time.perf_counter() - started) * 1000)
             done += BLOCK
-    switch.set_enabled(True)
     return samples
 
 
@@ -74,32 +77,42 @@ def main(argv: list[str] | None = None) -> int:
     out = (log_dir / "app.log").open("w")
     try:
         settings = load_settings(ENV)  # the app's settings; the stack gives the database
-        runtime = stack.runtime(settings)
-        _, secret = runtime.keys.create_key("perf", "ten_perf", rate_limit_per_minute=1_000_000)
-        app = create_app(runtime)
         logger.registered_handler.setStream(out)
 
         def to_file(line: str) -> None:
             out.write(line + "\n")
             out.flush()
 
-        metrics.configure(sink=to_file)
+        runtime = replace(
+            stack.runtime(settings),
+            metrics=MetricsConfig(namespace="TriggersAPI/perf", sink=to_file),
+        )
+        _, secret = runtime.keys.create_key("perf", "ten_perf", rate_limit_per_minute=1_000_000)
         headers = {"X-API-Key": secret, "Content-Type": "application/json"}
-        with Client(app) as c:
-            created = c.http.post(
+        with Client(create_app(runtime)) as on, Client(create_app(runtime, observe=False)) as off:
+            created = on.http.post(
                 "/v1/events",
                 headers=headers,
                 body=json.dumps({"source": "perf", "event_type": "t", "payload": {"n": 1}}),
             )
             event_id = json.loads(created.body)["event_id"]
-            routes: dict[str, Callable[[], Any]] = {
-                "GET /v1/health": lambda: c.http.get("/v1/health"),
-                "GET /v1/events/{id}": lambda: c.http.get(
-                    f"/v1/events/{event_id}", headers=headers
-                ),
-                "GET /v1/events/{id} 404": lambda: c.http.get(
-                    "/v1/events/evt_01ARZ3NDEKTSV4RRFFQ69G5FAV", headers=headers
-                ),
+            clients = {"on": on, "off": off}
+            routes: dict[str, Route] = {
+                "GET /v1/health": {
+                    m: (lambda c=c: c.http.get("/v1/health")) for m, c in clients.items()
+                },
+                "GET /v1/events/{id}": {
+                    m: (lambda c=c: c.http.get(f"/v1/events/{event_id}", headers=headers))
+                    for m, c in clients.items()
+                },
+                "GET /v1/events/{id} 404": {
+                    m: (
+                        lambda c=c: c.http.get(
+                            "/v1/events/evt_01ARZ3NDEKTSV4RRFFQ69G5FAV", headers=headers
+                        )
+                    )
+                    for m, c in clients.items()
+                },
             }
             samples = measure(args.requests, routes)
     finally:

@@ -17,6 +17,8 @@ import pytest
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
+from chalicelib.observability.metrics import DEFAULT as DEFAULT_METRICS
+from chalicelib.observability.metrics import MetricsConfig
 from chalicelib.runtime import Runtime
 from chalicelib.settings import Settings, load_settings
 from chalicelib.stores.aws import dynamodb_client
@@ -82,10 +84,10 @@ class Database:
     settings: Settings
     client: DynamoDBClient
 
-    def runtime(self, now: object = None) -> Runtime:
+    def runtime(self, now: object = None, metrics: MetricsConfig = DEFAULT_METRICS) -> Runtime:
         if now is None:
-            return Runtime.build(self.settings, dynamodb=self.client)
-        return Runtime.build(self.settings, dynamodb=self.client, now=now)  # type: ignore[arg-type]
+            return Runtime.build(self.settings, dynamodb=self.client, metrics=metrics)
+        return Runtime.build(self.settings, dynamodb=self.client, now=now, metrics=metrics)  # type: ignore[arg-type]
 
     def aws_environment(self) -> dict[str, str]:
         return aws_environment(self.engine.endpoint, self.access_key)

@@ -1,24 +1,61 @@
-"""Build the Chalice application around a :class:`Runtime` (app.py and in-process tests)."""
+"""Build the Chalice application around a :class:`Runtime` (app.py, in-process tests, perf).
+
+The whole HTTP middleware chain is assembled here, outermost first:
+
+telemetry (Lambda context keys, metrics scope) -> request context (request id, error envelope,
+access log) -> authentication -> IP allowlist -> rate limit -> view.
+
+``guards=False`` leaves out the IP allowlist and the rate limit, ``observe=False`` the access
+log and metrics (both only for the benchmarks that measure what those cost).
+"""
 
 from __future__ import annotations
 
 from chalice.app import Chalice, ConvertToMiddleware
 
-from chalicelib.api import analytics, bulk, events, middleware, observability, service
+from chalicelib.api import (
+    access_log,
+    analytics,
+    bulk,
+    events,
+    guards,
+    middleware,
+    public_routes,
+    telemetry,
+)
+from chalicelib.api.http import Middleware
+from chalicelib.observability import metrics
 from chalicelib.observability.logging import set_level
 from chalicelib.runtime import Runtime
 
 APP_NAME = "triggers-api"
 
 
-def create_app(runtime: Runtime) -> Chalice:
-    app = Chalice(app_name=APP_NAME)
+def middleware_chain(runtime: Runtime, *, guards_on: bool, observe: bool) -> list[Middleware]:
+    """The HTTP middleware after telemetry, in registration order (outermost first)."""
+    chain = [
+        middleware.request_context(access_log.record_request if observe else None),
+        middleware.authenticate(runtime),
+    ]
+    if guards_on:
+        chain += [guards.ip_allowlist(runtime), guards.rate_limit(runtime)]
+    return chain
+
+
+def create_app(runtime: Runtime, *, guards: bool = True, observe: bool = True) -> Chalice:
+    # configure_logs=False: Chalice would add its own plain-text handler to the logger named
+    # after the app, which is the service logger (JSON, observability/logging.py) whenever
+    # that logger writes anywhere but stdout (a test capturing it, a benchmark writing a file).
+    app = Chalice(app_name=APP_NAME, configure_logs=False)
     set_level(runtime.settings.log_level)
-    observability.install()
-    app.register_middleware(ConvertToMiddleware(observability.observe_invocation), "http")
-    for handler in middleware.chain(runtime):
+    telemetry.install()
+    metrics_config = runtime.metrics if observe else metrics.DISABLED
+    app.register_middleware(
+        ConvertToMiddleware(telemetry.observe_invocation(metrics_config)), "http"
+    )
+    for handler in middleware_chain(runtime, guards_on=guards, observe=observe):
         app.register_middleware(handler, "http")
-    app.register_blueprint(service.blueprint(runtime))
+    app.register_blueprint(public_routes.blueprint(runtime))
     app.register_blueprint(bulk.blueprint(runtime))  # literal /v1/events/bulk routes
     app.register_blueprint(events.blueprint(runtime))
     app.register_blueprint(analytics.blueprint(runtime))

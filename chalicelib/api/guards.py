@@ -25,7 +25,7 @@ from chalice.app import Request, Response
 
 from chalicelib import errors
 from chalicelib.api import context
-from chalicelib.api.middleware import Middleware, error_response
+from chalicelib.api.http import Middleware, error_response
 from chalicelib.domain.client_ip import (
     InvalidAllowlist,
     cached_allowlist,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
@@ -27,6 +28,17 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
         status_code=status,
         headers={"Content-Type": "application/json", **(headers or {})},
     )
+
+
+# A Chalice HTTP middleware: ``(request, get_response) -> response``. A middleware that raises
+# gets a bare 500 from Chalice, so every one of ours *returns* its error as
+# :func:`error_response`; only the outermost (api/middleware.py) catches what views raise.
+Middleware = Callable[[Request, Callable[[Request], Response]], Response]
+
+
+def error_response(exc: errors.ApiError, request_id: str) -> Response:
+    """The contract's error envelope for ``exc``, with its status and headers."""
+    return json_response(exc.body(request_id), exc.status, exc.headers)
 
 
 def empty_response(status: int = 204) -> Response:

@@ -1,7 +1,7 @@
-"""The HTTP middleware chain, outermost first:
+"""The outer two HTTP middleware: the request context (request id, the error envelope, the
+access log) and authentication. ``create_app`` (api/application.py) assembles the whole chain:
 
-request context + access log + error envelope -> authentication -> (IP allowlist -> signature ->
-rate limit, registered by their own modules) -> view.
+request context -> authentication -> (IP allowlist -> rate limit, api/guards.py) -> view.
 
 A Chalice middleware that raises gets a bare 500, so every middleware here *returns* a
 response; errors raised by views (:class:`chalicelib.errors.ApiError` derives from
@@ -18,12 +18,12 @@ from chalice.app import Request, Response
 
 from chalicelib import errors
 from chalicelib.api import context
-from chalicelib.api.http import json_response
-from chalicelib.observability import access_log
+from chalicelib.api.http import Middleware, error_response
 from chalicelib.observability.logging import logger
 from chalicelib.runtime import Runtime
 
-Middleware = Callable[[Request, Callable[[Request], Response]], Response]
+# Called once per request with its context and final response (already in the envelope).
+AccessLog = Callable[[context.RequestContext, Response], None]
 
 PUBLIC_ROUTES = frozenset({"/v1/health", "/v1/openapi.json"})
 
@@ -36,10 +36,6 @@ _CHALICE_CODES: dict[str, type[errors.ApiError]] = {
     "NotFoundError": errors.NotFound,
     "InternalServerError": errors.InternalError,
 }
-
-
-def error_response(exc: errors.ApiError, request_id: str) -> Response:
-    return json_response(exc.body(request_id), exc.status, exc.headers)
 
 
 def _chalice_error(response: Response) -> errors.ApiError | None:
@@ -65,41 +61,55 @@ def _chalice_error(response: Response) -> errors.ApiError | None:
     return None
 
 
-def request_context(event: Request, get_response: Callable[[Request], Response]) -> Response:
-    """Outermost: request id, timing, the error envelope and one access-log line."""
-    started = time.perf_counter()
-    gateway_id = (event.context or {}).get("requestId")
-    request_id = context.resolve_request_id(event.headers.get("x-request-id"), gateway_id)
-    ctx = context.RequestContext(
-        request_id=request_id,
-        method=event.method,
-        route=event.path,
-        path=(event.context or {}).get("path", event.path),
-        started=started,
-    )
-    context.set_current(ctx)
-    try:
+def request_context(access_log: AccessLog | None) -> Middleware:
+    """Outermost: request id, timing, the error envelope and (unless ``access_log`` is None)
+    one access-log line per request."""
+
+    def middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:
+        started = time.perf_counter()
+        gateway_id = (event.context or {}).get("requestId")
+        request_id = context.resolve_request_id(event.headers.get("x-request-id"), gateway_id)
+        ctx = context.RequestContext(
+            request_id=request_id,
+            method=event.method,
+            route=event.path,
+            path=(event.context or {}).get("path", event.path),
+            started=started,
+        )
+        context.set_current(ctx)
         try:
-            response = get_response(event)
-            converted = _chalice_error(response)
-            if converted is not None:
-                response = error_response(converted, request_id)
-        except errors.ApiError as exc:
-            if exc.status >= 500 and exc.__cause__ is not None:
-                logger.warning(
-                    "dependency failure",
-                    extra={"request_id": request_id, "error": str(exc.__cause__)},
-                )
-            response = error_response(exc, request_id)
-        except Exception:  # noqa: BLE001 - the envelope promise: never a stack trace on the wire
-            logger.exception("unhandled exception", extra={"request_id": request_id})
-            response = error_response(errors.InternalError(), request_id)
-        response.headers.update(ctx.response_headers)
-        response.headers["X-Request-ID"] = request_id
-        access_log.record_request(ctx, response)
-        return response
-    finally:
-        context.set_current(None)
+            response = _enveloped(event, get_response, request_id)
+            response.headers.update(ctx.response_headers)
+            response.headers["X-Request-ID"] = request_id
+            if access_log is not None:
+                access_log(ctx, response)
+            return response
+        finally:
+            context.set_current(None)
+
+    return middleware
+
+
+def _enveloped(
+    event: Request, get_response: Callable[[Request], Response], request_id: str
+) -> Response:
+    """The view's response, with every error (ours, Chalice's, unexpected) in the envelope."""
+    try:
+        response = get_response(event)
+    except errors.ApiError as exc:
+        if exc.status >= 500 and exc.__cause__ is not None:
+            logger.warning(
+                "dependency failure",
+                extra={"request_id": request_id, "error": str(exc.__cause__)},
+            )
+        return error_response(exc, request_id)
+    except Exception:  # noqa: BLE001 - the envelope promise: never a stack trace on the wire
+        logger.exception("unhandled exception", extra={"request_id": request_id})
+        return error_response(errors.InternalError(), request_id)
+    converted = _chalice_error(response)
+    if converted is not None:
+        return error_response(converted, request_id)
+    return response
 
 
 def _secret_from(event: Request) -> str | None:
@@ -137,16 +147,3 @@ def authenticate(runtime: Runtime) -> Middleware:
         return get_response(event)
 
     return middleware
-
-
-def chain(runtime: Runtime) -> list[Middleware]:
-    """The middleware in registration order (outermost first):
-    request context -> auth -> IP allowlist -> rate limit -> view."""
-    from chalicelib.api import guards  # guards builds on this module's helpers
-
-    return [
-        request_context,
-        authenticate(runtime),
-        guards.ip_allowlist(runtime),
-        guards.rate_limit(runtime),
-    ]

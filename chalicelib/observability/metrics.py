@@ -7,10 +7,12 @@ Anything in a request records a metric with one call::
     record_metric("RateLimited", "Count", 1)
     record_metric("ApiErrorCount", "Count", 1, error_code="rate_limited")
 
-Inside a request (the observability middleware opens :func:`request_scope`) the samples are
-collected in a context variable, so concurrent requests served on threads by ``chalice local``
-never see each other's metrics, and written when the request ends. Outside a request (the stream
-handler, scripts) a sample is written at once.
+Inside a :func:`request_scope` (the HTTP app opens one per request, the stream handler one per
+batch) the samples are collected in a context variable, so concurrent requests served on threads
+by ``chalice local`` never see each other's metrics, and written when the scope ends, to the
+scope's :class:`MetricsConfig` (namespace and sink; whoever opens the scope passes it in: there
+is no process-wide setting to change). Outside any scope (scripts) a sample is written at once
+with :data:`DEFAULT`: the namespace from the environment, stdout.
 
 Each distinct set of dimensions becomes one EMF document (built by Powertools'
 ``EphemeralMetrics``, which keeps no state shared between instances) with two dimension sets:
@@ -28,12 +30,11 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
-from chalicelib.observability import switch
 from chalicelib.observability.logging import SERVICE, logger
 
 NAMESPACE_ENV = "POWERTOOLS_METRICS_NAMESPACE"
@@ -54,38 +55,21 @@ def stdout_sink(line: str) -> None:
 
 @dataclass(frozen=True)
 class MetricsConfig:
+    """Where a scope's metrics go. ``enabled=False`` writes nothing (the overhead benchmark's
+    "off" app)."""
+
     namespace: str
     service: str = SERVICE
     sink: Sink = stdout_sink
+    enabled: bool = True
+
+    @classmethod
+    def from_environment(cls) -> MetricsConfig:
+        return cls(namespace=os.environ.get(NAMESPACE_ENV) or DEFAULT_NAMESPACE)
 
 
-_config = MetricsConfig(namespace=os.environ.get(NAMESPACE_ENV) or DEFAULT_NAMESPACE)
-
-
-def configure(
-    *,
-    namespace: str | None = None,
-    sink: Sink | None = None,
-) -> MetricsConfig:
-    """Change where metrics go (app start-up, tests, benchmarks); return the old config."""
-    global _config  # one process-wide output, like the logger's handler
-    previous = _config
-    changes: dict[str, Any] = {}
-    if namespace is not None:
-        changes["namespace"] = namespace
-    if sink is not None:
-        changes["sink"] = sink
-    _config = replace(previous, **changes)
-    return previous
-
-
-def restore(config: MetricsConfig) -> None:
-    global _config
-    _config = config
-
-
-def current_config() -> MetricsConfig:
-    return _config
+DEFAULT = MetricsConfig.from_environment()
+DISABLED = MetricsConfig(namespace=DEFAULT_NAMESPACE, enabled=False)
 
 
 @dataclass(frozen=True)
@@ -98,15 +82,17 @@ class Sample:
 
 @dataclass
 class MetricBatch:
-    """The metrics of one request (or one handler invocation)."""
+    """The metrics of one request (or one handler invocation), and where they go."""
 
+    config: MetricsConfig = DEFAULT
     samples: list[Sample] = field(default_factory=list)
 
     def add(self, sample: Sample) -> None:
         self.samples.append(sample)
 
-    def documents(self, config: MetricsConfig) -> list[dict[str, Any]]:
+    def documents(self) -> list[dict[str, Any]]:
         """One EMF document per distinct dimension set, in first-recorded order."""
+        config = self.config
         groups: dict[tuple[tuple[str, str], ...], list[Sample]] = {}
         for sample in self.samples:
             groups.setdefault(sample.dimensions, []).append(sample)
@@ -134,7 +120,7 @@ def _sample(name: str, unit: str, value: float, dimensions: dict[str, Any]) -> S
 
 
 def record_metric(name: str, unit: str = "Count", value: float = 1, **dimensions: Any) -> None:
-    """Record one sample: into the current request's batch, or written at once outside one.
+    """Record one sample: into the current scope's batch, or written at once outside one.
 
     ``unit`` is a CloudWatch unit name (``"Count"``, ``"Milliseconds"``, ...); an unknown one
     raises ``ValueError`` here, where the caller's bug is, not when the batch is written.
@@ -145,27 +131,28 @@ def record_metric(name: str, unit: str = "Count", value: float = 1, **dimensions
     if batch is not None:
         batch.add(sample)
         return
-    single = MetricBatch()
+    single = MetricBatch(DEFAULT)
     single.add(sample)
     flush(single)
 
 
 def flush(batch: MetricBatch) -> None:
     """Write the batch's documents; never raises (metrics must not fail a request)."""
-    config = _config
-    if not switch.enabled() or not batch.samples:
+    config = batch.config
+    if not config.enabled or not batch.samples:
         return
     try:
-        for doc in batch.documents(config):
+        for doc in batch.documents():
             config.sink(json.dumps(doc, separators=(",", ":")))
     except Exception:  # noqa: BLE001 - a metrics bug must not turn a response into a 500
         logger.exception("metrics flush failed")
 
 
 @contextmanager
-def request_scope() -> Iterator[MetricBatch]:
-    """Collect the metrics recorded inside (this thread/context only) and write them at exit."""
-    batch = MetricBatch()
+def request_scope(config: MetricsConfig = DEFAULT) -> Iterator[MetricBatch]:
+    """Collect the metrics recorded inside (this thread/context only) and write them to
+    ``config`` at exit."""
+    batch = MetricBatch(config)
     token = _current.set(batch)
     try:
         yield batch

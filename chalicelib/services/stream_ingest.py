@@ -69,7 +69,10 @@ def _chunks(effects: Sequence[tuple[int, RecordEffect]]) -> list[list[tuple[int,
 
 
 class StreamIngestService:
-    def __init__(self, store: AnalyticsStore) -> None:
+    def __init__(
+        self, store: AnalyticsStore, metrics_config: metrics.MetricsConfig = metrics.DEFAULT
+    ) -> None:
+        self._metrics = metrics_config
         self._store = store
 
     def handle(self, event: Mapping[str, Any]) -> dict[str, list[dict[str, str]]]:
@@ -143,7 +146,7 @@ class StreamIngestService:
                 "failed": failed,
             },
         )
-        with metrics.request_scope():
+        with metrics.request_scope(self._metrics):
             for kind in ("ingested", "acknowledged", "deleted", "expired"):
                 total = sum(1 for e in counted if e.kind == kind)
                 if total:
@@ -152,7 +155,7 @@ class StreamIngestService:
                 metrics.record_metric("StreamRecordsFailed", "Count", failed)
         # An EMF document holds at most 100 values per metric: one document per slice.
         for start in range(0, len(counted), METRIC_VALUES_PER_DOCUMENT):
-            with metrics.request_scope():
+            with metrics.request_scope(self._metrics):
                 for effect in counted[start : start + METRIC_VALUES_PER_DOCUMENT]:
                     if effect.ingestion_lag_ms is not None:
                         metrics.record_metric(

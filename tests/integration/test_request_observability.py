@@ -24,6 +24,10 @@ class Captured:
     log: io.StringIO
     emf: list[str]
 
+    @property
+    def metrics_config(self) -> metrics.MetricsConfig:
+        return metrics.MetricsConfig(namespace="TriggersAPI/test", sink=self.emf.append)
+
     def lines(self) -> list[dict]:
         return [json.loads(line) for line in self.log.getvalue().splitlines() if line]
 
@@ -45,16 +49,13 @@ class Captured:
 def captured() -> Iterator[Captured]:
     stream = io.StringIO()
     previous_stream = logger.registered_handler.setStream(stream)
-    emf: list[str] = []
-    previous = metrics.configure(namespace="TriggersAPI/test", sink=emf.append)
-    yield Captured(stream, emf)
-    metrics.restore(previous)
+    yield Captured(stream, [])
     logger.registered_handler.setStream(previous_stream)
 
 
 @pytest.fixture
-def client(ddb) -> Iterator[Client]:
-    with Client(create_app(ddb.runtime())) as c:
+def client(ddb, captured) -> Iterator[Client]:
+    with Client(create_app(ddb.runtime(metrics=captured.metrics_config))) as c:
         yield c
 
 
@@ -145,9 +146,9 @@ def test_unauthenticated_request_is_logged_with_its_code(client, captured):
 
 def test_lines_logged_inside_a_request_carry_that_requests_fields(captured):
     """The log-field provider under concurrency: 8 threads, each its own request context."""
-    from chalicelib.api import context, observability
+    from chalicelib.api import context, telemetry
 
-    observability.install()
+    telemetry.install()
     start = threading.Barrier(8)
 
     def request(n: int) -> None:

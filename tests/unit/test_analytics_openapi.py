@@ -6,7 +6,7 @@ import json
 
 from openapi_spec_validator import validate
 
-from chalicelib.api.service import OPENAPI_DIR, openapi_document
+from chalicelib.api.public_routes import OPENAPI_DIR, openapi_document
 from chalicelib.services.analytics import SUMMARY_PARAMS
 
 

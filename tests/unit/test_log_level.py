@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -46,11 +48,30 @@ def test_log_level_setting_sets_the_logger_level(value: str, level: int) -> None
     assert logger.log_level == level
 
 
-def test_lines_below_the_level_are_dropped(capsys: pytest.CaptureFixture[str]) -> None:
+def test_lines_below_the_level_are_dropped() -> None:
     build_app(LOG_LEVEL="WARNING")
-    capsys.readouterr()
-    logger.info("quiet-info-line")
-    logger.warning("loud-warning-line")
-    out = capsys.readouterr().out
-    assert "quiet-info-line" not in out
-    assert "loud-warning-line" in out
+    stream = io.StringIO()
+    previous = logger.registered_handler.setStream(stream)
+    try:
+        logger.info("quiet-info-line")
+        logger.warning("loud-warning-line")
+    finally:
+        logger.registered_handler.setStream(previous)
+    [line] = [json.loads(text) for text in stream.getvalue().splitlines()]
+    assert line["message"] == "loud-warning-line"
+    assert line["level"] == "WARNING"
+
+
+def test_building_apps_never_adds_a_second_handler_to_the_service_logger(tmp_path) -> None:
+    """Chalice names its logger after the app, which is the service logger's name: building an
+    app (twice, while the logger writes to a file) must not add Chalice's plain-text handler."""
+    service_logger = logging.getLogger(logger.service)
+    before = list(service_logger.handlers)
+    with (tmp_path / "log").open("w") as out:
+        previous = logger.registered_handler.setStream(out)
+        try:
+            build_app()
+            build_app()
+        finally:
+            logger.registered_handler.setStream(previous)
+    assert service_logger.handlers == before

@@ -2,40 +2,49 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
-from collections.abc import Iterator
 
 import pytest
 
-from chalicelib.observability import metrics, switch
+from chalicelib.observability import metrics
 
 
 @pytest.fixture
-def sink() -> Iterator[list[str]]:
-    lines: list[str] = []
-    previous = metrics.configure(namespace="TriggersAPI/test", sink=lines.append)
-    yield lines
-    metrics.restore(previous)
+def sink() -> list[str]:
+    return []
+
+
+@pytest.fixture
+def config(sink: list[str]) -> metrics.MetricsConfig:
+    return metrics.MetricsConfig(namespace="TriggersAPI/test", sink=sink.append)
 
 
 def docs(lines: list[str]) -> list[dict]:
     return [json.loads(line) for line in lines]
 
 
-def test_outside_a_request_a_metric_is_written_at_once(sink):
+def test_outside_a_scope_a_metric_is_written_at_once_to_stdout(capsys):
     metrics.record_metric("RateLimited", "Count", 1)
-    [doc] = docs(sink)
+    [doc] = docs(capsys.readouterr().out.splitlines())
     [directive] = doc["_aws"]["CloudWatchMetrics"]
-    assert directive["Namespace"] == "TriggersAPI/test"
+    assert directive["Namespace"] == metrics.DEFAULT.namespace
     assert directive["Dimensions"] == [["service"]]
     assert directive["Metrics"] == [{"Name": "RateLimited", "Unit": "Count"}]
     assert doc["service"] == "triggers-api"
     assert doc["RateLimited"] == [1.0]
 
 
-def test_a_request_writes_one_document_per_dimension_set_at_the_end(sink):
-    with metrics.request_scope():
+def test_default_namespace_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv(metrics.NAMESPACE_ENV, "TriggersAPI/prod")
+    assert metrics.MetricsConfig.from_environment().namespace == "TriggersAPI/prod"
+    monkeypatch.delenv(metrics.NAMESPACE_ENV)
+    assert metrics.MetricsConfig.from_environment().namespace == metrics.DEFAULT_NAMESPACE
+
+
+def test_a_request_writes_one_document_per_dimension_set_at_the_end(sink, config):
+    with metrics.request_scope(config):
         metrics.record_metric("ApiLatency", "Milliseconds", 12.5, route="GET /v1/inbox")
         metrics.record_metric("ApiRequestCount", "Count", 1, route="GET /v1/inbox")
         metrics.record_metric("ApiErrorCount", "Count", 1, error_code="not_found")
@@ -65,23 +74,22 @@ def test_unknown_unit_fails_at_the_call():
         metrics.record_metric("RateLimited", "Requests", 1)
 
 
-def test_switched_off_metrics_write_nothing(sink):
-    previous = switch.set_enabled(False)
-    try:
-        with metrics.request_scope():
-            metrics.record_metric("ApiRequestCount", "Count", 1, route="GET /v1/health")
-        metrics.record_metric("RateLimited")
-    finally:
-        switch.set_enabled(previous)
+def test_a_disabled_config_writes_nothing(sink, config):
+    off = dataclasses.replace(config, enabled=False)
+    with metrics.request_scope(off):
+        metrics.record_metric("ApiRequestCount", "Count", 1, route="GET /v1/health")
     assert sink == []
+    with metrics.request_scope(config):  # the same scope, enabled, does write
+        metrics.record_metric("ApiRequestCount", "Count", 1, route="GET /v1/health")
+    assert len(sink) == 1
 
 
-def test_concurrent_requests_never_see_each_others_metrics(sink):
+def test_concurrent_requests_never_see_each_others_metrics(sink, config):
     start = threading.Barrier(8)
     batches: dict[int, list[metrics.Sample]] = {}
 
     def request(n: int) -> None:
-        with metrics.request_scope() as batch:
+        with metrics.request_scope(config) as batch:
             start.wait()
             for _ in range(50):
                 metrics.record_metric("ApiRequestCount", "Count", 1, route=f"GET /r{n}")
@@ -101,10 +109,9 @@ def test_concurrent_requests_never_see_each_others_metrics(sink):
     assert all(d["ApiRequestCount"] == [1.0] * 50 for d in written)
 
 
-def test_a_failing_sink_does_not_raise(sink):
+def test_a_failing_sink_does_not_raise(config):
     def broken(line: str) -> None:
         raise OSError("disk full")
 
-    metrics.configure(sink=broken)
-    with metrics.request_scope():
+    with metrics.request_scope(dataclasses.replace(config, sink=broken)):
         metrics.record_metric("IpBlocked", "Count", 1)

@@ -12,7 +12,7 @@ from chalice.test import Client
 from openapi_spec_validator import validate
 
 from chalicelib.api.application import create_app
-from chalicelib.api.service import OPENAPI_DIR, openapi_document
+from chalicelib.api.public_routes import OPENAPI_DIR, openapi_document
 from chalicelib.runtime import Runtime
 from chalicelib.settings import load_settings
 from tests.conftest import TEST_ENV

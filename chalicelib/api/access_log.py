@@ -1,7 +1,8 @@
 """One access-log line and the request metrics, written when a response is final.
 
-Called by the outermost middleware (``chalicelib.api.middleware.request_context``) with the
-request's context and the response it is about to return (already in the error envelope).
+The outermost middleware (``chalicelib.api.middleware.request_context``) calls
+:func:`record_request` with the request's context and the response it is about to return
+(already in the error envelope); ``create_app(..., observe=False)`` leaves it out.
 Logs ids, codes and timings only: never headers, bodies or secrets.
 """
 
@@ -15,7 +16,6 @@ from chalice.app import Response
 
 from chalicelib.api.context import RequestContext
 from chalicelib.domain.keys import key_id_prefix
-from chalicelib.observability import switch
 from chalicelib.observability.logging import logger
 from chalicelib.observability.metrics import record_metric
 
@@ -39,8 +39,6 @@ def route_of(ctx: RequestContext) -> str:
 
 
 def record_request(ctx: RequestContext, response: Response) -> None:
-    if not switch.enabled():
-        return
     duration_ms = round((time.perf_counter() - ctx.started) * 1000, 2)
     status = response.status_code
     error_code = error_code_of(response)

@@ -1,6 +1,6 @@
-"""Request logging and metrics for the HTTP app, wired through Chalice's ``ConvertToMiddleware``.
+"""Per-invocation telemetry for the HTTP app, wired through Chalice's ``ConvertToMiddleware``.
 
-:func:`observe_invocation` is a Lambda-handler decorator (the shape Powertools' own
+:func:`observe_invocation` builds a Lambda-handler decorator (the shape Powertools' own
 ``inject_lambda_context`` / ``log_metrics`` have) that Chalice turns into the outermost HTTP
 middleware. Per invocation it
 
@@ -9,8 +9,8 @@ middleware. Per invocation it
   keys are process-wide: under ``chalice local`` concurrent requests run on threads of one
   process and would overwrite each other's values;
 * opens a metrics batch (:func:`chalicelib.observability.metrics.request_scope`) that collects
-  what the request records (latency, errors, rate limiting, ...) and writes it as EMF when the
-  request ends.
+  what the request records (latency, errors, rate limiting, ...) and writes it as EMF to the
+  given :class:`~chalicelib.observability.metrics.MetricsConfig` when the request ends.
 
 The request's own fields (``request_id`` from ``X-Request-ID``, tenant, key id prefix, route)
 are added to every log line from the request context by :func:`request_log_fields`.
@@ -25,7 +25,7 @@ from typing import Any
 
 from chalicelib.api import context
 from chalicelib.domain.keys import key_id_prefix
-from chalicelib.observability import metrics, switch
+from chalicelib.observability import metrics
 from chalicelib.observability.logging import install_request_fields, logger
 
 Handler = Callable[[Any, Any], Any]
@@ -61,23 +61,24 @@ def request_log_fields() -> dict[str, Any]:
     return fields
 
 
-def observe_invocation(handler: Handler) -> Handler:
-    @functools.wraps(handler)
-    def observed(event: Any, lambda_context: Any) -> Any:
-        if not switch.enabled():
-            return handler(event, lambda_context)
-        logger.thread_safe_clear_keys()
-        logger.thread_safe_append_keys(
-            cold_start=_cold_start(),
-            function_request_id=getattr(lambda_context, "aws_request_id", None),
-        )
-        try:
-            with metrics.request_scope():
-                return handler(event, lambda_context)
-        finally:
+def observe_invocation(config: metrics.MetricsConfig) -> Callable[[Handler], Handler]:
+    def decorate(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        def observed(event: Any, lambda_context: Any) -> Any:
             logger.thread_safe_clear_keys()
+            logger.thread_safe_append_keys(
+                cold_start=_cold_start(),
+                function_request_id=getattr(lambda_context, "aws_request_id", None),
+            )
+            try:
+                with metrics.request_scope(config):
+                    return handler(event, lambda_context)
+            finally:
+                logger.thread_safe_clear_keys()
 
-    return observed
+        return observed
+
+    return decorate
 
 
 def install() -> None:
