@@ -1,8 +1,7 @@
 """API errors: one class per contract error code the API returns, each carrying its HTTP status.
 
-The contract also reserves ``signature_invalid``, ``signature_expired`` (request signing),
-``forbidden`` and ``conflict`` (key-management admin API); their classes are added with the
-code that raises them.
+The contract also reserves ``forbidden`` and ``conflict`` (key-management admin API); their
+classes are added with the code that raises them.
 
 Views and services raise these; the error middleware alone turns them into the envelope
 ``{"error": {"code", "message", "details"}, "request_id"}``. They derive from Chalice's
@@ -57,6 +56,24 @@ class Unauthorized(ApiError):
     status = 401
     code = "unauthorized"
     default_message = "A valid API key is required."
+
+
+class SignatureInvalid(ApiError):
+    status = 401
+    code = "signature_invalid"
+    default_message = (
+        "This API key signs its requests: send X-Triggers-Timestamp and a valid "
+        "X-Triggers-Signature."
+    )
+
+
+class SignatureExpired(ApiError):
+    status = 401
+    code = "signature_expired"
+    default_message = (
+        "The request signature is valid but its timestamp is more than 300 s from the server's "
+        "clock; check the client's clock and sign again."
+    )
 
 
 class IpNotAllowed(ApiError):

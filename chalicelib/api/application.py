@@ -3,10 +3,11 @@
 The whole HTTP middleware chain is assembled here, outermost first:
 
 telemetry (Lambda context keys, metrics scope) -> request context (request id, error envelope,
-access log) -> authentication -> IP allowlist -> rate limit -> view.
+access log) -> authentication -> IP allowlist -> request signature -> rate limit -> view.
 
-``guards=False`` leaves out the IP allowlist and the rate limit, ``observe=False`` the access
-log and metrics (both only for the benchmarks that measure what those cost).
+``guards=False`` leaves out the IP allowlist, the signature check and the rate limit,
+``observe=False`` the access log and metrics (both only for the benchmarks that measure what
+those cost).
 """
 
 from __future__ import annotations
@@ -38,7 +39,11 @@ def middleware_chain(runtime: Runtime, *, guards_on: bool, observe: bool) -> lis
         middleware.authenticate(runtime),
     ]
     if guards_on:
-        chain += [guards.ip_allowlist(runtime), guards.rate_limit(runtime)]
+        chain += [
+            guards.ip_allowlist(runtime),
+            guards.request_signature(runtime),
+            guards.rate_limit(runtime),
+        ]
     return chain
 
 

@@ -1,11 +1,17 @@
-"""Per-key guards that run after authentication: the IP allowlist, then the rate limit.
+"""Per-key guards that run after authentication: the IP allowlist, the request signature, then
+the rate limit.
 
-Both *return* error responses (a raising Chalice middleware becomes a bare 500). Requests
+All *return* error responses (a raising Chalice middleware becomes a bare 500). Requests
 without a principal (the public routes) pass straight through.
 
 * IP allowlist: 403 ``ip_not_allowed``, logged with the request id, the key id and the client
   address (never the secret). A refused request takes no rate-limit token: its rate-limit
   headers show the bucket as this process last saw it (no DynamoDB call).
+* Request signature (keys with a signing secret only): 401 ``signature_invalid`` when the
+  signature headers are missing or match none of the key's current signing secrets, 401
+  ``signature_expired`` when they match but the timestamp is over 300 s away (see
+  :mod:`chalicelib.domain.request_signing`). Checked before the rate limit, so a forged
+  request spends no token; like an IP refusal it shows the bucket as last seen.
 * Rate limit (see :func:`rate_limit` for how reads overlap it): every request that reaches it
   carries ``X-RateLimit-Limit``, ``X-RateLimit-Remaining``, ``X-RateLimit-Reset`` and the IETF
   ``RateLimit-Policy`` /
@@ -17,6 +23,7 @@ without a principal (the public routes) pass straight through.
 from __future__ import annotations
 
 import contextvars
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -25,7 +32,7 @@ from chalice.app import Request, Response
 
 from chalicelib import errors
 from chalicelib.api import context
-from chalicelib.api.http import Middleware, error_response
+from chalicelib.api.http import Middleware, error_response, signing_target
 from chalicelib.domain.client_ip import (
     InvalidAllowlist,
     cached_allowlist,
@@ -33,6 +40,7 @@ from chalicelib.domain.client_ip import (
     is_allowed,
 )
 from chalicelib.domain.keys import key_id_prefix
+from chalicelib.domain.request_signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, Verdict, verify
 from chalicelib.observability.logging import logger
 from chalicelib.observability.metrics import record_metric
 from chalicelib.runtime import Runtime
@@ -88,6 +96,46 @@ def ip_allowlist(runtime: Runtime) -> Middleware:
             errors.IpNotAllowed(f"Requests from {shown} are not allowed for this API key."),
             ctx.request_id,
         )
+
+    return middleware
+
+
+def request_signature(runtime: Runtime, now: Callable[[], float] = time.time) -> Middleware:
+    limiter = runtime.rate_limiter
+
+    def middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:
+        ctx = context.current()
+        principal = ctx.principal
+        if principal is None or not principal.signing_secrets:
+            return get_response(event)
+        raw = event.raw_body or b""
+        verdict = verify(
+            principal.signing_secrets,
+            event.headers.get(TIMESTAMP_HEADER),
+            event.headers.get(SIGNATURE_HEADER),
+            event.method,
+            signing_target(event),
+            raw if isinstance(raw, bytes) else raw.encode(),
+            now(),
+        )
+        if verdict is Verdict.OK:
+            return get_response(event)
+        ctx.log_fields["signature"] = verdict.value
+        logger.warning(
+            "request signature refused",
+            extra={
+                "request_id": ctx.request_id,
+                "key_id": key_id_prefix(principal.key_id),
+                "reason": verdict.value,
+            },
+        )
+        record_metric("SignatureRejected", reason=verdict.value)
+        peek = limiter.peek(principal.key_id, principal.rate_limit_per_minute)
+        ctx.response_headers.update(peek.headers())
+        error = (
+            errors.SignatureExpired() if verdict is Verdict.EXPIRED else errors.SignatureInvalid()
+        )
+        return error_response(error, ctx.request_id)
 
     return middleware
 

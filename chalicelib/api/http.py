@@ -7,11 +7,12 @@ import math
 import sys
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from chalice.app import Request, Response
 
 from chalicelib import errors
+from chalicelib.domain.request_signing import canonical_target
 
 JSON_TYPES = ("application/json",)
 
@@ -202,6 +203,17 @@ def parse_json(raw: bytes) -> Any:
 def path_param(value: str) -> str:
     """Chalice does not URL-decode path parameters."""
     return unquote(value)
+
+
+def signing_target(request: Request) -> str:
+    """The request target a signature covers (domain/request_signing.py): the route's path with
+    its parameters filled in (so no stage or base-path prefix), then the canonical query."""
+    path = request.path
+    for name, value in (request.uri_params or {}).items():
+        path = path.replace("{" + name + "}", quote(unquote(value), safe="-_.~"))
+    multi = request.query_params
+    pairs = [(name, value) for name in multi for value in multi.getlist(name)] if multi else []
+    return canonical_target(path, pairs)
 
 
 def query_params(request: Request) -> dict[str, str]:

@@ -48,4 +48,4 @@ class Principal:
     scopes: frozenset[str] = field(default_factory=lambda: frozenset({SCOPE_EVENTS}))
     rate_limit_per_minute: int | None = None
     allowed_ips: tuple[str, ...] = ()
-    signing_secret: str | None = None
+    signing_secrets: tuple[str, ...] = ()  # current ones: two during a rotation's grace

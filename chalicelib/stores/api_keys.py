@@ -44,7 +44,7 @@ class KeyRecord:
             scopes=self.scopes,
             rate_limit_per_minute=self.rate_limit_per_minute,
             allowed_ips=self.allowed_ips,
-            signing_secret=self.signing_secret,
+            signing_secrets=(self.signing_secret,) if self.signing_secret else (),
         )
 
 
