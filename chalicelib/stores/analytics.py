@@ -28,6 +28,7 @@ from chalicelib.domain.analytics import (
     KeyRange,
     marker_pk,
 )
+from chalicelib.domain.backoff import full_jitter
 from chalicelib.stores import codec
 from chalicelib.stores.aws import error_code, translate_errors
 from chalicelib.stores.errors import StorageUnavailable, StoreError
@@ -39,6 +40,9 @@ MAX_TRANSACTION_ITEMS = 100
 MARKER_SK = "-"
 CONFLICT_RETRIES = 5
 MAX_QUERY_PAGES = 200
+# Full-jitter backoff (seconds) between transactions that conflicted on the same counters.
+CONFLICT_RETRY_BASE = 0.02
+CONFLICT_RETRY_CAP = CONFLICT_RETRY_BASE * 2**CONFLICT_RETRIES
 
 
 class AlreadyCounted(StoreError):
@@ -56,11 +60,13 @@ class AnalyticsStore:
         table: str,
         now: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
     ) -> None:
         self._client = client
         self._table = table
         self._now = now
         self._sleep = sleep
+        self._rng = rng or random.Random()
 
     # -- writes ------------------------------------------------------------------------------
     def _marker_put(self, record_id: str, now: int) -> dict[str, Any]:
@@ -140,7 +146,7 @@ class AnalyticsStore:
                 if attempt == CONFLICT_RETRIES:
                     raise StorageUnavailable(f"analytics counters contended: {codes}") from exc
             # Another batch is updating the same counters: back off with full jitter.
-            self._sleep(random.uniform(0, 0.02 * (2**attempt)))
+            self._sleep(full_jitter(attempt, CONFLICT_RETRY_BASE, CONFLICT_RETRY_CAP, self._rng))
 
     # -- reads -------------------------------------------------------------------------------
     def read(self, key_range: KeyRange) -> list[CounterRow]:

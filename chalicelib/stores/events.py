@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from chalicelib.domain.backoff import full_jitter
 from chalicelib.domain.events import STATUS_ACKNOWLEDGED, STATUS_PENDING, Event
 from chalicelib.domain.inbox import INBOX_ATTRIBUTES, SORT_KEY, IndexPlan, inbox_keys
 from chalicelib.stores import codec
@@ -26,6 +27,10 @@ if TYPE_CHECKING:
 TRANSACTION_CONFLICT_RETRIES = 5
 BATCH_WRITE_MAX_ITEMS = 25
 BATCH_WRITE_ATTEMPTS = 5
+# Full-jitter backoff (seconds): unprocessed batch items, and idempotency transaction conflicts.
+BATCH_RETRY_BASE, BATCH_RETRY_CAP = 0.025, 0.4
+CONFLICT_RETRY_BASE = 0.01
+CONFLICT_RETRY_CAP = CONFLICT_RETRY_BASE * 2**TRANSACTION_CONFLICT_RETRIES
 
 
 def event_pk(tenant_id: str, event_id: str) -> str:
@@ -95,12 +100,14 @@ class EventStore:
         idempotency_table: str,
         now: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
     ) -> None:
         self._client = client
         self._events = events_table
         self._idempotency = idempotency_table
         self._now = now
         self._sleep = sleep
+        self._rng = rng or random.Random()
 
     # -- create ------------------------------------------------------------------------------
     def put_new(self, item: dict[str, Any]) -> None:
@@ -128,7 +135,7 @@ class EventStore:
             if not pending:
                 break
             if attempt:
-                self._sleep(random.uniform(0, min(0.4, 0.025 * (2**attempt))))
+                self._sleep(full_jitter(attempt, BATCH_RETRY_BASE, BATCH_RETRY_CAP, self._rng))
             try:
                 with translate_errors("BatchWriteItem events"):
                     resp = self._client.batch_write_item(RequestItems={self._events: pending})
@@ -210,7 +217,7 @@ class EventStore:
                 elif "ThrottlingError" in codes and attempt == TRANSACTION_CONFLICT_RETRIES:
                     raise StorageUnavailable("TransactWriteItems throttled") from exc
             # Another request holds the key right now: back off with full jitter and look again.
-            self._sleep(random.uniform(0, 0.01 * (2**attempt)))
+            self._sleep(full_jitter(attempt, CONFLICT_RETRY_BASE, CONFLICT_RETRY_CAP, self._rng))
         existing = self.get_idempotency(tenant_id, key)
         if existing is None:
             raise StorageUnavailable("idempotency record contended")
