@@ -33,7 +33,8 @@ from chalicelib.domain.events import (
     PayloadTooLargeError,
     parse_event_create,
 )
-from chalicelib.services.events import EventService, storage_guard
+from chalicelib.services.events import EventService
+from chalicelib.services.storage_errors import as_service_unavailable
 from chalicelib.stores.errors import StoreError
 from chalicelib.stores.events import EventStore
 
@@ -148,7 +149,8 @@ class BulkService:
         try:
             unwritten = self._store.batch_put_new(items)
         except StoreError as exc:
-            error = _api_error(storage_guard(exc))
+            # Per-item failures, not one raised error: the rest of the request still happens.
+            error = _api_error(as_service_unavailable(exc))
             for index, _ in drafts:
                 result.fail(index, error)
             return

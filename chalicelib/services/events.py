@@ -20,7 +20,8 @@ from chalicelib.domain.events import (
 from chalicelib.domain.idempotency import request_fingerprint
 from chalicelib.domain.inbox import shard_of
 from chalicelib.domain.ulid import UlidGenerator, decode_timestamp_ms
-from chalicelib.stores.errors import ConditionFailed, StorageUnavailable, StoreError
+from chalicelib.services.storage_errors import storage_unavailable_as_503
+from chalicelib.stores.errors import ConditionFailed
 from chalicelib.stores.events import EventStore, IdempotencyRecord, event_to_item, item_to_event
 
 
@@ -28,13 +29,6 @@ from chalicelib.stores.events import EventStore, IdempotencyRecord, event_to_ite
 class CreateResult:
     event: dict[str, object]  # the public representation
     replayed: bool
-
-
-def storage_guard(exc: StoreError) -> errors.ApiError:
-    """Map a storage failure onto the contract: 503 with Retry-After, never a 500."""
-    if isinstance(exc, StorageUnavailable):
-        return errors.ServiceUnavailable("Storage is busy or unreachable; retry shortly.")
-    return errors.ServiceUnavailable("Storage rejected the request; retry shortly.")
 
 
 class EventService:
@@ -84,7 +78,7 @@ class EventService:
         event = self.new_event(tenant_id, draft)
         item = self.item_for(event)
         public = event.to_public()
-        try:
+        with storage_unavailable_as_503():
             if draft.idempotency_key is None:
                 self._store.put_new(item)
                 return CreateResult(public, replayed=False)
@@ -93,8 +87,6 @@ class EventService:
             holder = self._store.put_new_idempotent(
                 item, tenant_id, draft.idempotency_key, record, self._idem_ttl
             )
-        except StoreError as exc:
-            raise storage_guard(exc) from exc
         if holder is None:
             return CreateResult(public, replayed=False)
         if holder.request_hash != fingerprint:
@@ -108,10 +100,8 @@ class EventService:
     def get(self, tenant_id: str, event_id: str) -> Event:
         if not is_event_id(event_id):
             raise errors.NotFound("No event with that id.")
-        try:
+        with storage_unavailable_as_503():
             event = self._store.get(tenant_id, event_id)
-        except StoreError as exc:
-            raise storage_guard(exc) from exc
         if event is None:
             raise errors.NotFound("No event with that id.")
         return event
@@ -119,24 +109,21 @@ class EventService:
     def acknowledge(self, tenant_id: str, event_id: str) -> Event:
         if not is_event_id(event_id):
             raise errors.NotFound("No event with that id.")
-        try:
-            return self._store.acknowledge(tenant_id, event_id, format_ts(self._now()))
-        except ConditionFailed as exc:
-            if exc.item is None:
-                raise errors.NotFound("No event with that id.") from exc
-            current = item_to_event(exc.item)
-            raise errors.AlreadyAcknowledged(
-                f"The event was already acknowledged at {current.acknowledged_at}."
-            ) from exc
-        except StoreError as exc:
-            raise storage_guard(exc) from exc
+        with storage_unavailable_as_503():
+            try:
+                return self._store.acknowledge(tenant_id, event_id, format_ts(self._now()))
+            except ConditionFailed as exc:
+                if exc.item is None:
+                    raise errors.NotFound("No event with that id.") from exc
+                current = item_to_event(exc.item)
+                raise errors.AlreadyAcknowledged(
+                    f"The event was already acknowledged at {current.acknowledged_at}."
+                ) from exc
 
     def delete(self, tenant_id: str, event_id: str) -> None:
         if not is_event_id(event_id):
             raise errors.NotFound("No event with that id.")
-        try:
+        with storage_unavailable_as_503():
             deleted = self._store.delete(tenant_id, event_id)
-        except StoreError as exc:
-            raise storage_guard(exc) from exc
         if not deleted:
             raise errors.NotFound("No event with that id.")

@@ -27,8 +27,7 @@ from chalicelib.domain.inbox import (
     first_read_size,
     plan_query,
 )
-from chalicelib.services.events import storage_guard
-from chalicelib.stores.errors import StoreError
+from chalicelib.services.storage_errors import storage_unavailable_as_503
 from chalicelib.stores.events import EventStore, item_to_event
 
 DEFAULT_LIMIT = 50
@@ -154,7 +153,7 @@ class InboxService:
             after = position.after
         plan = plan_query(tenant_id, self._shards, request.filters, after)
         read = self._reader(plan, request.filters)
-        try:
+        with storage_unavailable_as_503():
             page = collect_page(
                 plan,
                 request.limit,
@@ -163,8 +162,6 @@ class InboxService:
                 read_size=first_read_size(request.limit, self._shards),
                 read_many=self._read_many(read),
             )
-        except StoreError as exc:
-            raise storage_guard(exc) from exc
         events = [item_to_event(item).to_public() for item in page.items]
         next_cursor = None
         if page.resume_after is not None:
