@@ -315,7 +315,7 @@ class EventStore:
         limit: int,
         filter_expression: str | None = None,
         names: dict[str, str] | None = None,
-        values: dict[str, Any] | None = None,
+        values: dict[str, str] | None = None,
         lower: str | None = None,
     ) -> InboxPage:
         """Read up to ``limit`` items of one inbox partition in sort-key order.
@@ -328,7 +328,7 @@ class EventStore:
             ":lo": codec.s(lower if lower is not None else plan.lower),
             ":hi": codec.s(plan.upper),
             ":now": codec.n(int(self._now())),
-            **(values or {}),
+            **{placeholder: codec.s(value) for placeholder, value in (values or {}).items()},
         }
         live = "expires_at > :now"
         filt = live if not filter_expression else f"({filter_expression}) AND {live}"
