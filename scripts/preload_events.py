@@ -4,10 +4,10 @@
     python scripts/preload_events.py --tenant perf-big --count 100000
     python scripts/preload_events.py --tenant t1 --count 1000 --json
 
-The items are made by the API's own code (``EventService.new_event`` and
-``EventService.item_for``), so they are exactly what ``POST /v1/events`` would store: same
-ids, shards, inbox index attributes and retention. Sources, event types and priorities cycle
-through small sets so that the inbox filters have something to select.
+The items are made by the API's own code (``EventService.new_event``, ``EventService.placed``
+and the events store's ``new_event_item``), so they are exactly what ``POST /v1/events`` would
+store: same ids, shards, inbox index attributes and retention. Sources, event types and
+priorities cycle through small sets so that the inbox filters have something to select.
 
 Like ``seed_api_keys.py`` it writes to the running `make run` stack (``.run/stack.json``) unless
 ``AWS_ENDPOINT_URL_DYNAMODB`` is set (the load-test runner sets it for the stack it started).
@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.events import PRIORITIES, EventDraft, canonical_json
 from chalicelib.runtime import Runtime
+from chalicelib.stores.events import new_event_item
 from devstack.stage_env import script_settings
 
 if TYPE_CHECKING:
@@ -66,7 +67,7 @@ def draft_for(n: int) -> EventDraft:
 def make_items(runtime: Runtime, tenant_id: str, start: int, count: int) -> list[dict[str, Any]]:
     events = runtime.events
     return [
-        events.item_for(events.new_event(tenant_id, draft_for(n)))
+        new_event_item(events.placed(events.new_event(tenant_id, draft_for(n))))
         for n in range(start, start + count)
     ]
 

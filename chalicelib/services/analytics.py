@@ -12,7 +12,7 @@ from chalicelib import errors
 from chalicelib.domain.analytics import MINUTE, cover, key_ranges, summarize
 from chalicelib.domain.clock import format_ts, parse_ts
 from chalicelib.services.storage_errors import storage_unavailable_as_503
-from chalicelib.stores.analytics import AnalyticsStore
+from chalicelib.stores.protocols import AnalyticsStorage
 
 DEFAULT_WINDOW_SECONDS = 24 * 3600
 MAX_WINDOW_DAYS = 31
@@ -63,7 +63,7 @@ def parse_window(params: Mapping[str, str], now: float) -> Window:
 
 
 class AnalyticsService:
-    def __init__(self, store: AnalyticsStore, now: Callable[[], float] = time.time) -> None:
+    def __init__(self, store: AnalyticsStorage, now: Callable[[], float] = time.time) -> None:
         self._store = store
         self._now = now
 

@@ -6,7 +6,6 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from chalicelib import errors
 from chalicelib.domain.clock import format_ts
@@ -21,8 +20,8 @@ from chalicelib.domain.idempotency import request_fingerprint
 from chalicelib.domain.inbox import shard_of
 from chalicelib.domain.ulid import UlidGenerator, decode_timestamp_ms
 from chalicelib.services.storage_errors import storage_unavailable_as_503
-from chalicelib.stores.errors import ConditionFailed
-from chalicelib.stores.events import EventStore, IdempotencyRecord, event_to_item, item_to_event
+from chalicelib.stores.errors import EventNotPending
+from chalicelib.stores.protocols import EventStorage, IdempotencyRecord, NewEvent
 
 
 @dataclass(frozen=True)
@@ -34,7 +33,7 @@ class CreateResult:
 class EventService:
     def __init__(
         self,
-        store: EventStore,
+        store: EventStorage,
         shards: int,
         retention_days: int,
         idempotency_ttl_seconds: int,
@@ -66,9 +65,11 @@ class EventService:
             idempotency_key=draft.idempotency_key,
         )
 
-    def item_for(self, event: Event) -> dict[str, Any]:
-        """The stored item of a new event: its inbox shard and retention expiry included."""
-        return event_to_item(
+    def placed(self, event: Event) -> NewEvent:
+        """A new event with where it is stored: its inbox shard and retention expiry. Tools
+        that write events straight into the table build the item from this with
+        ``chalicelib.stores.events.new_event_item``."""
+        return NewEvent(
             event,
             shard_of(event.event_id, self._shards),
             int(self._now()) + self._retention_seconds,
@@ -76,16 +77,16 @@ class EventService:
 
     def create(self, tenant_id: str, draft: EventDraft) -> CreateResult:
         event = self.new_event(tenant_id, draft)
-        item = self.item_for(event)
+        new = self.placed(event)
         public = event.to_public()
         with storage_unavailable_as_503():
             if draft.idempotency_key is None:
-                self._store.put_new(item)
+                self._store.put_new(new)
                 return CreateResult(public, replayed=False)
             fingerprint = request_fingerprint(draft)
             record = IdempotencyRecord(fingerprint, event.event_id, canonical_json(public))
             holder = self._store.put_new_idempotent(
-                item, tenant_id, draft.idempotency_key, record, self._idem_ttl
+                new, tenant_id, draft.idempotency_key, record, self._idem_ttl
             )
         if holder is None:
             return CreateResult(public, replayed=False)
@@ -112,12 +113,11 @@ class EventService:
         with storage_unavailable_as_503():
             try:
                 return self._store.acknowledge(tenant_id, event_id, format_ts(self._now()))
-            except ConditionFailed as exc:
-                if exc.item is None:
+            except EventNotPending as exc:
+                if exc.current is None:
                     raise errors.NotFound("No event with that id.") from exc
-                current = item_to_event(exc.item)
                 raise errors.AlreadyAcknowledged(
-                    f"The event was already acknowledged at {current.acknowledged_at}."
+                    f"The event was already acknowledged at {exc.current.acknowledged_at}."
                 ) from exc
 
     def delete(self, tenant_id: str, event_id: str) -> None:

@@ -19,7 +19,7 @@ from chalicelib.domain.keys import (
     new_secret,
 )
 from chalicelib.services.storage_errors import storage_unavailable_as_503
-from chalicelib.stores.api_keys import ApiKeyStore, KeyRecord
+from chalicelib.stores.protocols import ApiKeyStorage, KeyRecord
 
 NEGATIVE_CACHE_SECONDS = 2.0
 
@@ -62,7 +62,7 @@ class TtlCache:
 class KeyService:
     def __init__(
         self,
-        store: ApiKeyStore,
+        store: ApiKeyStorage,
         stage: str,
         cache_ttl_seconds: float,
         now: Callable[[], float] = time.time,

@@ -24,8 +24,8 @@ from chalicelib.adapters.dynamodb_stream import record_effect, sequence_number_o
 from chalicelib.domain.analytics import PoisonRecord, RecordEffect, aggregate
 from chalicelib.observability import metrics
 from chalicelib.observability.logging import logger
-from chalicelib.stores.analytics import MAX_TRANSACTION_ITEMS, AlreadyCounted, AnalyticsStore
-from chalicelib.stores.errors import StoreError
+from chalicelib.stores.errors import AlreadyCounted, StoreError
+from chalicelib.stores.protocols import MAX_TRANSACTION_ITEMS, AnalyticsStorage
 
 MAX_REDELIVERY_ROUNDS = 5
 METRIC_VALUES_PER_DOCUMENT = 100
@@ -62,7 +62,7 @@ def _chunks(effects: Sequence[tuple[int, RecordEffect]]) -> list[list[tuple[int,
 
 
 class StreamIngestService:
-    def __init__(self, store: AnalyticsStore) -> None:
+    def __init__(self, store: AnalyticsStorage) -> None:
         self._store = store
 
     def handle(self, event: Mapping[str, Any]) -> dict[str, list[dict[str, str]]]:

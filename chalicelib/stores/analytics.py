@@ -31,26 +31,20 @@ from chalicelib.domain.analytics import (
 from chalicelib.domain.backoff import full_jitter
 from chalicelib.stores import codec
 from chalicelib.stores.aws import error_code, translate_errors
-from chalicelib.stores.errors import StorageUnavailable, StoreError
+from chalicelib.stores.errors import AlreadyCounted, StorageUnavailable, StoreError
+from chalicelib.stores.protocols import MAX_TRANSACTION_ITEMS
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-MAX_TRANSACTION_ITEMS = 100
+__all__ = ["MAX_TRANSACTION_ITEMS", "AlreadyCounted", "AnalyticsStore"]
+
 MARKER_SK = "-"
 CONFLICT_RETRIES = 5
 MAX_QUERY_PAGES = 200
 # Full-jitter backoff (seconds) between transactions that conflicted on the same counters.
 CONFLICT_RETRY_BASE = 0.02
 CONFLICT_RETRY_CAP = CONFLICT_RETRY_BASE * 2**CONFLICT_RETRIES
-
-
-class AlreadyCounted(StoreError):
-    """Some records of a transaction were counted before (their markers exist)."""
-
-    def __init__(self, record_ids: Sequence[str]) -> None:
-        super().__init__(f"{len(record_ids)} record(s) already counted")
-        self.record_ids = tuple(record_ids)
 
 
 class AnalyticsStore:

@@ -8,25 +8,45 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.domain.backoff import full_jitter
 from chalicelib.domain.events import STATUS_ACKNOWLEDGED, STATUS_PENDING, Event
-from chalicelib.domain.inbox import INBOX_ATTRIBUTES, SORT_KEY, IndexPlan, inbox_keys
+from chalicelib.domain.inbox import INBOX_ATTRIBUTES, SORT_KEY, InboxItem, IndexPlan, inbox_keys
 from chalicelib.stores import codec
 from chalicelib.stores.aws import error_code, translate_errors
-from chalicelib.stores.errors import ConditionFailed, StorageUnavailable, StoreError
+from chalicelib.stores.errors import (
+    ConditionFailed,
+    EventNotPending,
+    StorageUnavailable,
+    StoreError,
+)
+from chalicelib.stores.protocols import (
+    BATCH_WRITE_ATTEMPTS,
+    BATCH_WRITE_MAX_ITEMS,
+    IdempotencyRecord,
+    InboxPage,
+    NewEvent,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
+__all__ = [
+    "BATCH_WRITE_ATTEMPTS",
+    "BATCH_WRITE_MAX_ITEMS",
+    "EventStore",
+    "IdempotencyRecord",
+    "InboxPage",
+    "event_to_item",
+    "item_to_event",
+    "new_event_item",
+]
+
 TRANSACTION_CONFLICT_RETRIES = 5
-BATCH_WRITE_MAX_ITEMS = 25
-BATCH_WRITE_ATTEMPTS = 5
 # Full-jitter backoff (seconds): unprocessed batch items, and idempotency transaction conflicts.
 BATCH_RETRY_BASE, BATCH_RETRY_CAP = 0.025, 0.4
 CONFLICT_RETRY_BASE = 0.01
@@ -79,17 +99,13 @@ def event_to_item(event: Event, shard: int, expires_at: int) -> dict[str, Any]:
     return item
 
 
-@dataclass(frozen=True)
-class IdempotencyRecord:
-    request_hash: str
-    event_id: str
-    response_json: str
+def new_event_item(new: NewEvent) -> dict[str, Any]:
+    """The item ``POST /v1/events`` stores for ``new``: what tools that write events straight
+    into the table (preloading, the raw-engine benchmarks) must write too."""
+    return event_to_item(new.event, new.shard, new.expires_at)
 
 
-@dataclass(frozen=True)
-class InboxPage:
-    items: list[dict[str, Any]]
-    last_evaluated: str | None  # sort key DynamoDB stopped at; None when the range is exhausted
+HEALTH_PROBE_KEY = "__health__#probe"  # no event has this pk: a GetItem on it finds nothing
 
 
 class EventStore:
@@ -110,17 +126,22 @@ class EventStore:
         self._rng = rng or random.Random()
 
     # -- create ------------------------------------------------------------------------------
-    def put_new(self, item: dict[str, Any]) -> None:
+    def ping(self) -> None:
+        """One GetItem on a key that never exists: cheap, and it proves the table answers."""
+        with translate_errors("GetItem health"):
+            self._client.get_item(TableName=self._events, Key={"pk": codec.s(HEALTH_PROBE_KEY)})
+
+    def put_new(self, new: NewEvent) -> None:
         with translate_errors("PutItem events"):
             self._client.put_item(
                 TableName=self._events,
-                Item=item,
+                Item=new_event_item(new),
                 ConditionExpression="attribute_not_exists(pk)",
             )
 
     def batch_put_new(
-        self, items: list[dict[str, Any]], max_attempts: int = BATCH_WRITE_ATTEMPTS
-    ) -> list[dict[str, Any]]:
+        self, news: Sequence[NewEvent], max_attempts: int = BATCH_WRITE_ATTEMPTS
+    ) -> list[NewEvent]:
         """Write up to 25 new events with one BatchWriteItem; return those never written.
 
         DynamoDB may leave part of a batch unprocessed (throttling, partition limits): those are
@@ -128,9 +149,10 @@ class EventStore:
         all. BatchWriteItem takes no conditions, which is fine here: every item has a fresh
         ULID event id, so a put never overwrites an existing event.
         """
-        if len(items) > BATCH_WRITE_MAX_ITEMS:
+        if len(news) > BATCH_WRITE_MAX_ITEMS:
             raise ValueError(f"at most {BATCH_WRITE_MAX_ITEMS} items per BatchWriteItem")
-        pending: list[Any] = [{"PutRequest": {"Item": item}} for item in items]
+        by_pk = {event_pk(n.event.tenant_id, n.event.event_id): n for n in news}
+        pending: list[Any] = [{"PutRequest": {"Item": new_event_item(new)}} for new in news]
         for attempt in range(max_attempts):
             if not pending:
                 break
@@ -144,11 +166,11 @@ class EventStore:
                     raise
                 break  # part of the batch is written: report the rest as not written
             pending = list(resp.get("UnprocessedItems", {}).get(self._events, []))
-        return [request["PutRequest"]["Item"] for request in pending]
+        return [by_pk[str(request["PutRequest"]["Item"]["pk"]["S"])] for request in pending]
 
     def put_new_idempotent(
         self,
-        item: dict[str, Any],
+        new: NewEvent,
         tenant_id: str,
         key: str,
         record: IdempotencyRecord,
@@ -186,7 +208,7 @@ class EventStore:
                         {
                             "Put": {
                                 "TableName": self._events,
-                                "Item": item,
+                                "Item": new_event_item(new),
                                 "ConditionExpression": "attribute_not_exists(pk)",
                             }
                         },
@@ -265,8 +287,8 @@ class EventStore:
     def acknowledge(self, tenant_id: str, event_id: str, acknowledged_at: str) -> Event:
         """Mark pending -> acknowledged and drop it from the inbox indexes.
 
-        Raises :class:`ConditionFailed` carrying the current item (``None`` when it does not
-        exist) when the event is not pending.
+        Raises :class:`EventNotPending` carrying the current event (``None`` when there is no
+        live one) when the event is not pending.
         """
         now = int(self._now())
         try:
@@ -290,7 +312,7 @@ class EventStore:
                 )
         except ConditionFailed as exc:
             item = exc.item if exc.item and not self._expired(exc.item) else None
-            raise ConditionFailed(item) from exc
+            raise EventNotPending(item_to_event(item) if item else None) from exc
         return item_to_event(resp["Attributes"])
 
     def delete(self, tenant_id: str, event_id: str) -> bool:
@@ -345,6 +367,9 @@ class EventStore:
             )
         lek = resp.get("LastEvaluatedKey")
         return InboxPage(
-            items=resp.get("Items", []),
+            items=[
+                InboxItem(codec.get_s(item, SORT_KEY) or "", item_to_event(item))
+                for item in resp.get("Items", [])
+            ],
             last_evaluated=codec.get_s(lek, SORT_KEY) if lek else None,
         )
