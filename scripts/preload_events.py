@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.domain.backoff import full_jitter
 from chalicelib.domain.events import PRIORITIES, EventDraft, canonical_json
 from chalicelib.runtime import Runtime
 from chalicelib.stores.events import new_event_item
@@ -39,6 +40,7 @@ BATCH = 25  # BatchWriteItem's maximum
 SOURCES = ("billing", "crm", "shop", "auth")
 EVENT_TYPES = ("invoice.paid", "user.created", "order.shipped", "session.started")
 MAX_UNPROCESSED_ROUNDS = 12
+_JITTER = random.Random()  # backoff between rounds of unprocessed items
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,7 @@ def write_batch(client: DynamoDBClient, table: str, items: list[dict[str, Any]])
         requests = list(resp.get("UnprocessedItems", {}).get(table, []))
         if not requests:
             return
-        time.sleep(random.uniform(0, min(1.0, 0.02 * 2**attempt)))
+        time.sleep(full_jitter(attempt, 0.02, 1.0, _JITTER))
     raise RuntimeError(f"{len(requests)} items still unprocessed after {MAX_UNPROCESSED_ROUNDS}")
 
 
