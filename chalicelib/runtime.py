@@ -84,7 +84,7 @@ class Runtime:
             inbox=InboxService(
                 event_store, CursorCodec(settings.cursor_signing_key), settings.inbox_shards
             ),
-            health=HealthService(client, settings.events_table, settings.version),
+            health=HealthService(event_store, settings.version),
             analytics=AnalyticsService(analytics_store, now),
             stream_ingest=StreamIngestService(analytics_store, metrics),
             rate_limiter=RateLimiter(

@@ -48,7 +48,7 @@ from chalicelib.domain.inbox import INDEX_ALL
 from chalicelib.services.events import EventService
 from chalicelib.settings import Settings
 from chalicelib.stores.aws import dynamodb_client
-from chalicelib.stores.events import EventStore
+from chalicelib.stores.events import EventStore, new_event_item
 from chalicelib.stores.schema import create_table
 from chalicelib.stores.tables import events_table, rate_limits_table
 from devstack.stack import LocalStack
@@ -159,7 +159,7 @@ class Probe:
                 raise RuntimeError("the probe's inbox is empty")
 
     def raw_item(self) -> dict[str, Any]:
-        return self.service.item_for(self.service.new_event(RAW_TENANT, self.draft))
+        return new_event_item(self.service.placed(self.service.new_event(RAW_TENANT, self.draft)))
 
     def raw_call(self, kind: str, item: dict[str, Any] | None) -> None:
         table = self.settings.events_table

@@ -19,7 +19,7 @@ from chalicelib.domain.events import EventDraft, canonical_json
 from chalicelib.services.events import EventService
 from chalicelib.settings import Settings
 from chalicelib.stores.aws import dynamodb_client
-from chalicelib.stores.events import EventStore
+from chalicelib.stores.events import EventStore, new_event_item
 from chalicelib.stores.schema import create_table
 from chalicelib.stores.tables import events_table
 
@@ -76,7 +76,7 @@ def measure_put_item(endpoint: str, settings: Settings, threads: int, seconds: f
     def work() -> None:
         mine = []
         while time.monotonic() < deadline:
-            item = service.item_for(service.new_event("raw", draft))
+            item = new_event_item(service.placed(service.new_event("raw", draft)))
             started = time.perf_counter()
             client.put_item(
                 TableName=settings.events_table,

@@ -4,10 +4,10 @@
     python scripts/preload_events.py --tenant perf-big --count 100000
     python scripts/preload_events.py --tenant t1 --count 1000 --json
 
-The items are made by the API's own code (``EventService.new_event`` and
-``EventService.item_for``), so they are exactly what ``POST /v1/events`` would store: same
-ids, shards, inbox index attributes and retention. Sources, event types and priorities cycle
-through small sets so that the inbox filters have something to select.
+The items are made by the API's own code (``EventService.new_event``, ``EventService.placed``
+and the events store's ``new_event_item``), so they are exactly what ``POST /v1/events`` would
+store: same ids, shards, inbox index attributes and retention. Sources, event types and
+priorities cycle through small sets so that the inbox filters have something to select.
 
 Like ``seed_api_keys.py`` it writes to the running `make run` stack (``.run/stack.json``) unless
 ``AWS_ENDPOINT_URL_DYNAMODB`` is set (the load-test runner sets it for the stack it started).
@@ -27,8 +27,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.domain.backoff import full_jitter
 from chalicelib.domain.events import PRIORITIES, EventDraft, canonical_json
 from chalicelib.runtime import Runtime
+from chalicelib.stores.events import new_event_item
 from devstack.stage_env import script_settings
 
 if TYPE_CHECKING:
@@ -38,6 +40,7 @@ BATCH = 25  # BatchWriteItem's maximum
 SOURCES = ("billing", "crm", "shop", "auth")
 EVENT_TYPES = ("invoice.paid", "user.created", "order.shipped", "session.started")
 MAX_UNPROCESSED_ROUNDS = 12
+_JITTER = random.Random()  # backoff between rounds of unprocessed items
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,7 @@ def draft_for(n: int) -> EventDraft:
 def make_items(runtime: Runtime, tenant_id: str, start: int, count: int) -> list[dict[str, Any]]:
     events = runtime.events
     return [
-        events.item_for(events.new_event(tenant_id, draft_for(n)))
+        new_event_item(events.placed(events.new_event(tenant_id, draft_for(n))))
         for n in range(start, start + count)
     ]
 
@@ -79,7 +82,7 @@ def write_batch(client: DynamoDBClient, table: str, items: list[dict[str, Any]])
         requests = list(resp.get("UnprocessedItems", {}).get(table, []))
         if not requests:
             return
-        time.sleep(random.uniform(0, min(1.0, 0.02 * 2**attempt)))
+        time.sleep(full_jitter(attempt, 0.02, 1.0, _JITTER))
     raise RuntimeError(f"{len(requests)} items still unprocessed after {MAX_UNPROCESSED_ROUNDS}")
 
 

@@ -134,7 +134,7 @@ def authenticate(runtime: Runtime) -> Middleware:
             )
         try:
             principal = runtime.keys.authenticate(secret)
-        except Exception as exc:  # noqa: BLE001 - storage down: 503, not 500
+        except errors.ApiError as exc:  # storage down (ServiceUnavailable): 503, not 500
             logger.warning(
                 "key lookup failed", extra={"request_id": ctx.request_id, "error": str(exc)}
             )

@@ -1,6 +1,7 @@
 """Ingestion analytics, pure: stream records -> counter increments, counter keys, summaries.
 
-A DynamoDB stream record of the events table becomes zero or more increments of per-minute
+A change to the events table (a DynamoDB stream record, already turned into plain values by
+:mod:`chalicelib.adapters.dynamodb_stream`) becomes zero or more increments of per-minute
 counters, each keyed by tenant, source, event type and the minute it belongs to:
 
 * INSERT of a pending event: ``ingested`` in the minute of ``created_at``.
@@ -42,7 +43,6 @@ COHORT_COUNTERS = (
     "cohort_removed_acknowledged",
 )
 COUNTERS = ACTIVITY_COUNTERS + COHORT_COUNTERS
-TTL_PRINCIPAL = "dynamodb.amazonaws.com"
 
 
 class PoisonRecord(ValueError):
@@ -70,24 +70,37 @@ class RecordEffect:
     kind: str = "ignored"  # ingested | acknowledged | deleted | expired | ignored
 
 
-# -- stream records -> increments ---------------------------------------------------------------
-def _image_str(image: Mapping[str, Any], name: str) -> str | None:
+@dataclass(frozen=True)
+class StreamChange:
+    """One stream record of the events table, in plain values (no wire format)."""
+
+    sequence_number: str
+    record_id: str  # the record's eventID
+    event_name: object  # INSERT | MODIFY | REMOVE; anything else is a poison record
+    arrival: float | None  # when the stream saw the change (epoch seconds); None if unreadable
+    by_ttl: bool  # removed by DynamoDB's TTL sweep rather than by a client
+    old_image: Mapping[str, object] | None = None  # attribute name -> plain value
+    new_image: Mapping[str, object] | None = None
+
+
+# -- stream changes -> increments ---------------------------------------------------------------
+def _image_str(image: Mapping[str, object], name: str) -> str | None:
     value = image.get(name)
     if value is None:
         return None
-    if not isinstance(value, Mapping) or not isinstance(value.get("S"), str):
+    if not isinstance(value, str):
         raise PoisonRecord(f"attribute {name} is not a string")
-    return str(value["S"])
+    return value
 
 
-def _required(image: Mapping[str, Any], name: str) -> str:
+def _required(image: Mapping[str, object], name: str) -> str:
     value = _image_str(image, name)
     if not value:
         raise PoisonRecord(f"image has no {name}")
     return value
 
 
-def _ts(image: Mapping[str, Any], name: str) -> float:
+def _ts(image: Mapping[str, object], name: str) -> float:
     try:
         return parse_ts(_required(image, name))
     except ValueError as exc:
@@ -103,8 +116,8 @@ class _Identity:
     status: str
 
 
-def _identity(image: Any) -> _Identity:
-    if not isinstance(image, Mapping):
+def _identity(image: Mapping[str, object] | None) -> _Identity:
+    if image is None:
         raise PoisonRecord("record has no image of the item")
     tenant, source, event_type = (
         _required(image, "tenant_id"),
@@ -126,47 +139,28 @@ def _inc(who: _Identity, at: float, **counts: int) -> Increment:
     return Increment(who.tenant_id, who.source, who.event_type, minute_of(at), counts)
 
 
-def _arrival(dynamodb: Mapping[str, Any]) -> float:
-    value = dynamodb.get("ApproximateCreationDateTime")
-    if isinstance(value, bool) or not isinstance(value, int | float):
+def _arrival(change: StreamChange) -> float:
+    if change.arrival is None:
         raise PoisonRecord("ApproximateCreationDateTime is not epoch seconds")
-    return float(value)
+    return change.arrival
 
 
-def _is_ttl_removal(record: Mapping[str, Any]) -> bool:
-    identity = record.get("userIdentity")
-    return (
-        isinstance(identity, Mapping)
-        and identity.get("type") == "Service"
-        and identity.get("principalId") == TTL_PRINCIPAL
-    )
-
-
-def record_effect(record: Any) -> RecordEffect:
-    """Turn one Lambda-shaped DynamoDB stream record into its effect; raise PoisonRecord."""
-    if not isinstance(record, Mapping) or not isinstance(record.get("dynamodb"), Mapping):
-        raise PoisonRecord("not a DynamoDB stream record")
-    dynamodb: Mapping[str, Any] = record["dynamodb"]
-    sequence = dynamodb.get("SequenceNumber")
-    record_id = record.get("eventID")
-    if not isinstance(sequence, str) or not sequence:
-        raise PoisonRecord("record has no SequenceNumber")
-    if not isinstance(record_id, str) or not record_id:
-        raise PoisonRecord("record has no eventID")
-    name = record.get("eventName")
+def change_effect(change: StreamChange) -> RecordEffect:
+    """Turn one change of the events table into its effect; raise PoisonRecord."""
+    sequence, record_id, name = change.sequence_number, change.record_id, change.event_name
     if name == "INSERT":
-        who = _identity(dynamodb.get("NewImage"))
+        who = _identity(change.new_image)
         if who.status != STATUS_PENDING:
             return RecordEffect(sequence, record_id)
-        lag = max(0.0, _arrival(dynamodb) - who.created) * 1000
+        lag = max(0.0, _arrival(change) - who.created) * 1000
         return RecordEffect(
             sequence, record_id, (_inc(who, who.created, ingested=1),), lag, kind="ingested"
         )
     if name == "MODIFY":
-        old, new = _identity(dynamodb.get("OldImage")), _identity(dynamodb.get("NewImage"))
+        old, new = _identity(change.old_image), _identity(change.new_image)
         if not (old.status == STATUS_PENDING and new.status == STATUS_ACKNOWLEDGED):
             return RecordEffect(sequence, record_id)
-        acked = _ts(dynamodb["NewImage"], "acknowledged_at")
+        acked = _ts(change.new_image or {}, "acknowledged_at")
         latency = max(0, round((acked - new.created) * 1000))
         increments = (
             _inc(new, acked, acknowledged=1, ack_latency_ms_sum=latency),
@@ -176,13 +170,13 @@ def record_effect(record: Any) -> RecordEffect:
             sequence, record_id, increments, ack_latency_ms=latency, kind="acknowledged"
         )
     if name == "REMOVE":
-        old = _identity(dynamodb.get("OldImage"))
-        kind = "expired" if _is_ttl_removal(record) else "deleted"
+        old = _identity(change.old_image)
+        kind = "expired" if change.by_ttl else "deleted"
         cohort = f"cohort_removed_{old.status}"
         if cohort not in COHORT_COUNTERS:
             raise PoisonRecord(f"unknown status {old.status!r}")
         increments = (
-            _inc(old, _arrival(dynamodb), **{kind: 1}),
+            _inc(old, _arrival(change), **{kind: 1}),
             _inc(old, old.created, **{cohort: 1}),
         )
         return RecordEffect(sequence, record_id, increments, kind=kind)

@@ -13,14 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 METADATA_ATTRIBUTE = "metadata"
 PRIORITY_KEY = "priority"
 NAME_PREFIX = "#flt_n"
 VALUE_PREFIX = ":flt_v"
 
-FilterParts = tuple[str | None, dict[str, str], dict[str, Any]]
+# (expression, ExpressionAttributeNames, ExpressionAttributeValues as plain strings: the store
+# that runs the query puts them in its wire format)
+FilterParts = tuple[str | None, dict[str, str], dict[str, str]]
 
 
 @dataclass(frozen=True)
@@ -62,11 +63,11 @@ def build_equalities(map_attribute: str, pairs: Sequence[tuple[str, str]]) -> Fi
             names[placeholder] = attribute
         return placeholder_of[attribute]
 
-    values: dict[str, Any] = {}
+    values: dict[str, str] = {}
     clauses = []
     map_name = name(map_attribute)
     for index, (key, value) in enumerate(pairs):
         value_placeholder = f"{VALUE_PREFIX}{index}"
-        values[value_placeholder] = {"S": value}
+        values[value_placeholder] = value
         clauses.append(f"{map_name}.{name(key)} = {value_placeholder}")
     return " AND ".join(clauses), names, values

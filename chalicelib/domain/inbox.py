@@ -11,6 +11,9 @@ import hashlib
 import heapq
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, Generic, Protocol, TypeVar
+
+from chalicelib.domain.events import Event
 
 INDEX_ALL = "inbox-index"
 INDEX_SOURCE = "inbox-source-index"
@@ -141,31 +144,43 @@ def plan_query(tenant_id: str, shards: int, filters: InboxFilters, after: str | 
     return IndexPlan(index, attr, partitions, lower, upper)
 
 
-def item_sort_key(item: dict[str, object]) -> str:
-    """An item's inbox sort key, whether plain or in DynamoDB's ``{"S": ...}`` shape."""
-    value = item[SORT_KEY]
-    if isinstance(value, dict):
-        return str(value["S"])
-    return str(value)
+class SortKeyed(Protocol):
+    @property
+    def sort_key(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    """A pending event as an inbox index holds it: its sort key and the event."""
+
+    sort_key: str
+    event: Event
+
+
+ItemT = TypeVar("ItemT", bound=SortKeyed)
+
+
+def item_sort_key(item: SortKeyed) -> str:
+    return item.sort_key
 
 
 @dataclass
 class _Shard:
     partition: str
     lower: str  # inclusive lower bound of the next read
-    buffered: list[dict[str, object]] = field(default_factory=list)
+    buffered: list[Any] = field(default_factory=list)
     evaluated_to: str | None = None  # sort key read up to; None = nothing read yet
     exhausted: bool = False
 
 
 @dataclass(frozen=True)
-class CollectedPage:
-    items: list[dict[str, object]]
+class CollectedPage(Generic[ItemT]):
+    items: list[ItemT]
     resume_after: str | None  # sort key to continue after, None when nothing is left
     reads: int
 
 
-ReadResult = tuple[list[dict[str, object]], str | None]
+ReadResult = tuple[list[ItemT], str | None]
 ReadRequest = tuple[str, str, int]
 
 
@@ -178,11 +193,11 @@ def first_read_size(limit: int, shards: int) -> int:
 def collect_page(
     plan: IndexPlan,
     limit: int,
-    read: Callable[[str, str, int], ReadResult],
+    read: Callable[[str, str, int], ReadResult[ItemT]],
     max_reads: int,
     read_size: int | None = None,
-    read_many: Callable[[list[ReadRequest]], list[ReadResult]] | None = None,
-) -> CollectedPage:
+    read_many: Callable[[list[ReadRequest]], list[ReadResult[ItemT]]] | None = None,
+) -> CollectedPage[ItemT]:
     """Fill one page from all shards, in global sort-key order, never skipping an item.
 
     ``read(partition, lower, n)`` returns up to ``n`` evaluated items' matches at or above
@@ -197,7 +212,7 @@ def collect_page(
         return CollectedPage([], None, 0)
     size = read_size or limit
     shards = [_Shard(p, plan.lower) for p in plan.partition_values]
-    served: list[dict[str, object]] = []
+    served: list[ItemT] = []
     reads = 0
     first_round = True
     while True:

@@ -11,9 +11,8 @@ from typing import Any
 from chalicelib import errors
 from chalicelib.domain.analytics import MINUTE, cover, key_ranges, summarize
 from chalicelib.domain.clock import format_ts, parse_ts
-from chalicelib.services.events import storage_guard
-from chalicelib.stores.analytics import AnalyticsStore
-from chalicelib.stores.errors import StoreError
+from chalicelib.services.storage_errors import storage_unavailable_as_503
+from chalicelib.stores.protocols import AnalyticsStorage
 
 DEFAULT_WINDOW_SECONDS = 24 * 3600
 MAX_WINDOW_DAYS = 31
@@ -64,18 +63,16 @@ def parse_window(params: Mapping[str, str], now: float) -> Window:
 
 
 class AnalyticsService:
-    def __init__(self, store: AnalyticsStore, now: Callable[[], float] = time.time) -> None:
+    def __init__(self, store: AnalyticsStorage, now: Callable[[], float] = time.time) -> None:
         self._store = store
         self._now = now
 
     def summary(self, tenant_id: str, params: Mapping[str, str]) -> dict[str, Any]:
         window = parse_window(params, self._now())
         rows = []
-        try:
+        with storage_unavailable_as_503():
             for key_range in key_ranges(tenant_id, cover(window.start, window.end)):
                 rows.extend(self._store.read(key_range))
-        except StoreError as exc:
-            raise storage_guard(exc) from exc
         return {
             "from": format_ts(window.start),
             "to": format_ts(window.end),

@@ -33,9 +33,10 @@ from chalicelib.domain.events import (
     PayloadTooLargeError,
     parse_event_create,
 )
-from chalicelib.services.events import EventService, storage_guard
+from chalicelib.services.events import EventService
+from chalicelib.services.storage_errors import as_service_unavailable
 from chalicelib.stores.errors import StoreError
-from chalicelib.stores.events import EventStore
+from chalicelib.stores.protocols import EventStorage
 
 MAX_BULK_ITEMS = 25
 
@@ -92,7 +93,7 @@ class BulkService:
     def __init__(
         self,
         events: EventService,
-        store: EventStore,
+        store: EventStorage,
         max_payload_bytes: int,
     ) -> None:
         self._events = events
@@ -138,23 +139,23 @@ class BulkService:
     def _create_unkeyed(
         self, tenant_id: str, drafts: list[tuple[int, EventDraft]], result: BulkResult
     ) -> None:
-        by_pk: dict[str, tuple[int, dict[str, Any]]] = {}
-        items = []
+        by_id: dict[str, tuple[int, dict[str, Any]]] = {}
+        news = []
         for index, draft in drafts:
             event = self._events.new_event(tenant_id, draft)
-            item = self._events.item_for(event)
-            by_pk[item["pk"]["S"]] = (index, event.to_public())
-            items.append(item)
+            by_id[event.event_id] = (index, event.to_public())
+            news.append(self._events.placed(event))
         try:
-            unwritten = self._store.batch_put_new(items)
+            unwritten = self._store.batch_put_new(news)
         except StoreError as exc:
-            error = _api_error(storage_guard(exc))
+            # Per-item failures, not one raised error: the rest of the request still happens.
+            error = _api_error(as_service_unavailable(exc))
             for index, _ in drafts:
                 result.fail(index, error)
             return
-        not_written = {item["pk"]["S"] for item in unwritten}
-        for pk, (index, public) in by_pk.items():
-            if pk in not_written:
+        not_written = {new.event.event_id for new in unwritten}
+        for event_id, (index, public) in by_id.items():
+            if event_id in not_written:
                 result.fail(
                     index,
                     _error(

@@ -6,7 +6,6 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from chalicelib import errors
 from chalicelib.domain.clock import format_ts
@@ -20,8 +19,9 @@ from chalicelib.domain.events import (
 from chalicelib.domain.idempotency import request_fingerprint
 from chalicelib.domain.inbox import shard_of
 from chalicelib.domain.ulid import UlidGenerator, decode_timestamp_ms
-from chalicelib.stores.errors import ConditionFailed, StorageUnavailable, StoreError
-from chalicelib.stores.events import EventStore, IdempotencyRecord, event_to_item, item_to_event
+from chalicelib.services.storage_errors import storage_unavailable_as_503
+from chalicelib.stores.errors import EventNotPending
+from chalicelib.stores.protocols import EventStorage, IdempotencyRecord, NewEvent
 
 
 @dataclass(frozen=True)
@@ -30,17 +30,10 @@ class CreateResult:
     replayed: bool
 
 
-def storage_guard(exc: StoreError) -> errors.ApiError:
-    """Map a storage failure onto the contract: 503 with Retry-After, never a 500."""
-    if isinstance(exc, StorageUnavailable):
-        return errors.ServiceUnavailable("Storage is busy or unreachable; retry shortly.")
-    return errors.ServiceUnavailable("Storage rejected the request; retry shortly.")
-
-
 class EventService:
     def __init__(
         self,
-        store: EventStore,
+        store: EventStorage,
         shards: int,
         retention_days: int,
         idempotency_ttl_seconds: int,
@@ -72,9 +65,11 @@ class EventService:
             idempotency_key=draft.idempotency_key,
         )
 
-    def item_for(self, event: Event) -> dict[str, Any]:
-        """The stored item of a new event: its inbox shard and retention expiry included."""
-        return event_to_item(
+    def placed(self, event: Event) -> NewEvent:
+        """A new event with where it is stored: its inbox shard and retention expiry. Tools
+        that write events straight into the table build the item from this with
+        ``chalicelib.stores.events.new_event_item``."""
+        return NewEvent(
             event,
             shard_of(event.event_id, self._shards),
             int(self._now()) + self._retention_seconds,
@@ -82,19 +77,17 @@ class EventService:
 
     def create(self, tenant_id: str, draft: EventDraft) -> CreateResult:
         event = self.new_event(tenant_id, draft)
-        item = self.item_for(event)
+        new = self.placed(event)
         public = event.to_public()
-        try:
+        with storage_unavailable_as_503():
             if draft.idempotency_key is None:
-                self._store.put_new(item)
+                self._store.put_new(new)
                 return CreateResult(public, replayed=False)
             fingerprint = request_fingerprint(draft)
             record = IdempotencyRecord(fingerprint, event.event_id, canonical_json(public))
             holder = self._store.put_new_idempotent(
-                item, tenant_id, draft.idempotency_key, record, self._idem_ttl
+                new, tenant_id, draft.idempotency_key, record, self._idem_ttl
             )
-        except StoreError as exc:
-            raise storage_guard(exc) from exc
         if holder is None:
             return CreateResult(public, replayed=False)
         if holder.request_hash != fingerprint:
@@ -108,10 +101,8 @@ class EventService:
     def get(self, tenant_id: str, event_id: str) -> Event:
         if not is_event_id(event_id):
             raise errors.NotFound("No event with that id.")
-        try:
+        with storage_unavailable_as_503():
             event = self._store.get(tenant_id, event_id)
-        except StoreError as exc:
-            raise storage_guard(exc) from exc
         if event is None:
             raise errors.NotFound("No event with that id.")
         return event
@@ -119,24 +110,20 @@ class EventService:
     def acknowledge(self, tenant_id: str, event_id: str) -> Event:
         if not is_event_id(event_id):
             raise errors.NotFound("No event with that id.")
-        try:
-            return self._store.acknowledge(tenant_id, event_id, format_ts(self._now()))
-        except ConditionFailed as exc:
-            if exc.item is None:
-                raise errors.NotFound("No event with that id.") from exc
-            current = item_to_event(exc.item)
-            raise errors.AlreadyAcknowledged(
-                f"The event was already acknowledged at {current.acknowledged_at}."
-            ) from exc
-        except StoreError as exc:
-            raise storage_guard(exc) from exc
+        with storage_unavailable_as_503():
+            try:
+                return self._store.acknowledge(tenant_id, event_id, format_ts(self._now()))
+            except EventNotPending as exc:
+                if exc.current is None:
+                    raise errors.NotFound("No event with that id.") from exc
+                raise errors.AlreadyAcknowledged(
+                    f"The event was already acknowledged at {exc.current.acknowledged_at}."
+                ) from exc
 
     def delete(self, tenant_id: str, event_id: str) -> None:
         if not is_event_id(event_id):
             raise errors.NotFound("No event with that id.")
-        try:
+        with storage_unavailable_as_503():
             deleted = self._store.delete(tenant_id, event_id)
-        except StoreError as exc:
-            raise storage_guard(exc) from exc
         if not deleted:
             raise errors.NotFound("No event with that id.")

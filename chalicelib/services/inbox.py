@@ -20,6 +20,7 @@ from chalicelib.domain.events import (
 from chalicelib.domain.filters import MetadataFilters, build_filter
 from chalicelib.domain.inbox import (
     InboxFilters,
+    InboxItem,
     IndexPlan,
     ReadRequest,
     ReadResult,
@@ -27,9 +28,8 @@ from chalicelib.domain.inbox import (
     first_read_size,
     plan_query,
 )
-from chalicelib.services.events import storage_guard
-from chalicelib.stores.errors import StoreError
-from chalicelib.stores.events import EventStore, item_to_event
+from chalicelib.services.storage_errors import storage_unavailable_as_503
+from chalicelib.stores.protocols import EventStorage
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
@@ -127,7 +127,7 @@ def _metadata_filters(params: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
 
 class InboxService:
     def __init__(
-        self, store: EventStore, codec: CursorCodec, shards: int, max_reads: int = 24
+        self, store: EventStorage, codec: CursorCodec, shards: int, max_reads: int = 24
     ) -> None:
         self._store = store
         self._codec = codec
@@ -154,7 +154,7 @@ class InboxService:
             after = position.after
         plan = plan_query(tenant_id, self._shards, request.filters, after)
         read = self._reader(plan, request.filters)
-        try:
+        with storage_unavailable_as_503():
             page = collect_page(
                 plan,
                 request.limit,
@@ -163,36 +163,34 @@ class InboxService:
                 read_size=first_read_size(request.limit, self._shards),
                 read_many=self._read_many(read),
             )
-        except StoreError as exc:
-            raise storage_guard(exc) from exc
-        events = [item_to_event(item).to_public() for item in page.items]
+        events = [item.event.to_public() for item in page.items]
         next_cursor = None
         if page.resume_after is not None:
             next_cursor = self._codec.encode(CursorPosition(tenant_id, scope, page.resume_after))
         return {"events": events, "next_cursor": next_cursor}
 
     def _read_many(
-        self, read: Callable[[str, str, int], ReadResult]
-    ) -> Callable[[list[ReadRequest]], list[ReadResult]] | None:
+        self, read: Callable[[str, str, int], ReadResult[InboxItem]]
+    ) -> Callable[[list[ReadRequest]], list[ReadResult[InboxItem]]] | None:
         pool = self._pool
         if pool is None:
             return None
 
-        def read_many(requests: list[ReadRequest]) -> list[ReadResult]:
+        def read_many(requests: list[ReadRequest]) -> list[ReadResult[InboxItem]]:
             futures = [pool.submit(read, *request) for request in requests]
             return [future.result() for future in futures]
 
         return read_many
 
-    def _reader(self, plan: IndexPlan, filters: InboxFilters) -> Any:
+    def _reader(
+        self, plan: IndexPlan, filters: InboxFilters
+    ) -> Callable[[str, str, int], ReadResult[InboxItem]]:
         # Key conditions (time range, source, event type) are in the plan; the rest is a filter.
         expression, names, values = build_filter(
             MetadataFilters(priority=filters.priority, metadata=filters.metadata)
         )
 
-        def read(
-            partition: str, lower: str, size: int
-        ) -> tuple[list[dict[str, object]], str | None]:
+        def read(partition: str, lower: str, size: int) -> ReadResult[InboxItem]:
             result = self._store.query_inbox_partition(
                 plan, partition, size, expression, names, values, lower=lower
             )

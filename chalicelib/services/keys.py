@@ -18,7 +18,8 @@ from chalicelib.domain.keys import (
     new_key_id,
     new_secret,
 )
-from chalicelib.stores.api_keys import ApiKeyStore, KeyRecord
+from chalicelib.services.storage_errors import storage_unavailable_as_503
+from chalicelib.stores.protocols import ApiKeyStorage, KeyRecord
 
 NEGATIVE_CACHE_SECONDS = 2.0
 
@@ -61,7 +62,7 @@ class TtlCache:
 class KeyService:
     def __init__(
         self,
-        store: ApiKeyStore,
+        store: ApiKeyStorage,
         stage: str,
         cache_ttl_seconds: float,
         now: Callable[[], float] = time.time,
@@ -74,14 +75,16 @@ class KeyService:
         self._cache = cache or TtlCache(10_000)
 
     def authenticate(self, secret: str) -> Principal | None:
-        """The principal for a secret, or None. A revoked key stops working within the TTL."""
+        """The principal for a secret, or None. A revoked key stops working within the TTL.
+        Storage trouble raises :class:`chalicelib.errors.ServiceUnavailable`."""
         if not looks_like_secret(secret):
             return None
         digest = hash_secret(secret)
         hit, principal = self._cache.get(digest)
         if hit:
             return principal
-        record = self._store.find_active(digest)
+        with storage_unavailable_as_503():
+            record = self._store.find_active(digest)
         principal = record.principal() if record else None
         self._cache.put(
             digest, principal, self._ttl if principal else min(self._ttl, NEGATIVE_CACHE_SECONDS)
@@ -115,5 +118,6 @@ class KeyService:
             allowed_ips=tuple(allowed_ips),
             signing_secret=signing_secret,
         )
-        self._store.put(record)
+        with storage_unavailable_as_503():
+            self._store.put(record)
         return record, secret

@@ -40,7 +40,7 @@ from chalicelib.domain.token_bucket import (
 from chalicelib.observability.logging import logger
 from chalicelib.observability.metrics import record_metric
 from chalicelib.stores.errors import StoreError
-from chalicelib.stores.rate_limits import RateLimitStore
+from chalicelib.stores.protocols import RateLimitStorage
 
 DEGRADED_SECONDS = 5.0
 MAX_TRACKED_KEYS = 10_000
@@ -73,7 +73,7 @@ class _KeyState:
 class RateLimiter:
     def __init__(
         self,
-        store: RateLimitStore,
+        store: RateLimitStorage,
         default_limit: int,
         window_seconds: int = 60,
         now: Callable[[], float] = time.time,

@@ -20,11 +20,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.domain.analytics import PoisonRecord, RecordEffect, aggregate, record_effect
+from chalicelib.adapters.dynamodb_stream import record_effect, sequence_number_of
+from chalicelib.domain.analytics import PoisonRecord, RecordEffect, aggregate
 from chalicelib.observability import metrics
 from chalicelib.observability.logging import logger
-from chalicelib.stores.analytics import MAX_TRANSACTION_ITEMS, AlreadyCounted, AnalyticsStore
-from chalicelib.stores.errors import StoreError
+from chalicelib.stores.errors import AlreadyCounted, StoreError
+from chalicelib.stores.protocols import MAX_TRANSACTION_ITEMS, AnalyticsStorage
 
 MAX_REDELIVERY_ROUNDS = 5
 METRIC_VALUES_PER_DOCUMENT = 100
@@ -40,15 +41,7 @@ class BatchOutcome:
     def failures(self, records: Sequence[Any]) -> list[dict[str, str]]:
         if self.failed_from is None:
             return []
-        return [{"itemIdentifier": _sequence_number(r)} for r in records[self.failed_from :]]
-
-
-def _sequence_number(record: Any) -> str:
-    """The record's SequenceNumber; "" when it has none (Lambda then retries the whole batch)."""
-    try:
-        return str(record["dynamodb"]["SequenceNumber"])
-    except (KeyError, TypeError):
-        return ""
+        return [{"itemIdentifier": sequence_number_of(r)} for r in records[self.failed_from :]]
 
 
 def _chunks(effects: Sequence[tuple[int, RecordEffect]]) -> list[list[tuple[int, RecordEffect]]]:
@@ -70,7 +63,7 @@ def _chunks(effects: Sequence[tuple[int, RecordEffect]]) -> list[list[tuple[int,
 
 class StreamIngestService:
     def __init__(
-        self, store: AnalyticsStore, metrics_config: metrics.MetricsConfig = metrics.DEFAULT
+        self, store: AnalyticsStorage, metrics_config: metrics.MetricsConfig = metrics.DEFAULT
     ) -> None:
         self._metrics = metrics_config
         self._store = store
@@ -94,7 +87,7 @@ class StreamIngestService:
                 logger.error(
                     "poison stream record",
                     extra={
-                        "sequence_number": _sequence_number(record),
+                        "sequence_number": sequence_number_of(record),
                         "event_name": record.get("eventName") if isinstance(record, dict) else None,
                         "reason": str(exc),
                     },

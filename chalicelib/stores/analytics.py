@@ -28,25 +28,23 @@ from chalicelib.domain.analytics import (
     KeyRange,
     marker_pk,
 )
+from chalicelib.domain.backoff import full_jitter
 from chalicelib.stores import codec
 from chalicelib.stores.aws import error_code, translate_errors
-from chalicelib.stores.errors import StorageUnavailable, StoreError
+from chalicelib.stores.errors import AlreadyCounted, StorageUnavailable, StoreError
+from chalicelib.stores.protocols import MAX_TRANSACTION_ITEMS
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-MAX_TRANSACTION_ITEMS = 100
+__all__ = ["MAX_TRANSACTION_ITEMS", "AlreadyCounted", "AnalyticsStore"]
+
 MARKER_SK = "-"
 CONFLICT_RETRIES = 5
 MAX_QUERY_PAGES = 200
-
-
-class AlreadyCounted(StoreError):
-    """Some records of a transaction were counted before (their markers exist)."""
-
-    def __init__(self, record_ids: Sequence[str]) -> None:
-        super().__init__(f"{len(record_ids)} record(s) already counted")
-        self.record_ids = tuple(record_ids)
+# Full-jitter backoff (seconds) between transactions that conflicted on the same counters.
+CONFLICT_RETRY_BASE = 0.02
+CONFLICT_RETRY_CAP = CONFLICT_RETRY_BASE * 2**CONFLICT_RETRIES
 
 
 class AnalyticsStore:
@@ -56,11 +54,13 @@ class AnalyticsStore:
         table: str,
         now: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
     ) -> None:
         self._client = client
         self._table = table
         self._now = now
         self._sleep = sleep
+        self._rng = rng or random.Random()
 
     # -- writes ------------------------------------------------------------------------------
     def _marker_put(self, record_id: str, now: int) -> dict[str, Any]:
@@ -140,7 +140,7 @@ class AnalyticsStore:
                 if attempt == CONFLICT_RETRIES:
                     raise StorageUnavailable(f"analytics counters contended: {codes}") from exc
             # Another batch is updating the same counters: back off with full jitter.
-            self._sleep(random.uniform(0, 0.02 * (2**attempt)))
+            self._sleep(full_jitter(attempt, CONFLICT_RETRY_BASE, CONFLICT_RETRY_CAP, self._rng))
 
     # -- reads -------------------------------------------------------------------------------
     def read(self, key_range: KeyRange) -> list[CounterRow]:

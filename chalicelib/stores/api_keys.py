@@ -8,44 +8,24 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.domain.keys import SCOPE_EVENTS, Principal
+from chalicelib.domain.keys import SCOPE_EVENTS
 from chalicelib.stores import codec
 from chalicelib.stores.aws import translate_errors
+from chalicelib.stores.protocols import STATUS_ACTIVE, STATUS_REVOKED, KeyRecord
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-STATUS_ACTIVE = "active"
-STATUS_REVOKED = "revoked"
-
-
-@dataclass(frozen=True)
-class KeyRecord:
-    key_hash: str
-    key_id: str
-    tenant_id: str
-    name: str
-    created_at: str
-    scopes: frozenset[str] = field(default_factory=lambda: frozenset({SCOPE_EVENTS}))
-    rate_limit_per_minute: int | None = None
-    allowed_ips: tuple[str, ...] = ()
-    signing_secret: str | None = None
-    status: str = STATUS_ACTIVE
-    expires_at: int | None = None
-
-    def principal(self) -> Principal:
-        return Principal(
-            key_id=self.key_id,
-            tenant_id=self.tenant_id,
-            name=self.name,
-            scopes=self.scopes,
-            rate_limit_per_minute=self.rate_limit_per_minute,
-            allowed_ips=self.allowed_ips,
-            signing_secrets=(self.signing_secret,) if self.signing_secret else (),
-        )
+__all__ = [
+    "STATUS_ACTIVE",
+    "STATUS_REVOKED",
+    "ApiKeyStore",
+    "KeyRecord",
+    "item_to_record",
+    "record_to_item",
+]
 
 
 def record_to_item(record: KeyRecord) -> dict[str, Any]:

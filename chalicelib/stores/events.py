@@ -8,24 +8,49 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from chalicelib.domain.backoff import full_jitter
 from chalicelib.domain.events import STATUS_ACKNOWLEDGED, STATUS_PENDING, Event
-from chalicelib.domain.inbox import INBOX_ATTRIBUTES, SORT_KEY, IndexPlan, inbox_keys
+from chalicelib.domain.inbox import INBOX_ATTRIBUTES, SORT_KEY, InboxItem, IndexPlan, inbox_keys
 from chalicelib.stores import codec
 from chalicelib.stores.aws import error_code, translate_errors
-from chalicelib.stores.errors import ConditionFailed, StorageUnavailable, StoreError
+from chalicelib.stores.errors import (
+    ConditionFailed,
+    EventNotPending,
+    StorageUnavailable,
+    StoreError,
+)
+from chalicelib.stores.protocols import (
+    BATCH_WRITE_ATTEMPTS,
+    BATCH_WRITE_MAX_ITEMS,
+    IdempotencyRecord,
+    InboxPage,
+    NewEvent,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
+__all__ = [
+    "BATCH_WRITE_ATTEMPTS",
+    "BATCH_WRITE_MAX_ITEMS",
+    "EventStore",
+    "IdempotencyRecord",
+    "InboxPage",
+    "event_to_item",
+    "item_to_event",
+    "new_event_item",
+]
+
 TRANSACTION_CONFLICT_RETRIES = 5
-BATCH_WRITE_MAX_ITEMS = 25
-BATCH_WRITE_ATTEMPTS = 5
+# Full-jitter backoff (seconds): unprocessed batch items, and idempotency transaction conflicts.
+BATCH_RETRY_BASE, BATCH_RETRY_CAP = 0.025, 0.4
+CONFLICT_RETRY_BASE = 0.01
+CONFLICT_RETRY_CAP = CONFLICT_RETRY_BASE * 2**TRANSACTION_CONFLICT_RETRIES
 
 
 def event_pk(tenant_id: str, event_id: str) -> str:
@@ -74,17 +99,13 @@ def event_to_item(event: Event, shard: int, expires_at: int) -> dict[str, Any]:
     return item
 
 
-@dataclass(frozen=True)
-class IdempotencyRecord:
-    request_hash: str
-    event_id: str
-    response_json: str
+def new_event_item(new: NewEvent) -> dict[str, Any]:
+    """The item ``POST /v1/events`` stores for ``new``: what tools that write events straight
+    into the table (preloading, the raw-engine benchmarks) must write too."""
+    return event_to_item(new.event, new.shard, new.expires_at)
 
 
-@dataclass(frozen=True)
-class InboxPage:
-    items: list[dict[str, Any]]
-    last_evaluated: str | None  # sort key DynamoDB stopped at; None when the range is exhausted
+HEALTH_PROBE_KEY = "__health__#probe"  # no event has this pk: a GetItem on it finds nothing
 
 
 class EventStore:
@@ -95,25 +116,32 @@ class EventStore:
         idempotency_table: str,
         now: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
     ) -> None:
         self._client = client
         self._events = events_table
         self._idempotency = idempotency_table
         self._now = now
         self._sleep = sleep
+        self._rng = rng or random.Random()
 
     # -- create ------------------------------------------------------------------------------
-    def put_new(self, item: dict[str, Any]) -> None:
+    def ping(self) -> None:
+        """One GetItem on a key that never exists: cheap, and it proves the table answers."""
+        with translate_errors("GetItem health"):
+            self._client.get_item(TableName=self._events, Key={"pk": codec.s(HEALTH_PROBE_KEY)})
+
+    def put_new(self, new: NewEvent) -> None:
         with translate_errors("PutItem events"):
             self._client.put_item(
                 TableName=self._events,
-                Item=item,
+                Item=new_event_item(new),
                 ConditionExpression="attribute_not_exists(pk)",
             )
 
     def batch_put_new(
-        self, items: list[dict[str, Any]], max_attempts: int = BATCH_WRITE_ATTEMPTS
-    ) -> list[dict[str, Any]]:
+        self, news: Sequence[NewEvent], max_attempts: int = BATCH_WRITE_ATTEMPTS
+    ) -> list[NewEvent]:
         """Write up to 25 new events with one BatchWriteItem; return those never written.
 
         DynamoDB may leave part of a batch unprocessed (throttling, partition limits): those are
@@ -121,14 +149,15 @@ class EventStore:
         all. BatchWriteItem takes no conditions, which is fine here: every item has a fresh
         ULID event id, so a put never overwrites an existing event.
         """
-        if len(items) > BATCH_WRITE_MAX_ITEMS:
+        if len(news) > BATCH_WRITE_MAX_ITEMS:
             raise ValueError(f"at most {BATCH_WRITE_MAX_ITEMS} items per BatchWriteItem")
-        pending: list[Any] = [{"PutRequest": {"Item": item}} for item in items]
+        by_pk = {event_pk(n.event.tenant_id, n.event.event_id): n for n in news}
+        pending: list[Any] = [{"PutRequest": {"Item": new_event_item(new)}} for new in news]
         for attempt in range(max_attempts):
             if not pending:
                 break
             if attempt:
-                self._sleep(random.uniform(0, min(0.4, 0.025 * (2**attempt))))
+                self._sleep(full_jitter(attempt, BATCH_RETRY_BASE, BATCH_RETRY_CAP, self._rng))
             try:
                 with translate_errors("BatchWriteItem events"):
                     resp = self._client.batch_write_item(RequestItems={self._events: pending})
@@ -137,11 +166,11 @@ class EventStore:
                     raise
                 break  # part of the batch is written: report the rest as not written
             pending = list(resp.get("UnprocessedItems", {}).get(self._events, []))
-        return [request["PutRequest"]["Item"] for request in pending]
+        return [by_pk[str(request["PutRequest"]["Item"]["pk"]["S"])] for request in pending]
 
     def put_new_idempotent(
         self,
-        item: dict[str, Any],
+        new: NewEvent,
         tenant_id: str,
         key: str,
         record: IdempotencyRecord,
@@ -179,7 +208,7 @@ class EventStore:
                         {
                             "Put": {
                                 "TableName": self._events,
-                                "Item": item,
+                                "Item": new_event_item(new),
                                 "ConditionExpression": "attribute_not_exists(pk)",
                             }
                         },
@@ -210,7 +239,7 @@ class EventStore:
                 elif "ThrottlingError" in codes and attempt == TRANSACTION_CONFLICT_RETRIES:
                     raise StorageUnavailable("TransactWriteItems throttled") from exc
             # Another request holds the key right now: back off with full jitter and look again.
-            self._sleep(random.uniform(0, 0.01 * (2**attempt)))
+            self._sleep(full_jitter(attempt, CONFLICT_RETRY_BASE, CONFLICT_RETRY_CAP, self._rng))
         existing = self.get_idempotency(tenant_id, key)
         if existing is None:
             raise StorageUnavailable("idempotency record contended")
@@ -258,8 +287,8 @@ class EventStore:
     def acknowledge(self, tenant_id: str, event_id: str, acknowledged_at: str) -> Event:
         """Mark pending -> acknowledged and drop it from the inbox indexes.
 
-        Raises :class:`ConditionFailed` carrying the current item (``None`` when it does not
-        exist) when the event is not pending.
+        Raises :class:`EventNotPending` carrying the current event (``None`` when there is no
+        live one) when the event is not pending.
         """
         now = int(self._now())
         try:
@@ -283,7 +312,7 @@ class EventStore:
                 )
         except ConditionFailed as exc:
             item = exc.item if exc.item and not self._expired(exc.item) else None
-            raise ConditionFailed(item) from exc
+            raise EventNotPending(item_to_event(item) if item else None) from exc
         return item_to_event(resp["Attributes"])
 
     def delete(self, tenant_id: str, event_id: str) -> bool:
@@ -308,7 +337,7 @@ class EventStore:
         limit: int,
         filter_expression: str | None = None,
         names: dict[str, str] | None = None,
-        values: dict[str, Any] | None = None,
+        values: dict[str, str] | None = None,
         lower: str | None = None,
     ) -> InboxPage:
         """Read up to ``limit`` items of one inbox partition in sort-key order.
@@ -321,7 +350,7 @@ class EventStore:
             ":lo": codec.s(lower if lower is not None else plan.lower),
             ":hi": codec.s(plan.upper),
             ":now": codec.n(int(self._now())),
-            **(values or {}),
+            **{placeholder: codec.s(value) for placeholder, value in (values or {}).items()},
         }
         live = "expires_at > :now"
         filt = live if not filter_expression else f"({filter_expression}) AND {live}"
@@ -338,6 +367,9 @@ class EventStore:
             )
         lek = resp.get("LastEvaluatedKey")
         return InboxPage(
-            items=resp.get("Items", []),
+            items=[
+                InboxItem(codec.get_s(item, SORT_KEY) or "", item_to_event(item))
+                for item in resp.get("Items", [])
+            ],
             last_evaluated=codec.get_s(lek, SORT_KEY) if lek else None,
         )

@@ -16,13 +16,13 @@ branch once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from chalicelib.domain.token_bucket import MICROS, Branch
 from chalicelib.stores import codec
 from chalicelib.stores.aws import translate_errors
 from chalicelib.stores.errors import ConditionFailed, StoreError
+from chalicelib.stores.protocols import WriteResult
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -35,10 +35,7 @@ def bucket_pk(key_id: str) -> str:
     return f"key#{key_id}"
 
 
-@dataclass(frozen=True)
-class WriteResult:
-    written: bool
-    tat_us: int | None  # after the write, or the current state when the condition failed
+__all__ = ["EXPIRY_SLACK_SECONDS", "RateLimitStore", "WriteResult", "bucket_pk"]
 
 
 class RateLimitStore:

@@ -1,4 +1,5 @@
-"""Stream records -> counter increments, counter keys and time-range covering (pure)."""
+"""Stream records (through the stream adapter) -> counter increments, counter keys and
+time-range covering (pure)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from chalicelib.adapters.dynamodb_stream import record_effect
 from chalicelib.domain import analytics as a
 from chalicelib.domain.clock import format_ts, parse_ts
 
@@ -44,7 +46,7 @@ def record(name: str, seq: str = "100", arrival: float = T0 + 2, **dynamodb: Any
 
 
 def test_insert_of_a_pending_event_counts_ingested_in_its_creation_minute() -> None:
-    effect = a.record_effect(record("INSERT", NewImage=image()))
+    effect = record_effect(record("INSERT", NewImage=image()))
     assert effect.kind == "ingested"
     assert effect.sequence_number == "100"
     assert effect.record_id == "id-100"
@@ -57,13 +59,13 @@ def test_insert_of_a_pending_event_counts_ingested_in_its_creation_minute() -> N
 
 def test_ingestion_lag_is_never_negative_when_arrival_is_rounded_down() -> None:
     # DynamoDB Local rounds ApproximateCreationDateTime down to the minute.
-    effect = a.record_effect(record("INSERT", arrival=T0 - 30, NewImage=image()))
+    effect = record_effect(record("INSERT", arrival=T0 - 30, NewImage=image()))
     assert effect.ingestion_lag_ms == 0.0
 
 
 def test_ack_counts_acknowledged_at_ack_time_and_in_the_creation_cohort() -> None:
     acked = T0 + 125.5
-    effect = a.record_effect(
+    effect = record_effect(
         record(
             "MODIFY",
             OldImage=image(),
@@ -81,13 +83,13 @@ def test_ack_counts_acknowledged_at_ack_time_and_in_the_creation_cohort() -> Non
 
 def test_other_modifications_count_nothing() -> None:
     acked = image("acknowledged", acknowledged_at=format_ts(T0 + 1))
-    effect = a.record_effect(record("MODIFY", OldImage=acked, NewImage=acked))
+    effect = record_effect(record("MODIFY", OldImage=acked, NewImage=acked))
     assert effect.increments == ()
     assert effect.kind == "ignored"
 
 
 def test_remove_by_a_user_counts_deleted_at_removal_time() -> None:
-    effect = a.record_effect(record("REMOVE", arrival=T0 + 3600, OldImage=image()))
+    effect = record_effect(record("REMOVE", arrival=T0 + 3600, OldImage=image()))
     assert effect.kind == "deleted"
     activity, cohort = effect.increments
     assert activity.counts == {"deleted": 1}
@@ -98,7 +100,7 @@ def test_remove_by_a_user_counts_deleted_at_removal_time() -> None:
 def test_remove_by_ttl_counts_expired_not_deleted() -> None:
     rec = record("REMOVE", OldImage=image("acknowledged", acknowledged_at=format_ts(T0)))
     rec["userIdentity"] = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
-    effect = a.record_effect(rec)
+    effect = record_effect(rec)
     assert effect.kind == "expired"
     assert [i.counts for i in effect.increments] == [
         {"expired": 1},
@@ -123,12 +125,12 @@ def test_remove_by_ttl_counts_expired_not_deleted() -> None:
 )
 def test_malformed_records_are_poison(bad: Any) -> None:
     with pytest.raises(a.PoisonRecord):
-        a.record_effect(bad)
+        record_effect(bad)
 
 
 def test_aggregate_sums_per_counter_item_at_every_granularity() -> None:
     effects = [
-        a.record_effect(record("INSERT", seq=str(i), NewImage=image(created=T0 + i)))
+        record_effect(record("INSERT", seq=str(i), NewImage=image(created=T0 + i)))
         for i in range(3)
     ]
     updates = a.aggregate(effects)

@@ -18,7 +18,6 @@ from chalicelib.domain.inbox import (
     INDEX_SOURCE,
     INDEX_SOURCE_TYPE,
     INDEX_TYPE,
-    SORT_KEY,
     InboxFilters,
     IndexPlan,
     collect_page,
@@ -111,7 +110,7 @@ def test_empty_range() -> None:
     assert collect_page(plan, 10, _never_called, 10).items == []
 
 
-def _never_called(partition: str, lower: str, n: int) -> tuple[list[dict[str, object]], None]:
+def _never_called(partition: str, lower: str, n: int) -> tuple[list[Keyed], None]:
     raise AssertionError("an empty plan must not read")
 
 
@@ -123,6 +122,13 @@ def test_shard_of_is_stable_and_in_range() -> None:
 
 
 # -- collect_page against a fake read ----------------------------------------------------------
+@dataclass(frozen=True)
+class Keyed:
+    """An item as collect_page sees it: only its sort key matters."""
+
+    sort_key: str
+
+
 @dataclass
 class FakeIndex:
     """Shards of items sorted by sort key; ``read`` behaves like a DynamoDB Query with Limit
@@ -134,16 +140,13 @@ class FakeIndex:
     reads: int = 0
     log: list[tuple[str, str, int]] = field(default_factory=list)
 
-    def read(
-        self, partition: str, lower: str, n: int
-    ) -> tuple[list[dict[str, object]], str | None]:
+    def read(self, partition: str, lower: str, n: int) -> tuple[list[Keyed], str | None]:
         self.reads += 1
         self.log.append((partition, lower, n))
         assert n >= 1
         candidates = [(k, m) for k, m in self.shards[partition] if lower <= k <= self.plan.upper]
         evaluated = candidates[:n]
-        # Items come back in DynamoDB's attribute-value shape, as from a real Query.
-        items: list[dict[str, object]] = [{SORT_KEY: {"S": k}} for k, m in evaluated if m]
+        items = [Keyed(k) for k, m in evaluated if m]
         stopped = evaluated[-1][0] if len(evaluated) == n else None
         return items, stopped
 
@@ -224,14 +227,10 @@ def test_budget_spent_resumes_at_the_frontier_without_skipping() -> None:
     assert page.resume_after < sk(50, 50)
 
 
-def test_item_sort_key_reads_both_shapes() -> None:
-    assert item_sort_key({SORT_KEY: "a#b"}) == item_sort_key({SORT_KEY: {"S": "a#b"}}) == "a#b"
-
-
 def test_a_stuck_reader_is_stopped_by_the_budget() -> None:
     plan = plan_query("t", 2, InboxFilters(), None)
 
-    def stuck(partition: str, lower: str, n: int) -> tuple[list[dict[str, object]], str | None]:
+    def stuck(partition: str, lower: str, n: int) -> tuple[list[Keyed], str | None]:
         # Claims more is left but never advances past the bound it was given.
         return [], plan.lower
 
@@ -261,7 +260,7 @@ def test_a_round_of_reads_goes_to_read_many_together() -> None:
 
     def read_many(
         reqs: list[tuple[str, str, int]],
-    ) -> list[tuple[list[dict[str, object]], str | None]]:
+    ) -> list[tuple[list[Keyed], str | None]]:
         batches.append(len(reqs))
         return [fake.read(*r) for r in reqs]
 

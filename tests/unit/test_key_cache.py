@@ -14,28 +14,13 @@ from chalicelib.domain.keys import (
 )
 from chalicelib.services.keys import NEGATIVE_CACHE_SECONDS, KeyService, TtlCache
 from chalicelib.stores.api_keys import STATUS_REVOKED, KeyRecord
-
-
-class FakeKeyStore:
-    """The two methods KeyService uses, over a dict; counts lookups."""
-
-    def __init__(self) -> None:
-        self.records: dict[str, KeyRecord] = {}
-        self.lookups = 0
-
-    def put(self, record: KeyRecord) -> None:
-        self.records[record.key_hash] = record
-
-    def find_active(self, key_hash: str) -> KeyRecord | None:
-        self.lookups += 1
-        record = self.records.get(key_hash)
-        return record if record is not None and record.status == "active" else None
+from tests.fakes import FakeKeyStore
 
 
 def service(ttl: float = 10.0) -> tuple[KeyService, FakeKeyStore, FixedClock]:
     clock = FixedClock(1000.0)
-    store = FakeKeyStore()
-    svc = KeyService(store, "local", ttl, clock.now, TtlCache(100, clock.now))  # type: ignore[arg-type]
+    store = FakeKeyStore(clock.now)
+    svc = KeyService(store, "local", ttl, clock.now, TtlCache(100, clock.now))
     return svc, store, clock
 
 

@@ -15,30 +15,7 @@ from chalicelib.services.rate_limiter import (
     SOURCE_TABLE,
     RateLimiter,
 )
-from chalicelib.stores.errors import StorageUnavailable
-from chalicelib.stores.rate_limits import WriteResult
-
-
-class MemoryStore:
-    """The table's conditional writes, in memory (the same conditions as the real store)."""
-
-    def __init__(self) -> None:
-        self.tat: dict[str, int] = {}
-        self.calls: list[Branch] = []
-        self.down = False
-
-    def take(self, key_id, branch, now_us, interval_us, tat_limit_us):
-        self.calls.append(branch)
-        if self.down:
-            raise StorageUnavailable("UpdateItem rate-limits: ConnectTimeoutError")
-        current = self.tat.get(key_id)
-        if branch is Branch.IDLE and (current is None or current <= now_us):
-            self.tat[key_id] = now_us + interval_us
-            return WriteResult(True, self.tat[key_id])
-        if branch is Branch.BUSY and current is not None and now_us < current <= tat_limit_us:
-            self.tat[key_id] = current + interval_us
-            return WriteResult(True, self.tat[key_id])
-        return WriteResult(False, current)
+from tests.fakes import FakeRateLimitStore
 
 
 @pytest.fixture
@@ -47,8 +24,8 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def store() -> MemoryStore:
-    return MemoryStore()
+def store() -> FakeRateLimitStore:
+    return FakeRateLimitStore()
 
 
 @pytest.fixture
@@ -58,8 +35,8 @@ def emitted() -> Iterator[metrics.MetricBatch]:
         yield batch
 
 
-def limiter(store: MemoryStore, clock: FixedClock) -> RateLimiter:
-    return RateLimiter(store, default_limit=1000, now=clock.now)  # type: ignore[arg-type]
+def limiter(store: FakeRateLimitStore, clock: FixedClock) -> RateLimiter:
+    return RateLimiter(store, default_limit=1000, now=clock.now)
 
 
 def test_admits_the_burst_then_refuses_from_the_table_then_from_the_cache(store, clock):

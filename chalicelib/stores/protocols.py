@@ -1,0 +1,180 @@
+"""What services may ask of storage: one Protocol per store, and the plain values they trade.
+
+Services depend on these Protocols only; the DynamoDB stores (and the in-memory fakes in
+``tests/fakes.py``) implement them, and ``chalicelib/runtime.py`` picks the concrete classes.
+Nothing here is in DynamoDB's wire format: the stores convert items to and from these values.
+Every method may raise :class:`chalicelib.stores.errors.StoreError` (unreachable, throttled,
+rejected); the conditions each method documents are normal outcomes, not errors, unless it says
+which :class:`~chalicelib.stores.errors.ConditionFailed` subclass it raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from chalicelib.domain.analytics import CounterRow, CounterUpdate, KeyRange
+from chalicelib.domain.events import Event
+from chalicelib.domain.inbox import InboxItem, IndexPlan
+from chalicelib.domain.keys import SCOPE_EVENTS, Principal
+from chalicelib.domain.token_bucket import Branch
+
+# -- events ------------------------------------------------------------------------------------
+BATCH_WRITE_MAX_ITEMS = 25
+BATCH_WRITE_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event about to be stored, with where it goes: its inbox shard and when it expires."""
+
+    event: Event
+    shard: int
+    expires_at: int  # epoch seconds; reads treat the event as gone from then on
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    request_hash: str
+    event_id: str
+    response_json: str
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    items: list[InboxItem]
+    last_evaluated: str | None  # sort key the read stopped at; None when the range is exhausted
+
+
+class EventStorage(Protocol):
+    def put_new(self, new: NewEvent) -> None:
+        """Create the event; :class:`ConditionFailed` when its id is already stored."""
+
+    def batch_put_new(
+        self, news: Sequence[NewEvent], max_attempts: int = BATCH_WRITE_ATTEMPTS
+    ) -> list[NewEvent]:
+        """Create up to 25 events (fresh ids, so no condition); return those never written."""
+        ...
+
+    def put_new_idempotent(
+        self,
+        new: NewEvent,
+        tenant_id: str,
+        key: str,
+        record: IdempotencyRecord,
+        ttl_seconds: int,
+    ) -> IdempotencyRecord | None:
+        """Create the event and the key's record together; ``None`` when this call did, else
+        the live record that already holds the key (nothing written)."""
+        ...
+
+    def get_idempotency(self, tenant_id: str, key: str) -> IdempotencyRecord | None:
+        """The live record holding the key, or ``None``."""
+        ...
+
+    def get(self, tenant_id: str, event_id: str) -> Event | None:
+        """The live (not expired) event, or ``None``."""
+        ...
+
+    def acknowledge(self, tenant_id: str, event_id: str, acknowledged_at: str) -> Event:
+        """pending -> acknowledged, off the inbox; :class:`EventNotPending` otherwise."""
+        ...
+
+    def delete(self, tenant_id: str, event_id: str) -> bool:
+        """Delete the live event; ``False`` when there was none."""
+        ...
+
+    def query_inbox_partition(
+        self,
+        plan: IndexPlan,
+        partition_value: str,
+        limit: int,
+        filter_expression: str | None = None,
+        names: dict[str, str] | None = None,
+        values: dict[str, str] | None = None,
+        lower: str | None = None,
+    ) -> InboxPage:
+        """Up to ``limit`` evaluated pending items of one inbox partition, in sort-key order,
+        from ``lower``; ``filter_expression`` uses ``names``/``values`` placeholders (plain
+        strings)."""
+        ...
+
+
+class HealthProbe(Protocol):
+    def ping(self) -> None:
+        """Return when storage answers; raise StoreError when it does not."""
+
+
+# -- api keys ----------------------------------------------------------------------------------
+STATUS_ACTIVE = "active"
+STATUS_REVOKED = "revoked"
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    key_hash: str
+    key_id: str
+    tenant_id: str
+    name: str
+    created_at: str
+    scopes: frozenset[str] = field(default_factory=lambda: frozenset({SCOPE_EVENTS}))
+    rate_limit_per_minute: int | None = None
+    allowed_ips: tuple[str, ...] = ()
+    signing_secret: str | None = None
+    status: str = STATUS_ACTIVE
+    expires_at: int | None = None
+
+    def principal(self) -> Principal:
+        return Principal(
+            key_id=self.key_id,
+            tenant_id=self.tenant_id,
+            name=self.name,
+            scopes=self.scopes,
+            rate_limit_per_minute=self.rate_limit_per_minute,
+            allowed_ips=self.allowed_ips,
+            signing_secrets=(self.signing_secret,) if self.signing_secret else (),
+        )
+
+
+class ApiKeyStorage(Protocol):
+    def put(self, record: KeyRecord) -> None:
+        """Store a new secret's record; :class:`ConditionFailed` when its hash is taken."""
+
+    def find_active(self, key_hash: str) -> KeyRecord | None:
+        """The usable record for a digest, or ``None`` (unknown, revoked or expired)."""
+        ...
+
+
+# -- rate limits -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class WriteResult:
+    written: bool
+    tat_us: int | None  # after the write, or the current state when the condition failed
+
+
+class RateLimitStorage(Protocol):
+    def take(
+        self, key_id: str, branch: Branch, now_us: int, interval_us: int, tat_limit_us: int
+    ) -> WriteResult:
+        """One conditional write of the key's GCRA state (see ``stores/rate_limits.py``)."""
+        ...
+
+    def read(self, key_id: str) -> int | None:
+        """The stored theoretical arrival time (microseconds), or ``None``."""
+        ...
+
+
+# -- analytics ---------------------------------------------------------------------------------
+MAX_TRANSACTION_ITEMS = 100
+
+
+class AnalyticsStorage(Protocol):
+    def count(self, record_ids: Sequence[str], updates: Sequence[CounterUpdate]) -> None:
+        """Mark ``record_ids`` counted and apply ``updates``, all or nothing; at most
+        ``MAX_TRANSACTION_ITEMS`` items. :class:`AlreadyCounted` (nothing written) when some
+        records were counted before."""
+
+    def read(self, key_range: KeyRange) -> list[CounterRow]:
+        """The live counter rows of one partition between two sort keys."""
+        ...

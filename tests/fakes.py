@@ -1,0 +1,274 @@
+"""In-memory fakes of the stores, one per Protocol in ``chalicelib/stores/protocols.py``.
+
+Unit tests use them instead of DynamoDB Local; ``tests/integration/test_store_contracts.py``
+runs the same contract tests against each fake and its DynamoDB store, so a fake cannot drift
+from the real one (conditional writes, expiry, what a refused write hands back).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from chalicelib.domain.analytics import (
+    COUNTERS,
+    RETENTION_SECONDS,
+    CounterRow,
+    CounterUpdate,
+    KeyRange,
+)
+from chalicelib.domain.events import STATUS_ACKNOWLEDGED, STATUS_PENDING, Event
+from chalicelib.domain.inbox import InboxItem, IndexPlan, inbox_keys
+from chalicelib.domain.token_bucket import Branch
+from chalicelib.stores.errors import (
+    AlreadyCounted,
+    ConditionFailed,
+    EventNotPending,
+    StorageUnavailable,
+)
+from chalicelib.stores.protocols import (
+    BATCH_WRITE_ATTEMPTS,
+    BATCH_WRITE_MAX_ITEMS,
+    MAX_TRANSACTION_ITEMS,
+    STATUS_ACTIVE,
+    IdempotencyRecord,
+    InboxPage,
+    KeyRecord,
+    NewEvent,
+    WriteResult,
+)
+
+
+# -- api keys ----------------------------------------------------------------------------------
+class FakeKeyStore:
+    """:class:`ApiKeyStorage` over a dict; counts lookups."""
+
+    def __init__(self, now: Callable[[], float] = time.time) -> None:
+        self.records: dict[str, KeyRecord] = {}
+        self.lookups = 0
+        self._now = now
+
+    def put(self, record: KeyRecord) -> None:
+        if record.key_hash in self.records:
+            raise ConditionFailed()
+        self.records[record.key_hash] = record
+
+    def find_active(self, key_hash: str) -> KeyRecord | None:
+        self.lookups += 1
+        record = self.records.get(key_hash)
+        if record is None or record.status != STATUS_ACTIVE:
+            return None
+        if record.expires_at is not None and record.expires_at <= self._now():
+            return None
+        return record
+
+
+# -- rate limits -------------------------------------------------------------------------------
+class FakeRateLimitStore:
+    """:class:`RateLimitStorage`: the table's conditional writes, in memory. ``down`` makes every
+    write fail as an unreachable table does; ``calls`` records the branches written."""
+
+    def __init__(self) -> None:
+        self.tat: dict[str, int] = {}
+        self.calls: list[Branch] = []
+        self.down = False
+
+    def take(
+        self, key_id: str, branch: Branch, now_us: int, interval_us: int, tat_limit_us: int
+    ) -> WriteResult:
+        if branch not in (Branch.IDLE, Branch.BUSY):
+            raise ValueError("only the IDLE and BUSY branches write")
+        self.calls.append(branch)
+        if self.down:
+            raise StorageUnavailable("UpdateItem rate-limits: ConnectTimeoutError")
+        current = self.tat.get(key_id)
+        if branch is Branch.IDLE and (current is None or current <= now_us):
+            self.tat[key_id] = now_us + interval_us
+            return WriteResult(True, self.tat[key_id])
+        if branch is Branch.BUSY and current is not None and now_us < current <= tat_limit_us:
+            self.tat[key_id] = current + interval_us
+            return WriteResult(True, self.tat[key_id])
+        return WriteResult(False, current)
+
+    def read(self, key_id: str) -> int | None:
+        return self.tat.get(key_id)
+
+
+# -- events ------------------------------------------------------------------------------------
+_CLAUSE = re.compile(r"^(#[A-Za-z0-9_]+(?:\.#[A-Za-z0-9_]+)*) = (:[A-Za-z0-9_]+)$")
+
+
+def _matches(
+    attributes: dict[str, Any], expression: str, names: dict[str, str], values: dict[str, str]
+) -> bool:
+    """Evaluate the filters ``domain/filters.py`` builds: ``#a.#b = :v AND ...``, nothing else."""
+    for clause in expression.split(" AND "):
+        match = _CLAUSE.match(clause)
+        if match is None:
+            raise ValueError(f"the fake cannot evaluate {clause!r}")
+        value: Any = attributes
+        for placeholder in match.group(1).split("."):
+            value = value.get(names[placeholder]) if isinstance(value, dict) else None
+        if value != values[match.group(2)]:
+            return False
+    return True
+
+
+class FakeEventStore:
+    """:class:`EventStorage` and :class:`HealthProbe` over dicts, with the same conditions as
+    ``stores/events.py``: expired items (TTL not yet swept) still occupy their key but read as
+    gone, the inbox holds pending events only, and a read evaluates ``limit`` items before the
+    filter and reports where it stopped."""
+
+    def __init__(self, now: Callable[[], float] = time.time) -> None:
+        self.events: dict[tuple[str, str], NewEvent] = {}
+        self.idempotency: dict[tuple[str, str], tuple[IdempotencyRecord, int]] = {}
+        self._now = now
+
+    def _live(self, tenant_id: str, event_id: str) -> NewEvent | None:
+        new = self.events.get((tenant_id, event_id))
+        return new if new is not None and new.expires_at > self._now() else None
+
+    def ping(self) -> None:
+        return None
+
+    def put_new(self, new: NewEvent) -> None:
+        key = (new.event.tenant_id, new.event.event_id)
+        if key in self.events:
+            raise ConditionFailed()
+        self.events[key] = new
+
+    def batch_put_new(
+        self, news: Sequence[NewEvent], max_attempts: int = BATCH_WRITE_ATTEMPTS
+    ) -> list[NewEvent]:
+        if len(news) > BATCH_WRITE_MAX_ITEMS:
+            raise ValueError(f"at most {BATCH_WRITE_MAX_ITEMS} items per BatchWriteItem")
+        for new in news:  # no condition: a batch write overwrites, as BatchWriteItem does
+            self.events[(new.event.tenant_id, new.event.event_id)] = new
+        return []
+
+    def put_new_idempotent(
+        self,
+        new: NewEvent,
+        tenant_id: str,
+        key: str,
+        record: IdempotencyRecord,
+        ttl_seconds: int,
+    ) -> IdempotencyRecord | None:
+        holder = self.get_idempotency(tenant_id, key)
+        if holder is not None:
+            return holder
+        if (new.event.tenant_id, new.event.event_id) in self.events:
+            raise StorageUnavailable("idempotency record contended")
+        self.idempotency[(tenant_id, key)] = (record, int(self._now()) + ttl_seconds)
+        self.events[(new.event.tenant_id, new.event.event_id)] = new
+        return None
+
+    def get_idempotency(self, tenant_id: str, key: str) -> IdempotencyRecord | None:
+        held = self.idempotency.get((tenant_id, key))
+        if held is None or held[1] <= self._now():
+            return None
+        return held[0]
+
+    def get(self, tenant_id: str, event_id: str) -> Event | None:
+        new = self._live(tenant_id, event_id)
+        return new.event if new is not None else None
+
+    def acknowledge(self, tenant_id: str, event_id: str, acknowledged_at: str) -> Event:
+        new = self._live(tenant_id, event_id)
+        if new is None:
+            raise EventNotPending(None)
+        if new.event.status != STATUS_PENDING:
+            raise EventNotPending(new.event)
+        acked = dataclasses.replace(
+            new.event, status=STATUS_ACKNOWLEDGED, acknowledged_at=acknowledged_at
+        )
+        self.events[(tenant_id, event_id)] = dataclasses.replace(new, event=acked)
+        return acked
+
+    def delete(self, tenant_id: str, event_id: str) -> bool:
+        if self._live(tenant_id, event_id) is None:
+            return False
+        del self.events[(tenant_id, event_id)]
+        return True
+
+    def query_inbox_partition(
+        self,
+        plan: IndexPlan,
+        partition_value: str,
+        limit: int,
+        filter_expression: str | None = None,
+        names: dict[str, str] | None = None,
+        values: dict[str, str] | None = None,
+        lower: str | None = None,
+    ) -> InboxPage:
+        low = lower if lower is not None else plan.lower
+        indexed = []
+        for new in self.events.values():
+            event = new.event
+            if event.status != STATUS_PENDING:
+                continue  # acknowledging removes the inbox attributes
+            keys = inbox_keys(
+                event.tenant_id,
+                new.shard,
+                event.source,
+                event.event_type,
+                event.created_at,
+                event.event_id,
+            )
+            sort_key = keys["inbox_sk"]
+            if keys[plan.partition_attr] == partition_value and low <= sort_key <= plan.upper:
+                indexed.append((sort_key, new))
+        indexed.sort(key=lambda entry: entry[0])
+        evaluated = indexed[:limit]
+        items = [
+            InboxItem(sort_key, new.event)
+            for sort_key, new in evaluated
+            if new.expires_at > self._now()
+            and (
+                filter_expression is None
+                or _matches(
+                    dataclasses.asdict(new.event), filter_expression, names or {}, values or {}
+                )
+            )
+        ]
+        stopped = evaluated[-1][0] if len(evaluated) == limit else None
+        return InboxPage(items, stopped)
+
+
+# -- analytics ---------------------------------------------------------------------------------
+class FakeAnalyticsStore:
+    """:class:`AnalyticsStorage`: dedup markers and summed counters, all or nothing."""
+
+    def __init__(self, now: Callable[[], float] = time.time) -> None:
+        self.markers: set[str] = set()
+        self.counters: dict[tuple[str, str], tuple[str, str, dict[str, int], int]] = {}
+        self._now = now
+
+    def count(self, record_ids: Sequence[str], updates: Sequence[CounterUpdate]) -> None:
+        if len(record_ids) + len(updates) > MAX_TRANSACTION_ITEMS:
+            raise ValueError("too many items for one transaction; split the batch")
+        seen = [r for r in record_ids if r in self.markers]
+        if seen:
+            raise AlreadyCounted(seen)
+        self.markers.update(record_ids)
+        for update in updates:
+            key = update.key
+            expires = key.start + RETENTION_SECONDS[key.granularity]
+            source, event_type, counts, expires = self.counters.get(
+                (key.pk, key.sk), (key.source, key.event_type, {}, expires)
+            )
+            for name, value in update.counts.items():
+                counts[name] = counts.get(name, 0) + value
+            self.counters[(key.pk, key.sk)] = (source, event_type, counts, expires)
+
+    def read(self, key_range: KeyRange) -> list[CounterRow]:
+        rows = []
+        for (pk, sk), (source, event_type, counts, expires) in sorted(self.counters.items()):
+            in_range = pk == key_range.pk and key_range.lower <= sk <= key_range.upper
+            if in_range and expires > self._now():
+                rows.append(CounterRow(source, event_type, {n: counts.get(n, 0) for n in COUNTERS}))
+        return rows
