@@ -185,8 +185,9 @@ def _key_problem(key: str) -> str | None:
 
 
 class EventCreate(BaseModel):
-    """The body of ``POST /v1/events`` (and of each bulk item). Validate with
-    :func:`parse_event_create`: it turns pydantic's errors into the contract's details."""
+    """The body of `POST /v1/events`, and each item of a bulk create."""
+
+    # Validate with parse_event_create: it turns pydantic's errors into the contract's details.
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
