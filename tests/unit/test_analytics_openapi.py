@@ -6,8 +6,8 @@ import json
 
 from openapi_spec_validator import validate
 
+from chalicelib.api.models.analytics import SUMMARY_PARAMS
 from chalicelib.api.service import OPENAPI_DIR, openapi_document
-from chalicelib.services.analytics import SUMMARY_PARAMS
 
 
 def test_fragment_merged_with_core_is_a_valid_document() -> None:
