@@ -71,7 +71,7 @@ class InboxQuery(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
     __pydantic_extra__: dict[str, Annotated[str, Field(max_length=MAX_METADATA_VALUE_CHARS)]]
 
-    limit: Annotated[int, BeforeValidator(_digits), Field(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT
+    limit: Annotated[int, Field(ge=1, le=MAX_LIMIT), BeforeValidator(_digits)] = DEFAULT_LIMIT
     source: Name | None = None
     event_type: Name | None = None
     created_after: Timestamp | None = None
