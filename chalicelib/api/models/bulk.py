@@ -75,27 +75,25 @@ class BulkEventIds(BulkBody):
     )
 
 
-def _bad(field: str, message: str) -> errors.ValidationError:
-    return errors.ValidationError(
-        f"{field} {message}.", details=[{"field": field, "message": message}]
-    )
-
-
 def _shape_error(exc: ValidationError, list_field: str) -> errors.ValidationError:
     """The first shape problem, in the contract's words: not an object, an unknown field, the
     list missing or not an array, or a length outside 1-25."""
     problems = exc.errors(include_url=False)
     for error in problems:
         if not error["loc"]:
-            return _bad("body", "must be a JSON object")
+            return errors.invalid_field("body", "must be a JSON object")
     unknown = sorted(str(e["loc"][0]) for e in problems if e["type"] == "extra_forbidden")
     if unknown:
-        return _bad(unknown[0], f"is not a known field (send {{{list_field!r}: [...]}})")
+        return errors.invalid_field(
+            unknown[0], f"is not a known field (send {{{list_field!r}: [...]}})"
+        )
     error = problems[0]
     if error["type"] in ("too_short", "too_long"):
         got = len(error["input"])
-        return _bad(list_field, f"must have 1 to {MAX_BULK_ITEMS} entries, got {got}")
-    return _bad(list_field, "is required and must be an array")
+        return errors.invalid_field(
+            list_field, f"must have 1 to {MAX_BULK_ITEMS} entries, got {got}"
+        )
+    return errors.invalid_field(list_field, "is required and must be an array")
 
 
 def parse_bulk_create(body: Any, max_payload_bytes: int) -> list[EventDraft | ItemError]:
