@@ -55,9 +55,7 @@ EventIdItem = Annotated[
 
 
 class BulkBody(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", strict=True, frozen=True, arbitrary_types_allowed=True
-    )
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
 class BulkCreateRequest(BulkBody):
