@@ -138,3 +138,15 @@ class ServiceUnavailable(ApiError):
 
 class InternalError(ApiError):
     """An unexpected failure; the traceback is logged, never sent."""
+
+
+def invalid_parameter(name: str, message: str) -> ValidationError:
+    """A 400 naming one query parameter: ``details: [{"field": name, "message": message}]``."""
+    return ValidationError(
+        f"Query parameter {name!r} {message}.", details=[{"field": name, "message": message}]
+    )
+
+
+def invalid_field(name: str, message: str) -> ValidationError:
+    """A 400 naming one body field (or ``body``), ``details: [{"field", "message"}]``."""
+    return ValidationError(f"{name} {message}.", details=[{"field": name, "message": message}])

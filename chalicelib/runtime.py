@@ -92,6 +92,6 @@ class Runtime:
                 settings.default_rate_limit_per_minute,
                 now=now,
             ),
-            bulk=BulkService(events, event_store, settings.max_payload_bytes),
+            bulk=BulkService(events, event_store),
             metrics=metrics,
         )

@@ -2,7 +2,8 @@
 
 Stages set their values in ``.chalice/config.json``; an unknown or missing ``STAGE`` fails at
 start-up instead of silently running with another stage's tables (a misspelt ``--stage`` gives
-Chalice an empty environment).
+Chalice an empty environment). :class:`Settings` is a pydantic dataclass: its fields carry the
+bounds, and a bad value becomes a :class:`SettingsError` naming the environment variable.
 """
 
 from __future__ import annotations
@@ -10,7 +11,13 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
+from typing import Annotated, Any
+
+import annotated_types
+from pydantic import Field, ValidationError, field_validator
+from pydantic.dataclasses import dataclass
+from pydantic_core import ErrorDetails, PydanticCustomError
 
 from chalicelib import __version__
 
@@ -26,43 +33,33 @@ class SettingsError(RuntimeError):
     """The environment does not describe a runnable stage."""
 
 
-def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
-    if not low <= value <= high:
-        raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
-    return value
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+# The environment variable that sets each field (``region`` has two: see load_settings).
+ENVIRONMENT = {
+    "STAGE": "stage",
+    "TABLE_PREFIX": "table_prefix",
+    "INBOX_SHARDS": "inbox_shards",
+    "KEY_CACHE_TTL_SECONDS": "key_cache_ttl_seconds",
+    "EVENT_RETENTION_DAYS": "event_retention_days",
+    "DEFAULT_RATE_LIMIT": "default_rate_limit_per_minute",
+    "CURSOR_SIGNING_KEY": "cursor_signing_key",
+    "TRUSTED_PROXIES": "trusted_proxies",
+    "AWS_CONNECT_TIMEOUT": "aws_connect_timeout",
+    "AWS_READ_TIMEOUT": "aws_read_timeout",
+    "AWS_TOTAL_MAX_ATTEMPTS": "aws_total_max_attempts",
+    "LOG_LEVEL": "log_level",
+    "EVENTS_STREAM_ARN": "events_stream_arn",
+}
 
 
-def _float(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise SettingsError(f"{name} must be a number, got {raw!r}") from exc
-    if not low <= value <= high:
-        raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
-    return value
+def _refuse(message: str) -> PydanticCustomError:
+    """A check whose message is already the whole sentence (see :func:`_message`)."""
+    return PydanticCustomError("settings", "{message}", {"message": message})
 
 
-def _networks(raw: str, name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    nets = []
-    for part in raw.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        try:
-            nets.append(ipaddress.ip_network(part, strict=False))
-        except ValueError as exc:
-            raise SettingsError(f"{name}: {part!r} is not an IP address or CIDR") from exc
-    return tuple(nets)
+def _seconds(low: float, high: float) -> Any:
+    return Field(ge=low, le=high, allow_inf_nan=False)
 
 
 @dataclass(frozen=True)
@@ -70,24 +67,69 @@ class Settings:
     stage: str
     region: str
     table_prefix: str = "triggers-api"
-    inbox_shards: int = 4
-    key_cache_ttl_seconds: float = 10.0
+    inbox_shards: Annotated[int, Field(ge=1, le=64)] = 4
+    key_cache_ttl_seconds: Annotated[float, _seconds(0.0, 10.0)] = 10.0
     max_payload_bytes: int = 256 * 1024
     max_body_bytes: int = 6 * 1024 * 1024
-    event_retention_days: int = 30
+    event_retention_days: Annotated[int, Field(ge=1, le=3650)] = 30
     idempotency_ttl_seconds: int = 24 * 3600
-    default_rate_limit_per_minute: int = 1000
+    default_rate_limit_per_minute: Annotated[int, Field(ge=1, le=1_000_000)] = 1000
     cursor_signing_key: bytes = b""
-    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(
-        default_factory=tuple
-    )
-    aws_connect_timeout: float = 1.0
-    aws_read_timeout: float = 3.0
-    aws_total_max_attempts: int = 3
+    trusted_proxies: tuple[Network, ...] = field(default_factory=tuple)
+    aws_connect_timeout: Annotated[float, _seconds(0.05, 30.0)] = 1.0
+    aws_read_timeout: Annotated[float, _seconds(0.05, 60.0)] = 3.0
+    aws_total_max_attempts: Annotated[int, Field(ge=1, le=10)] = 3
     log_level: str = "INFO"
     # The events table stream, for on_dynamodb_record; the infra merge template overrides it.
     events_stream_arn: str = STREAM_ARN_PLACEHOLDER
     version: str = __version__
+
+    @field_validator("stage")
+    @classmethod
+    def _known_stage(cls, stage: str) -> str:
+        if stage not in KNOWN_STAGES:
+            raise _refuse(
+                f"STAGE must be one of {', '.join(KNOWN_STAGES)} (got {stage!r}); "
+                "check the --stage given to chalice and .chalice/config.json"
+            )
+        return stage
+
+    @field_validator("cursor_signing_key", mode="before")
+    @classmethod
+    def _long_key(cls, key: Any) -> Any:
+        if len(key) < 16:
+            raise _refuse("CURSOR_SIGNING_KEY must be set to at least 16 characters")
+        return key
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _known_level(cls, level: Any) -> Any:
+        if isinstance(level, str):
+            level = level.upper()
+        if level not in LOG_LEVELS:
+            raise _refuse(f"LOG_LEVEL {level!r} is not one of {', '.join(LOG_LEVELS)}")
+        return level
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _networks(cls, raw: Any) -> Any:
+        """A comma-separated list of addresses or CIDRs (blanks ignored)."""
+        if not isinstance(raw, str):
+            return raw
+        nets = []
+        for part in filter(None, (part.strip() for part in raw.split(","))):
+            try:
+                nets.append(ipaddress.ip_network(part, strict=False))
+            except ValueError:
+                raise _refuse(f"TRUSTED_PROXIES: {part!r} is not an IP address or CIDR") from None
+        return tuple(nets)
+
+    @field_validator("events_stream_arn")
+    @classmethod
+    def _stream_arn(cls, arn: str) -> str:
+        if not arn.startswith("arn:aws") or ":table/" not in arn or "/stream/" not in arn:
+            raise _refuse(f"EVENTS_STREAM_ARN must be a DynamoDB stream ARN, got {arn!r}")
+        return arn
 
     def table_name(self, name: str) -> str:
         if name not in TABLE_NAMES:
@@ -115,41 +157,41 @@ class Settings:
         return self.table_name("analytics")
 
 
-def _stream_arn(env: Mapping[str, str]) -> str:
-    raw = env.get("EVENTS_STREAM_ARN") or STREAM_ARN_PLACEHOLDER
-    if not raw.startswith("arn:aws") or ":table/" not in raw or "/stream/" not in raw:
-        raise SettingsError(f"EVENTS_STREAM_ARN must be a DynamoDB stream ARN, got {raw!r}")
-    return raw
+_VARIABLE = {name: variable for variable, name in ENVIRONMENT.items()}
+
+
+def _bounds(name: str) -> tuple[Any, Any]:
+    metadata = Settings.__pydantic_fields__[name].metadata  # type: ignore[attr-defined]
+    low = next(m.ge for m in metadata if isinstance(m, annotated_types.Ge))
+    high = next(m.le for m in metadata if isinstance(m, annotated_types.Le))
+    return low, high
+
+
+def _message(error: ErrorDetails) -> str:
+    """One pydantic error as a sentence that names the environment variable."""
+    if error["type"] == "settings":
+        return str(error["ctx"]["message"])
+    name = str(error["loc"][0]) if error["loc"] else "?"
+    variable, raw = _VARIABLE.get(name, name), error["input"]
+    if error["type"].startswith("int_"):
+        return f"{variable} must be an integer, got {raw!r}"
+    if error["type"].startswith("float_") or error["type"] == "finite_number":
+        return f"{variable} must be a number, got {raw!r}"
+    if error["type"] in ("greater_than_equal", "less_than_equal"):
+        low, high = _bounds(name)
+        return f"{variable} must be between {low} and {high}, got {raw}"
+    return f"{variable}: {error['msg']} (got {raw!r})"
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
-    """Build :class:`Settings` from ``env`` (default ``os.environ``); raise on anything invalid."""
+    """Build :class:`Settings` from ``env`` (default ``os.environ``); raise on anything invalid.
+    A variable set to the empty string means its default."""
     env = os.environ if env is None else env
-    stage = env.get("STAGE", "")
-    if stage not in KNOWN_STAGES:
-        raise SettingsError(
-            f"STAGE must be one of {', '.join(KNOWN_STAGES)} (got {stage!r}); "
-            "check the --stage given to chalice and .chalice/config.json"
-        )
-    cursor_key = env.get("CURSOR_SIGNING_KEY", "")
-    if len(cursor_key) < 16:
-        raise SettingsError("CURSOR_SIGNING_KEY must be set to at least 16 characters")
-    log_level = env.get("LOG_LEVEL", "INFO").upper()
-    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-        raise SettingsError(f"LOG_LEVEL {log_level!r} is not one of DEBUG, INFO, WARNING, ERROR")
-    return Settings(
-        stage=stage,
-        region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
-        table_prefix=env.get("TABLE_PREFIX", "triggers-api"),
-        inbox_shards=_int(env, "INBOX_SHARDS", 4, 1, 64),
-        key_cache_ttl_seconds=_float(env, "KEY_CACHE_TTL_SECONDS", 10.0, 0.0, 10.0),
-        event_retention_days=_int(env, "EVENT_RETENTION_DAYS", 30, 1, 3650),
-        default_rate_limit_per_minute=_int(env, "DEFAULT_RATE_LIMIT", 1000, 1, 1_000_000),
-        cursor_signing_key=cursor_key.encode(),
-        trusted_proxies=_networks(env.get("TRUSTED_PROXIES", ""), "TRUSTED_PROXIES"),
-        aws_connect_timeout=_float(env, "AWS_CONNECT_TIMEOUT", 1.0, 0.05, 30.0),
-        aws_read_timeout=_float(env, "AWS_READ_TIMEOUT", 3.0, 0.05, 60.0),
-        aws_total_max_attempts=_int(env, "AWS_TOTAL_MAX_ATTEMPTS", 3, 1, 10),
-        log_level=log_level,
-        events_stream_arn=_stream_arn(env),
-    )
+    given: dict[str, Any] = {name: env[var] for var, name in ENVIRONMENT.items() if env.get(var)}
+    given.setdefault("stage", "")
+    given.setdefault("cursor_signing_key", "")
+    given["region"] = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
+    try:
+        return Settings(**given)
+    except ValidationError as exc:
+        raise SettingsError(_message(exc.errors()[0])) from None

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from chalicelib.domain.events import EventDraft
 from chalicelib.domain.inbox import shard_of
+from chalicelib.services.analytics import SummaryRequest
 from chalicelib.stores.events import event_to_item
 from devstack.stack import WORKERS, LocalStack
 
@@ -69,7 +70,7 @@ def main() -> int:
         stop_sampling = threading.Event()
 
         def counted() -> int:
-            totals = runtime.analytics.summary(TENANT, {})["totals"]
+            totals = runtime.analytics.summary(TENANT, SummaryRequest())["totals"]
             return int(totals["ingested"])
 
         def sampler() -> None:

@@ -6,6 +6,7 @@ from chalice.app import Blueprint, Response
 
 from chalicelib.api import context
 from chalicelib.api.http import json_response, query_params
+from chalicelib.api.models.analytics import parse_summary_query
 from chalicelib.runtime import Runtime
 
 
@@ -14,8 +15,8 @@ def blueprint(runtime: Runtime) -> Blueprint:
 
     @bp.route("/v1/analytics/summary", methods=["GET"])
     def analytics_summary() -> Response:
-        params = query_params(bp.current_request)
-        summary = runtime.analytics.summary(context.principal().tenant_id, params)
+        request = parse_summary_query(query_params(bp.current_request))
+        summary = runtime.analytics.summary(context.principal().tenant_id, request)
         return json_response(summary)
 
     return bp

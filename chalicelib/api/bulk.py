@@ -11,9 +11,10 @@ from chalice.app import Blueprint, Response
 from chalicelib import errors
 from chalicelib.api import context
 from chalicelib.api.http import json_response, read_json_body
+from chalicelib.api.models.bulk import parse_bulk_create, parse_bulk_ids
 from chalicelib.observability.metrics import record_metric
 from chalicelib.runtime import Runtime
-from chalicelib.services.bulk import BulkResult, parse_bulk_body
+from chalicelib.services.bulk import BulkResult
 
 
 def _respond(result: BulkResult, operation: str) -> Response:
@@ -28,6 +29,7 @@ def _respond(result: BulkResult, operation: str) -> Response:
 def blueprint(runtime: Runtime) -> Blueprint:
     bp = Blueprint(__name__)
     max_body = runtime.settings.max_body_bytes
+    max_payload = runtime.settings.max_payload_bytes
 
     @bp.route("/v1/events/bulk", methods=["POST"])
     def bulk_create() -> Response:
@@ -37,19 +39,19 @@ def blueprint(runtime: Runtime) -> Blueprint:
                 "Bulk create takes an idempotency_key per item, not an Idempotency-Key header.",
                 details=[{"field": "Idempotency-Key", "message": "use items[].idempotency_key"}],
             )
-        items = parse_bulk_body(read_json_body(request, max_body), "items")
+        items = parse_bulk_create(read_json_body(request, max_body), max_payload)
         result = runtime.bulk.create(context.principal().tenant_id, items)
         return _respond(result, "create")
 
     @bp.route("/v1/events/bulk/ack", methods=["POST"])
     def bulk_acknowledge() -> Response:
-        ids = parse_bulk_body(read_json_body(bp.current_request, max_body), "event_ids")
+        ids = parse_bulk_ids(read_json_body(bp.current_request, max_body))
         result = runtime.bulk.acknowledge(context.principal().tenant_id, ids)
         return _respond(result, "ack")
 
     @bp.route("/v1/events/bulk", methods=["DELETE"])
     def bulk_delete() -> Response:
-        ids = parse_bulk_body(read_json_body(bp.current_request, max_body), "event_ids")
+        ids = parse_bulk_ids(read_json_body(bp.current_request, max_body))
         result = runtime.bulk.delete(context.principal().tenant_id, ids)
         return _respond(result, "delete")
 

@@ -13,10 +13,10 @@ from chalicelib.api.http import (
     query_params,
     read_json_body,
 )
+from chalicelib.api.models.inbox import parse_inbox_query
 from chalicelib.domain.events import EventValidationError, PayloadTooLargeError, parse_event_create
 from chalicelib.observability.metrics import record_metric
 from chalicelib.runtime import Runtime
-from chalicelib.services.inbox import parse_inbox_query
 
 # A single event's body: the 256 KiB payload limit plus generous room for the other fields.
 SINGLE_BODY_LIMIT = 512 * 1024

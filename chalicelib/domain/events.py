@@ -5,7 +5,19 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9._:/-]{1,128}$")
 EVENT_ID_PATTERN = re.compile(r"^evt_[0-9A-HJKMNP-TV-Z]{26}$")
@@ -15,7 +27,6 @@ MAX_METADATA_KEYS = 20
 MAX_METADATA_KEY_CHARS = 128
 MAX_METADATA_VALUE_CHARS = 256
 MAX_IDEMPOTENCY_KEY_CHARS = 255
-CREATE_FIELDS = frozenset({"source", "event_type", "payload", "metadata", "idempotency_key"})
 STATUS_PENDING = "pending"
 STATUS_ACKNOWLEDGED = "acknowledged"
 
@@ -91,115 +102,181 @@ def canonical_json(value: Any) -> str:
     )
 
 
-def _check_name(field: str, value: Any, details: list[dict[str, str]]) -> str:
-    if value is None:
-        details.append({"field": field, "message": "is required"})
-        return ""
-    if not isinstance(value, str) or not NAME_PATTERN.match(value):
-        details.append(
-            {"field": field, "message": "must be 1-128 characters of letters, digits and ._:/-"}
-        )
-        return ""
-    return value
+Name = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=128,
+        pattern=NAME_PATTERN.pattern,
+        description="1-128 characters of letters, digits and `._:/-`.",
+    ),
+]
+Priority = Literal["low", "normal", "high"]
+_NAME_MESSAGE = "must be 1-128 characters of letters, digits and ._:/-"
 
 
-def _check_metadata(value: Any, details: list[dict[str, str]]) -> dict[str, str]:
+def details_error(details: list[dict[str, str]]) -> PydanticCustomError:
+    """A pydantic error that carries contract details as they are (see :func:`event_details`)."""
+    return PydanticCustomError("contract_details", "{details}", {"details": details})
+
+
+def _metadata_schema(schema: dict[str, Any]) -> None:
+    schema["properties"] = {
+        "priority": {"type": "string", "enum": list(PRIORITIES), "default": DEFAULT_PRIORITY}
+    }
+
+
+def _check_metadata(value: Any, handler: ValidatorFunctionWrapHandler) -> dict[str, str]:
+    """The metadata rules pydantic has no words for (the limit counts the default priority,
+    printable keys, one detail per bad key); the handler is not called: this is the check."""
     if value is None:
         return {"priority": DEFAULT_PRIORITY}
     if not isinstance(value, dict):
-        details.append({"field": "metadata", "message": "must be an object of string values"})
-        return {}
-    # The limit counts what is stored: the default `priority` is added when not given.
-    stored_keys = len(value) + (0 if "priority" in value else 1)
-    if stored_keys > MAX_METADATA_KEYS:
-        details.append(
-            {
-                "field": "metadata",
-                "message": f"must have at most {MAX_METADATA_KEYS} keys, counting priority",
-            }
+        raise details_error(
+            [{"field": "metadata", "message": "must be an object of string values"}]
         )
-        return {}
+    # The limit counts what is stored: the default `priority` is added when not given.
+    if len(value) + (0 if "priority" in value else 1) > MAX_METADATA_KEYS:
+        message = f"must have at most {MAX_METADATA_KEYS} keys, counting priority"
+        raise details_error([{"field": "metadata", "message": message}])
+    details: list[dict[str, str]] = []
     out: dict[str, str] = {}
     for key, item in value.items():
         where = f"metadata.{key}"
         if not key or len(key) > MAX_METADATA_KEY_CHARS or not key.isprintable():
             details.append({"field": where, "message": "keys are 1-128 printable characters"})
-            continue
-        if not isinstance(item, str):
+        elif not isinstance(item, str):
             details.append({"field": where, "message": "must be a string"})
-            continue
-        if len(item) > MAX_METADATA_VALUE_CHARS:
-            details.append(
-                {"field": where, "message": f"must be at most {MAX_METADATA_VALUE_CHARS} chars"}
-            )
-            continue
-        out[key] = item
-    priority = out.setdefault("priority", DEFAULT_PRIORITY)
-    if priority not in PRIORITIES:
+        elif len(item) > MAX_METADATA_VALUE_CHARS:
+            message = f"must be at most {MAX_METADATA_VALUE_CHARS} chars"
+            details.append({"field": where, "message": message})
+        else:
+            out[key] = item
+    if out.setdefault("priority", DEFAULT_PRIORITY) not in PRIORITIES:
         details.append({"field": "metadata.priority", "message": "must be low, normal or high"})
+    if details:
+        raise details_error(details)
     return out
 
 
-def _check_idempotency_key(
-    body_key: Any, header_key: str | None, details: list[dict[str, str]]
-) -> str | None:
-    if body_key is not None and not isinstance(body_key, str):
-        details.append({"field": "idempotency_key", "message": "must be a string"})
-        return None
-    if body_key is not None and header_key is not None and body_key != header_key:
-        details.append(
-            {
-                "field": "idempotency_key",
-                "message": "differs from the Idempotency-Key header; send one or make them equal",
-            }
-        )
-        return None
-    key = header_key if header_key is not None else body_key
-    if key is None:
-        return None
+Metadata = Annotated[
+    dict[str, Annotated[str, Field(max_length=MAX_METADATA_VALUE_CHARS)]],
+    Field(
+        max_length=MAX_METADATA_KEYS,
+        description=(
+            "Flat string values (at most 256 characters each). `priority` is `low`, `normal` "
+            "(default) or `high`. At most 20 keys as stored: the default `priority` counts, so "
+            "at most 19 other keys when `priority` is not given."
+        ),
+        json_schema_extra=_metadata_schema,
+    ),
+    WrapValidator(_check_metadata),
+]
+
+
+def _key_problem(key: str) -> str | None:
     if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY_CHARS or not key.isprintable():
-        details.append(
-            {"field": "idempotency_key", "message": "must be 1-255 printable characters"}
-        )
-        return None
+        return "must be 1-255 printable characters"
     if not key.isascii():
         # HTTP header values are bytes (servers decode them as Latin-1, API Gateway as UTF-8):
         # only ASCII reads back the same everywhere, so the header and the field allow only it.
-        details.append(
-            {"field": "idempotency_key", "message": "must be printable ASCII (U+0020-U+007E)"}
-        )
-        return None
-    return key
+        return "must be printable ASCII (U+0020-U+007E)"
+    return None
+
+
+class EventCreate(BaseModel):
+    """The body of `POST /v1/events`, and each item of a bulk create."""
+
+    # Validate with parse_event_create: it turns pydantic's errors into the contract's details.
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    source: Name
+    event_type: Name
+    payload: dict[str, Any] = Field(
+        description="Any JSON object, at most 256 KiB serialized (413 above)."
+    )
+    metadata: Metadata = Field(default_factory=lambda: {"priority": DEFAULT_PRIORITY})
+    idempotency_key: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_IDEMPOTENCY_KEY_CHARS,
+        pattern=r"^[\x20-\x7E]{1,255}$",
+        description="Same as the `Idempotency-Key` header: 1-255 printable ASCII characters.",
+        validate_default=True,
+    )
+
+    @field_validator("idempotency_key", mode="wrap")
+    @classmethod
+    def _one_key(
+        cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
+    ) -> str | None:
+        """The body's key or the ``Idempotency-Key`` header (``context["header_key"]``), equal
+        if both are given; checked by hand so that the messages stay the contract's."""
+        header_key = (info.context or {}).get("header_key")
+        if value is not None and not isinstance(value, str):
+            raise details_error([{"field": "idempotency_key", "message": "must be a string"}])
+        if value is not None and header_key is not None and value != header_key:
+            message = "differs from the Idempotency-Key header; send one or make them equal"
+            raise details_error([{"field": "idempotency_key", "message": message}])
+        key: str | None = header_key if header_key is not None else value
+        if key is None:
+            return None
+        problem = _key_problem(key)
+        if problem is not None:
+            raise details_error([{"field": "idempotency_key", "message": problem}])
+        return key
+
+
+# What pydantic's error types mean in the contract's words, per top-level field.
+_REQUIRED = "is required"
+_MESSAGES: dict[str, dict[str, str]] = {
+    "source": {"missing": _REQUIRED, "": _NAME_MESSAGE},
+    "event_type": {"missing": _REQUIRED, "": _NAME_MESSAGE},
+    "payload": {"missing": _REQUIRED, "": "must be a JSON object"},
+}
+
+
+def event_details(exc: ValidationError) -> list[dict[str, str]]:
+    """Pydantic's errors as the contract's ``{"field", "message"}`` details: unknown fields
+    first (sorted), then the fields in the order of the model, as the hand-written check had."""
+    unknown: list[str] = []
+    details: list[dict[str, str]] = []
+    for error in exc.errors(include_url=False):
+        kind, loc = error["type"], error["loc"]
+        field = str(loc[0]) if loc else "body"
+        if kind == "contract_details":
+            details.extend(error["ctx"]["details"])
+        elif kind == "extra_forbidden":
+            unknown.append(field)
+        elif kind == "model_type" and not loc:
+            details.append({"field": "body", "message": "must be a JSON object"})
+        else:
+            by_kind = _MESSAGES.get(field, {})
+            missing = kind == "missing" or error.get("input", ...) is None
+            message = by_kind.get("missing" if missing else kind) or by_kind.get("")
+            details.append({"field": field, "message": message or error["msg"]})
+    return [
+        {"field": name, "message": "is not a known field"} for name in sorted(unknown)
+    ] + details
 
 
 def parse_event_create(
     body: Any, *, header_idempotency_key: str | None = None, max_payload_bytes: int = 256 * 1024
 ) -> EventDraft:
-    """Validate a create request body; raise :class:`EventValidationError` or
-    :class:`PayloadTooLargeError`."""
-    if not isinstance(body, dict):
-        raise EventValidationError([{"field": "body", "message": "must be a JSON object"}])
-    details: list[dict[str, str]] = []
-    for unknown in sorted(set(body) - CREATE_FIELDS):
-        details.append({"field": unknown, "message": "is not a known field"})
-    source = _check_name("source", body.get("source"), details)
-    event_type = _check_name("event_type", body.get("event_type"), details)
-    payload = body.get("payload")
-    payload_json = ""
-    if payload is None:
-        details.append({"field": "payload", "message": "is required"})
-    elif not isinstance(payload, dict):
-        details.append({"field": "payload", "message": "must be a JSON object"})
-    else:
-        payload_json = canonical_json(payload)
-    metadata = _check_metadata(body.get("metadata"), details)
-    key = _check_idempotency_key(body.get("idempotency_key"), header_idempotency_key, details)
-    if details:
-        raise EventValidationError(details)
+    """Validate a create request body (already parsed, strict JSON) with :class:`EventCreate`;
+    raise :class:`EventValidationError` or :class:`PayloadTooLargeError`."""
+    try:
+        request = EventCreate.model_validate(body, context={"header_key": header_idempotency_key})
+    except ValidationError as exc:
+        raise EventValidationError(event_details(exc)) from None
+    payload_json = canonical_json(request.payload)
     size = len(payload_json.encode())
     if size > max_payload_bytes:
         raise PayloadTooLargeError(size, max_payload_bytes)
-    return EventDraft(source, event_type, payload_json, metadata, key)
+    return EventDraft(
+        request.source, request.event_type, payload_json, request.metadata, request.idempotency_key
+    )
 
 
 def is_event_id(value: str) -> bool:

@@ -4,19 +4,27 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from chalicelib import errors
 from chalicelib.domain.analytics import MINUTE, cover, key_ranges, summarize
-from chalicelib.domain.clock import format_ts, parse_ts
+from chalicelib.domain.clock import format_ts
 from chalicelib.services.storage_errors import storage_unavailable_as_503
 from chalicelib.stores.protocols import AnalyticsStorage
 
 DEFAULT_WINDOW_SECONDS = 24 * 3600
 MAX_WINDOW_DAYS = 31
-SUMMARY_PARAMS = frozenset({"from", "to"})
+
+
+@dataclass(frozen=True)
+class SummaryRequest:
+    """A validated summary query (parsed at the edge: ``chalicelib/api/models/analytics.py``):
+    ``from`` and ``to`` in epoch seconds, ``None`` when not given."""
+
+    start: float | None = None
+    end: float | None = None
 
 
 @dataclass(frozen=True)
@@ -27,38 +35,16 @@ class Window:
     end: int
 
 
-def _bad(name: str, message: str) -> errors.ValidationError:
-    return errors.ValidationError(
-        f"Query parameter {name!r} {message}.", details=[{"field": name, "message": message}]
-    )
-
-
-def _time(params: Mapping[str, str], name: str) -> float | None:
-    raw = params.get(name)
-    if raw is None:
-        return None
-    try:
-        return parse_ts(raw)
-    except ValueError:
-        raise _bad(name, "must be an RFC 3339 timestamp, e.g. 2026-11-22T10:00:00Z") from None
-
-
-def parse_window(params: Mapping[str, str], now: float) -> Window:
-    """``from``/``to`` (RFC 3339): default the last 24 h, ``to`` defaults to now and ``from``
-    to 24 h before ``to``; widened to whole minutes; at most 31 days; errors name the parameter."""
-    for name in params:
-        if name not in SUMMARY_PARAMS:
-            raise _bad(name, "is not a supported parameter")
-    start, end = _time(params, "from"), _time(params, "to")
-    if end is None:
-        end = now
-    if start is None:
-        start = end - DEFAULT_WINDOW_SECONDS
+def window_for(request: SummaryRequest, now: float) -> Window:
+    """``to`` defaults to now and ``from`` to 24 h before ``to``; widened to whole minutes; at
+    most 31 days; errors name the parameter."""
+    end = now if request.end is None else request.end
+    start = end - DEFAULT_WINDOW_SECONDS if request.start is None else request.start
     if not start < end:
-        raise _bad("from", "must be earlier than to")
+        raise errors.invalid_parameter("from", "must be earlier than to")
     window = Window(math.floor(start / MINUTE) * MINUTE, math.ceil(end / MINUTE) * MINUTE)
     if window.end - window.start > MAX_WINDOW_DAYS * 86400:
-        raise _bad("from", f"must be at most {MAX_WINDOW_DAYS} days before to")
+        raise errors.invalid_parameter("from", f"must be at most {MAX_WINDOW_DAYS} days before to")
     return window
 
 
@@ -67,8 +53,8 @@ class AnalyticsService:
         self._store = store
         self._now = now
 
-    def summary(self, tenant_id: str, params: Mapping[str, str]) -> dict[str, Any]:
-        window = parse_window(params, self._now())
+    def summary(self, tenant_id: str, request: SummaryRequest) -> dict[str, Any]:
+        window = window_for(request, self._now())
         rows = []
         with storage_unavailable_as_503():
             for key_range in key_ranges(tenant_id, cover(window.start, window.end)):

@@ -1,8 +1,9 @@
 """Bulk create, acknowledge and delete: up to 25 items, partial success.
 
-The request as a whole is rejected (400) only when its shape is wrong: not an object, unknown
-fields, or a list that is empty or longer than 25. Everything about one item (validation,
-a missing id, a second ack, an idempotency conflict, storage giving up) is a per-item failure
+The request as a whole is rejected (400) at the edge, before this service, only when its shape
+is wrong (``chalicelib/api/models/bulk.py``); each entry reaches the service as a parse outcome:
+a draft or an id, or an :class:`ItemError`. Everything about one item (validation, a missing id,
+a second ack, an idempotency conflict, storage giving up) is a per-item failure
 ``{"index", "error": {"code", "message", "details"}}``; the rest still happens.
 
 * **Create.** Items with an ``idempotency_key`` go through the single-create path
@@ -22,17 +23,12 @@ a missing id, a second ack, an idempotency conflict, storage giving up) is a per
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib import errors
-from chalicelib.domain.events import (
-    EventDraft,
-    EventValidationError,
-    PayloadTooLargeError,
-    parse_event_create,
-)
+from chalicelib.domain.events import EventDraft
 from chalicelib.services.events import EventService
 from chalicelib.services.storage_errors import as_service_unavailable
 from chalicelib.stores.errors import StoreError
@@ -41,33 +37,24 @@ from chalicelib.stores.protocols import EventStorage
 MAX_BULK_ITEMS = 25
 
 
-def _bad(field_name: str, message: str) -> errors.ValidationError:
-    return errors.ValidationError(
-        f"{field_name} {message}.", details=[{"field": field_name, "message": message}]
-    )
-
-
-def parse_bulk_body(body: Any, list_field: str) -> list[Any]:
-    """``{list_field: [1..25 entries]}``; anything else is a 400 for the whole request."""
-    if not isinstance(body, dict):
-        raise _bad("body", "must be a JSON object")
-    unknown = sorted(set(body) - {list_field})
-    if unknown:
-        raise _bad(unknown[0], f"is not a known field (send {{{list_field!r}: [...]}})")
-    entries = body.get(list_field)
-    if not isinstance(entries, list):
-        raise _bad(list_field, "is required and must be an array")
-    if not 1 <= len(entries) <= MAX_BULK_ITEMS:
-        raise _bad(list_field, f"must have 1 to {MAX_BULK_ITEMS} entries, got {len(entries)}")
-    return entries
-
-
 def _error(code: str, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     return {"code": code, "message": message, "details": details or []}
 
 
 def _api_error(exc: errors.ApiError) -> dict[str, Any]:
     return _error(exc.code, exc.message, exc.details)
+
+
+@dataclass(frozen=True)
+class ItemError:
+    """An entry that failed to parse: it fails alone, with this error body."""
+
+    code: str
+    message: str
+    details: list[dict[str, str]] = field(default_factory=list)
+
+    def body(self) -> dict[str, Any]:
+        return _error(self.code, self.message, list(self.details))
 
 
 @dataclass
@@ -90,23 +77,17 @@ class BulkResult:
 
 
 class BulkService:
-    def __init__(
-        self,
-        events: EventService,
-        store: EventStorage,
-        max_payload_bytes: int,
-    ) -> None:
+    def __init__(self, events: EventService, store: EventStorage) -> None:
         self._events = events
         self._store = store
-        self._max_payload = max_payload_bytes
 
     # -- create ------------------------------------------------------------------------------
-    def create(self, tenant_id: str, items: list[Any]) -> BulkResult:
+    def create(self, tenant_id: str, items: Sequence[EventDraft | ItemError]) -> BulkResult:
         result = BulkResult()
         unkeyed: list[tuple[int, EventDraft]] = []
-        for index, body in enumerate(items):
-            draft = self._parse(index, body, result)
-            if draft is None:
+        for index, draft in enumerate(items):
+            if isinstance(draft, ItemError):
+                result.fail(index, draft.body())
                 continue
             if draft.idempotency_key is None:
                 unkeyed.append((index, draft))
@@ -120,21 +101,6 @@ class BulkService:
         if unkeyed:
             self._create_unkeyed(tenant_id, unkeyed, result)
         return result
-
-    def _parse(self, index: int, body: Any, result: BulkResult) -> EventDraft | None:
-        try:
-            return parse_event_create(body, max_payload_bytes=self._max_payload)
-        except EventValidationError as exc:
-            result.fail(index, _error("validation_error", "The event is not valid.", exc.details))
-        except PayloadTooLargeError as exc:
-            result.fail(
-                index,
-                _error(
-                    "payload_too_large",
-                    f"The payload is {exc.size} bytes serialized; the limit is {exc.limit}.",
-                ),
-            )
-        return None
 
     def _create_unkeyed(
         self, tenant_id: str, drafts: list[tuple[int, EventDraft]], result: BulkResult
@@ -167,14 +133,14 @@ class BulkService:
                 result.succeed(index, event=public, replayed=False)
 
     # -- acknowledge / delete ----------------------------------------------------------------
-    def acknowledge(self, tenant_id: str, event_ids: list[Any]) -> BulkResult:
+    def acknowledge(self, tenant_id: str, event_ids: Sequence[str | ItemError]) -> BulkResult:
         def ack(index: int, event_id: str, result: BulkResult) -> None:
             event = self._events.acknowledge(tenant_id, event_id)
             result.succeed(index, event=event.to_public())
 
         return self._each_id(event_ids, ack)
 
-    def delete(self, tenant_id: str, event_ids: list[Any]) -> BulkResult:
+    def delete(self, tenant_id: str, event_ids: Sequence[str | ItemError]) -> BulkResult:
         def delete(index: int, event_id: str, result: BulkResult) -> None:
             self._events.delete(tenant_id, event_id)
             result.succeed(index, event_id=event_id)
@@ -183,13 +149,13 @@ class BulkService:
 
     @staticmethod
     def _each_id(
-        event_ids: list[Any], action: Callable[[int, str, BulkResult], None]
+        event_ids: Sequence[str | ItemError], action: Callable[[int, str, BulkResult], None]
     ) -> BulkResult:
         result = BulkResult()
         first_index: dict[str, int] = {}
         for index, event_id in enumerate(event_ids):
-            if not isinstance(event_id, str) or not event_id:
-                result.fail(index, _error("validation_error", "An event id must be a string."))
+            if isinstance(event_id, ItemError):
+                result.fail(index, event_id.body())
                 continue
             if event_id in first_index:
                 result.fail(

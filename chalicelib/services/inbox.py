@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from chalicelib import errors
-from chalicelib.domain.clock import format_ts, parse_ts
 from chalicelib.domain.cursor import CursorCodec, CursorPosition, InvalidCursor, scope_digest
-from chalicelib.domain.events import (
-    MAX_METADATA_KEY_CHARS,
-    MAX_METADATA_KEYS,
-    MAX_METADATA_VALUE_CHARS,
-    NAME_PATTERN,
-    PRIORITIES,
-)
 from chalicelib.domain.filters import MetadataFilters, build_filter
 from chalicelib.domain.inbox import (
     InboxFilters,
@@ -33,96 +25,15 @@ from chalicelib.stores.protocols import EventStorage
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
-KNOWN_PARAMS = frozenset(
-    {"limit", "cursor", "source", "event_type", "created_after", "created_before", "priority"}
-)
-METADATA_PARAM_PREFIX = "metadata."
 
 
 @dataclass(frozen=True)
 class InboxRequest:
+    """A validated inbox query (parsed at the edge: ``chalicelib/api/models/inbox.py``)."""
+
     filters: InboxFilters
     limit: int
     cursor: str | None
-
-
-def _bad(param: str, message: str) -> errors.ValidationError:
-    return errors.ValidationError(
-        f"Query parameter {param!r} {message}.", details=[{"field": param, "message": message}]
-    )
-
-
-def _floor_ms(seconds: float) -> float:
-    return int(seconds * 1000) / 1000
-
-
-def _ceil_ms(seconds: float) -> float:
-    ms = seconds * 1000
-    return (int(ms) + (0 if ms == int(ms) else 1)) / 1000
-
-
-def parse_inbox_query(params: Mapping[str, str]) -> InboxRequest:
-    """Validate the query string of GET /v1/inbox; errors name the parameter."""
-    for name in params:
-        if name not in KNOWN_PARAMS and not name.startswith(METADATA_PARAM_PREFIX):
-            raise _bad(name, "is not a supported parameter")
-    limit = DEFAULT_LIMIT
-    if "limit" in params:
-        raw = params["limit"]
-        if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-            raise _bad("limit", f"must be an integer from 1 to {MAX_LIMIT}")
-        limit = int(raw)
-    for name in ("source", "event_type"):
-        if name in params and not NAME_PATTERN.match(params[name]):
-            raise _bad(name, "must be 1-128 characters of letters, digits and ._:/-")
-    after = before = None
-    if "created_after" in params:
-        try:
-            after = parse_ts(params["created_after"])
-        except ValueError:
-            raise _bad("created_after", "must be an RFC 3339 timestamp") from None
-    if "created_before" in params:
-        try:
-            before = parse_ts(params["created_before"])
-        except ValueError:
-            raise _bad("created_before", "must be an RFC 3339 timestamp") from None
-    if after is not None and before is not None and not after < before:
-        raise _bad("created_after", "must be earlier than created_before")
-    cursor = params.get("cursor")
-    if cursor is not None and not cursor:
-        raise _bad("cursor", "must not be empty")
-    priority = params.get("priority")
-    if priority is not None and priority not in PRIORITIES:
-        raise _bad("priority", "must be one of " + ", ".join(PRIORITIES))
-    metadata = _metadata_filters(params)
-    filters = InboxFilters(
-        source=params.get("source"),
-        event_type=params.get("event_type"),
-        # Event times have millisecond resolution: "after x" is "after floor(x)", and
-        # "before x" is "before ceil(x)".
-        created_after=format_ts(_floor_ms(after)) if after is not None else None,
-        created_before=format_ts(_ceil_ms(before)) if before is not None else None,
-        priority=priority,
-        metadata=metadata,
-    )
-    return InboxRequest(filters, limit, cursor)
-
-
-def _metadata_filters(params: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
-    """``metadata.<key>=<value>`` parameters (exact match, ANDed), sorted by key."""
-    pairs = []
-    for name, value in params.items():
-        if not name.startswith(METADATA_PARAM_PREFIX):
-            continue
-        key = name[len(METADATA_PARAM_PREFIX) :]
-        if not key or len(key) > MAX_METADATA_KEY_CHARS or not key.isprintable():
-            raise _bad(name, f"needs a metadata key of 1-{MAX_METADATA_KEY_CHARS} characters")
-        if len(value) > MAX_METADATA_VALUE_CHARS or not value.isprintable():
-            raise _bad(name, f"must be at most {MAX_METADATA_VALUE_CHARS} printable characters")
-        pairs.append((key, value))
-    if len(pairs) > MAX_METADATA_KEYS:
-        raise _bad("metadata", f"at most {MAX_METADATA_KEYS} metadata filters")
-    return tuple(sorted(pairs))
 
 
 class InboxService:
@@ -148,9 +59,11 @@ class InboxService:
             try:
                 position = self._codec.decode(request.cursor)
             except InvalidCursor as exc:
-                raise _bad("cursor", "is not a valid cursor") from exc
+                raise errors.invalid_parameter("cursor", "is not a valid cursor") from exc
             if position.tenant_id != tenant_id or position.scope != scope:
-                raise _bad("cursor", "belongs to a different query; keep the same filters")
+                raise errors.invalid_parameter(
+                    "cursor", "belongs to a different query; keep the same filters"
+                )
             after = position.after
         plan = plan_query(tenant_id, self._shards, request.filters, after)
         read = self._reader(plan, request.filters)

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from chalicelib.api.models.inbox import parse_inbox_query
 from chalicelib.domain.filters import MetadataFilters, build_filter
-from chalicelib.services.inbox import parse_inbox_query
 
 FILTERS = MetadataFilters(
     priority="high",

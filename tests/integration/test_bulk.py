@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from chalicelib import errors
-from chalicelib.domain.events import parse_event_create
-from chalicelib.services.bulk import BulkService, parse_bulk_body
+from chalicelib.api.models.bulk import parse_bulk_create, parse_bulk_ids
+from chalicelib.domain.events import EventDraft, parse_event_create
+from chalicelib.services.bulk import BulkService, ItemError
 from chalicelib.stores.events import EventStore
 from tests.conftest import Database
 
@@ -20,10 +21,19 @@ def event(n: int, **extra: Any) -> dict[str, Any]:
     return {"source": "billing", "event_type": "invoice.paid", "payload": {"n": n}, **extra}
 
 
+def drafts(items: list[Any]) -> list[EventDraft | ItemError]:
+    """What the edge hands the service for ``{"items": items}``."""
+    return parse_bulk_create({"items": items}, 256 * 1024)
+
+
+def ids(event_ids: list[Any]) -> list[str | ItemError]:
+    return parse_bulk_ids({"event_ids": event_ids})
+
+
 def test_partial_success_reports_each_failure_by_index(ddb: Database):
     rt = ddb.runtime()
     items = [event(0), {"source": "billing"}, event(2, metadata={"priority": "urgent"}), event(3)]
-    result = rt.bulk.create(TENANT, items)
+    result = rt.bulk.create(TENANT, drafts(items))
     assert [s["index"] for s in result.successful] == [0, 3]
     assert [f["index"] for f in result.failed] == [1, 2]
     assert {f["error"]["code"] for f in result.failed} == {"validation_error"}
@@ -37,7 +47,7 @@ def test_partial_success_reports_each_failure_by_index(ddb: Database):
 
 
 def parse_inbox_query_default():
-    from chalicelib.services.inbox import parse_inbox_query
+    from chalicelib.api.models.inbox import parse_inbox_query
 
     return parse_inbox_query({})
 
@@ -46,12 +56,14 @@ def test_per_item_idempotency_keys_behave_like_single_creates(ddb: Database):
     rt = ddb.runtime()
     first = rt.bulk.create(
         TENANT,
-        [
-            event(1, idempotency_key="k-1"),
-            event(1, idempotency_key="k-1"),  # same key, same body, same request: a replay
-            event(9, idempotency_key="k-2"),
-            event(2),
-        ],
+        drafts(
+            [
+                event(1, idempotency_key="k-1"),
+                event(1, idempotency_key="k-1"),  # same key, same body, same request: a replay
+                event(9, idempotency_key="k-2"),
+                event(2),
+            ]
+        ),
     )
     created = {s["index"]: s for s in first.successful}
     assert created[0]["replayed"] is False
@@ -59,7 +71,7 @@ def test_per_item_idempotency_keys_behave_like_single_creates(ddb: Database):
     assert created[1]["event"] == created[0]["event"]
     # Later: same key + same body replays, same key + another body conflicts.
     again = rt.bulk.create(
-        TENANT, [event(1, idempotency_key="k-1"), event(3, idempotency_key="k-2")]
+        TENANT, drafts([event(1, idempotency_key="k-1"), event(3, idempotency_key="k-2")])
     )
     assert again.successful[0]["event"] == created[0]["event"]
     assert again.successful[0]["replayed"] is True
@@ -87,7 +99,7 @@ def test_concurrent_bulk_requests_with_the_same_key_create_one_event(ddb: Databa
 
     def send() -> None:
         start.wait()
-        results.append(rt.bulk.create(TENANT, [event(7, idempotency_key="race")]))
+        results.append(rt.bulk.create(TENANT, drafts([event(7, idempotency_key="race")])))
 
     threads = [threading.Thread(target=send) for _ in range(8)]
     for t in threads:
@@ -130,12 +142,12 @@ def bulk_service(ddb: Database, client: Any) -> BulkService:
     store = EventStore(
         client, ddb.settings.events_table, ddb.settings.idempotency_table, sleep=lambda _: None
     )
-    return BulkService(rt.events, store, 256 * 1024)
+    return BulkService(rt.events, store)
 
 
 def test_unprocessed_items_are_retried_until_written(ddb: Database):
     stingy = StingyBatchClient(ddb.client, hold_back=3, stingy_calls=2)
-    result = bulk_service(ddb, stingy).create(TENANT, [event(n) for n in range(10)])
+    result = bulk_service(ddb, stingy).create(TENANT, drafts([event(n) for n in range(10)]))
     assert stingy.batch_calls == [10, 3, 3]
     assert len(result.successful) == 10
     assert result.failed == []
@@ -143,7 +155,7 @@ def test_unprocessed_items_are_retried_until_written(ddb: Database):
 
 def test_items_never_processed_are_per_item_failures(ddb: Database):
     stingy = StingyBatchClient(ddb.client, hold_back=2, stingy_calls=100)
-    result = bulk_service(ddb, stingy).create(TENANT, [event(n) for n in range(5)])
+    result = bulk_service(ddb, stingy).create(TENANT, drafts([event(n) for n in range(5)]))
     assert len(stingy.batch_calls) == 5  # bounded: 1 call + 4 retries
     assert [s["index"] for s in result.successful] == [0, 1, 2]
     assert [f["index"] for f in result.failed] == [3, 4]
@@ -157,12 +169,14 @@ def test_bulk_ack_and_delete_with_missing_duplicate_and_foreign_ids(ddb: Databas
     rt = ddb.runtime()
     mine = [
         s["event"]["event_id"]
-        for s in rt.bulk.create(TENANT, [event(n) for n in range(3)]).successful
+        for s in rt.bulk.create(TENANT, drafts([event(n) for n in range(3)])).successful
     ]
-    foreign = rt.bulk.create("ten_other", [event(9)]).successful[0]["event"]["event_id"]
+    foreign = rt.bulk.create("ten_other", drafts([event(9)])).successful[0]["event"]["event_id"]
     rt.events.acknowledge(TENANT, mine[2])
     missing = "evt_01JD0000000000000000000000"
-    ack = rt.bulk.acknowledge(TENANT, [mine[0], mine[0], foreign, mine[1], mine[2], missing, 42])
+    ack = rt.bulk.acknowledge(
+        TENANT, ids([mine[0], mine[0], foreign, mine[1], mine[2], missing, 42])
+    )
     assert [s["index"] for s in ack.successful] == [0, 3]
     assert all(s["event"]["status"] == "acknowledged" for s in ack.successful)
     codes = {f["index"]: f["error"]["code"] for f in ack.failed}
@@ -174,7 +188,7 @@ def test_bulk_ack_and_delete_with_missing_duplicate_and_foreign_ids(ddb: Databas
         6: "validation_error",
     }
     assert "index 0" in ack.failed[0]["error"]["message"]
-    deleted = rt.bulk.delete(TENANT, [mine[1], foreign, mine[1], missing])
+    deleted = rt.bulk.delete(TENANT, ids([mine[1], foreign, mine[1], missing]))
     assert deleted.successful == [{"index": 0, "event_id": mine[1]}]
     assert {f["index"]: f["error"]["code"] for f in deleted.failed} == {
         1: "not_found",
@@ -192,4 +206,4 @@ def test_bulk_ack_and_delete_with_missing_duplicate_and_foreign_ids(ddb: Databas
 )
 def test_bad_request_shapes_fail_the_whole_request(body: Any):
     with pytest.raises(errors.ValidationError):
-        parse_bulk_body(body, "items")
+        parse_bulk_create(body, 256 * 1024)

@@ -128,7 +128,7 @@ def test_expired_events_read_as_gone_before_ttl_sweeps(ddb: Database) -> None:
 
 
 def _inbox_request():  # type: ignore[no-untyped-def]
-    from chalicelib.services.inbox import parse_inbox_query
+    from chalicelib.api.models.inbox import parse_inbox_query
 
     return parse_inbox_query({})
 

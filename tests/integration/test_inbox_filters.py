@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from chalicelib import errors
+from chalicelib.api.models.inbox import parse_inbox_query
 from chalicelib.domain.clock import FixedClock, format_ts
 from chalicelib.domain.events import parse_event_create
 from chalicelib.runtime import Runtime
-from chalicelib.services.inbox import parse_inbox_query
 from tests.conftest import Database
 
 TENANT = "ten_filters"

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from chalicelib import errors
+from chalicelib.api.models.inbox import parse_inbox_query
 from chalicelib.domain.events import parse_event_create
 from chalicelib.runtime import Runtime
-from chalicelib.services.inbox import parse_inbox_query
 from tests.conftest import Database
 
 BODY: dict[str, Any] = {"source": "billing", "event_type": "invoice.paid", "payload": {"n": 1}}

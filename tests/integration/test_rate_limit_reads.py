@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 from chalice.test import Client
 
 from chalicelib.api.application import create_app
+from chalicelib.api.models.inbox import parse_inbox_query
 from chalicelib.domain.token_bucket import Branch
-from chalicelib.services.inbox import parse_inbox_query
 from chalicelib.services.rate_limiter import RateLimiter
 from chalicelib.stores.rate_limits import RateLimitStore, WriteResult
 from tests.conftest import Database

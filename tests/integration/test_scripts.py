@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from chalicelib.api.models.inbox import parse_inbox_query
 from chalicelib.domain.keys import hash_secret
-from chalicelib.services.inbox import parse_inbox_query
 from tests.conftest import TEST_ENV, Database
 
 ROOT = Path(__file__).resolve().parents[2]

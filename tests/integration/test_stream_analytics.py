@@ -16,6 +16,7 @@ import pytest
 
 from chalicelib.domain.events import parse_event_create
 from chalicelib.runtime import Runtime
+from chalicelib.services.analytics import SummaryRequest
 from chalicelib.stores import codec
 from chalicelib.stores.analytics import AlreadyCounted
 from chalicelib.stores.aws import dynamodb_streams_client
@@ -78,7 +79,7 @@ def test_worker_counts_ingested_acknowledged_and_deleted(ddb: Database) -> None:
     worker = make_worker(ddb, Recorder(runtime))
     drain(worker)
     assert worker.delivered == 7 + 2 + 2
-    summary = runtime.analytics.summary("ten_a", {})
+    summary = runtime.analytics.summary("ten_a", SummaryRequest())
     totals = summary["totals"]
     assert (totals["ingested"], totals["acknowledged"], totals["deleted"]) == (6, 2, 2)
     assert totals["expired"] == 0
@@ -93,8 +94,8 @@ def test_worker_counts_ingested_acknowledged_and_deleted(ddb: Database) -> None:
         ("paid", 5),
     ]
     # Tenant isolation: the other tenant sees only its own event.
-    assert runtime.analytics.summary("ten_b", {})["totals"]["ingested"] == 1
-    assert runtime.analytics.summary("ten_c", {})["totals"]["ingested"] == 0
+    assert runtime.analytics.summary("ten_b", SummaryRequest())["totals"]["ingested"] == 1
+    assert runtime.analytics.summary("ten_c", SummaryRequest())["totals"]["ingested"] == 0
 
 
 def test_replaying_batches_keeps_counts_exact(ddb: Database) -> None:
@@ -103,7 +104,7 @@ def test_replaying_batches_keeps_counts_exact(ddb: Database) -> None:
         create(runtime, "ten_a")
     recorder = Recorder(runtime)
     drain(make_worker(ddb, recorder, batch_size=10))
-    assert runtime.analytics.summary("ten_a", {})["totals"]["ingested"] == 30
+    assert runtime.analytics.summary("ten_a", SummaryRequest())["totals"]["ingested"] == 30
     # Stream delivery is at least once: deliver every batch again, whole and in part.
     for batch in recorder.batches:
         assert runtime.stream_ingest.handle({"Records": batch}) == {"batchItemFailures": []}
@@ -114,7 +115,7 @@ def test_replaying_batches_keeps_counts_exact(ddb: Database) -> None:
     worker = make_worker(ddb, fresh)
     drain(worker)  # a new worker starts at TRIM_HORIZON: all 31 records again, 1 of them new
     assert sum(len(b) for b in fresh.batches) == 31
-    assert runtime.analytics.summary("ten_a", {})["totals"]["ingested"] == 31
+    assert runtime.analytics.summary("ten_a", SummaryRequest())["totals"]["ingested"] == 31
 
 
 def test_concurrent_redelivery_of_the_same_batch_counts_once(ddb: Database) -> None:
@@ -137,7 +138,7 @@ def test_concurrent_redelivery_of_the_same_batch_counts_once(ddb: Database) -> N
     for thread in threads:
         thread.join()
     assert all(r == {"batchItemFailures": []} for r in results)
-    assert runtime.analytics.summary("ten_a", {})["totals"]["ingested"] == 20
+    assert runtime.analytics.summary("ten_a", SummaryRequest())["totals"]["ingested"] == 20
 
 
 def put_poison(ddb: Database) -> None:
@@ -174,7 +175,7 @@ def test_poison_record_is_reported_with_the_records_after_it(ddb: Database) -> N
     assert [len(b) for b in recorder.batches] == [4, 3, 3, 2]
     assert worker.dead_lettered == 1
     assert worker.delivered == 3
-    assert runtime.analytics.summary("ten_a", {})["totals"]["ingested"] == 3
+    assert runtime.analytics.summary("ten_a", SummaryRequest())["totals"]["ingested"] == 3
 
 
 def test_worker_redelivers_from_the_failed_sequence_number(ddb: Database) -> None:
@@ -196,7 +197,7 @@ def test_worker_redelivers_from_the_failed_sequence_number(ddb: Database) -> Non
     assert len(calls) == 2
     assert calls[1] == calls[0][2:]
     assert worker.dead_lettered == 0
-    assert runtime.analytics.summary("ten_a", {})["totals"]["ingested"] == 6
+    assert runtime.analytics.summary("ten_a", SummaryRequest())["totals"]["ingested"] == 6
 
 
 def test_worker_keeps_going_when_the_table_is_recreated(ddb: Database) -> None:
@@ -218,7 +219,7 @@ def test_worker_keeps_going_when_the_table_is_recreated(ddb: Database) -> None:
     create(runtime, "ten_a")
     drain(worker)
     assert worker.stream_arn != old_arn
-    assert runtime.analytics.summary("ten_a", {})["totals"]["ingested"] == 2
+    assert runtime.analytics.summary("ten_a", SummaryRequest())["totals"]["ingested"] == 2
 
 
 def test_store_reports_which_records_were_already_counted(ddb: Database) -> None:
@@ -244,6 +245,6 @@ def test_a_batch_larger_than_one_transaction_is_counted_in_chunks(ddb: Database)
     recorder = Recorder(runtime)
     drain(make_worker(ddb, recorder, batch_size=1000))
     assert max(len(b) for b in recorder.batches) > 100
-    summary = runtime.analytics.summary("ten_a", {})
+    summary = runtime.analytics.summary("ten_a", SummaryRequest())
     assert summary["totals"]["ingested"] == 130
     assert sum(s["ingested"] for s in summary["by_source"]) == 130

@@ -5,10 +5,16 @@ from __future__ import annotations
 import pytest
 
 from chalicelib import errors
+from chalicelib.api.models.analytics import parse_summary_query
 from chalicelib.domain.clock import parse_ts
-from chalicelib.services.analytics import parse_window
+from chalicelib.services.analytics import Window, window_for
 
 NOW = parse_ts("2026-11-23T13:05:30.250Z")
+
+
+def parse_window(params: dict[str, str], now: float) -> Window:
+    """The query as the edge parses it, then the window the service reads."""
+    return window_for(parse_summary_query(params), now)
 
 
 def test_default_is_the_last_24_hours_in_whole_minutes() -> None:

@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chalicelib import errors
+from chalicelib.api.models.inbox import parse_inbox_query
 from chalicelib.domain.filters import MetadataFilters, build_filter
-from chalicelib.services.inbox import parse_inbox_query
 
 keys = st.text(min_size=1, max_size=40)
 values = st.text(max_size=40)
