@@ -1,7 +1,7 @@
 """Ingestion analytics, pure: stream records -> counter increments, counter keys, summaries.
 
 A change to the events table (a DynamoDB stream record, already turned into plain values by
-:mod:`chalicelib.adapters.dynamodb_stream`) becomes zero or more increments of per-minute
+:mod:`chalicelib.stores.stream_records`) becomes zero or more increments of per-minute
 counters, each keyed by tenant, source, event type and the minute it belongs to:
 
 * INSERT of a pending event: ``ingested`` in the minute of ``created_at``.

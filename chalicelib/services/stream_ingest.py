@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.adapters.dynamodb_stream import record_effect, sequence_number_of
+from chalicelib.stores.stream_records import record_effect, sequence_number_of
 from chalicelib.domain.analytics import PoisonRecord, RecordEffect, aggregate
 from chalicelib.observability import metrics
 from chalicelib.observability.logging import logger

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chalicelib.adapters.dynamodb_stream import record_effect
+from chalicelib.stores.stream_records import record_effect
 from chalicelib.domain import analytics as a
 from chalicelib.domain.clock import format_ts, parse_ts
 

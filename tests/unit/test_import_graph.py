@@ -156,3 +156,41 @@ def test_domain_imports_nothing_of_aws_or_the_outer_layers(forbidden: str) -> No
         if within(name, f"{PACKAGE}.domain") and any(within(m, forbidden) for m in deps)
     )
     assert offenders == []
+
+
+# DynamoDB's wire format: an AttributeValue literal or subscript, or boto3's converters.
+_WIRE_TYPES = frozenset({"S", "N", "B", "SS", "NS", "BS", "M", "L", "BOOL", "NULL"})
+_WIRE_NAMES = frozenset({"TypeSerializer", "TypeDeserializer"})
+
+
+def wire_format_uses(path: Path) -> list[str]:
+    """Where a module builds or reads an AttributeValue: ``{"S": ...}``, ``x["S"]``, or uses
+    boto3's (de)serializers."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Dict) and len(node.keys) == 1:
+            key = node.keys[0]
+            if isinstance(key, ast.Constant) and key.value in _WIRE_TYPES:
+                found.append(f"{path.name}:{node.lineno} {{{key.value!r}: ...}}")
+        elif isinstance(node, ast.Subscript):
+            index = node.slice
+            if isinstance(index, ast.Constant) and index.value in _WIRE_TYPES:
+                found.append(f"{path.name}:{node.lineno} [{index.value!r}]")
+        elif isinstance(node, ast.Name | ast.Attribute):
+            name = node.id if isinstance(node, ast.Name) else node.attr
+            if name in _WIRE_NAMES:
+                found.append(f"{path.name}:{node.lineno} {name}")
+    return found
+
+
+def test_the_wire_format_check_sees_a_store() -> None:
+    assert wire_format_uses(ROOT / PACKAGE / "stores" / "codec.py")
+
+
+def test_no_attribute_value_outside_stores() -> None:
+    offenders = {
+        name: uses
+        for name, path in modules().items()
+        if not within(name, f"{PACKAGE}.stores") and (uses := wire_format_uses(path))
+    }
+    assert offenders == {}

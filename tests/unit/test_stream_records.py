@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from chalicelib.adapters.dynamodb_stream import (
+from chalicelib.stores.stream_records import (
     Unreadable,
     plain_image,
     plain_value,

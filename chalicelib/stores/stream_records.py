@@ -1,7 +1,7 @@
 """Lambda's DynamoDB stream records -> :class:`chalicelib.domain.analytics.StreamChange`.
 
 A record arrives in DynamoDB's wire format (``{"S": "..."}`` attribute values in its images);
-this is the one place outside ``chalicelib/stores/`` that reads it. A record that is not a
+it lives in ``stores/`` because only ``stores/`` reads that format. A record that is not a
 stream record at all (no ``dynamodb`` map, no ``SequenceNumber`` or ``eventID``) raises
 :class:`~chalicelib.domain.analytics.PoisonRecord`; what the domain needs from the images is
 checked by the domain (:func:`~chalicelib.domain.analytics.change_effect`).
