@@ -1,8 +1,5 @@
 """API errors: one class per contract error code the API returns, each carrying its HTTP status.
 
-The contract also reserves ``forbidden`` and ``conflict`` (key-management admin API); their
-classes are added with the code that raises them.
-
 Views and services raise these; the error middleware alone turns them into the envelope
 ``{"error": {"code", "message", "details"}, "request_id"}``. They derive from Chalice's
 ``ChaliceUnhandledError`` so that Chalice lets them reach the middleware instead of turning
@@ -82,6 +79,12 @@ class IpNotAllowed(ApiError):
     default_message = "The client IP address is not allowed for this API key."
 
 
+class Forbidden(ApiError):
+    status = 403
+    code = "forbidden"
+    default_message = "This API key may not do that."
+
+
 class NotFound(ApiError):
     status = 404
     code = "not_found"
@@ -98,6 +101,12 @@ class AlreadyAcknowledged(ApiError):
     status = 409
     code = "already_acknowledged"
     default_message = "The event was already acknowledged."
+
+
+class Conflict(ApiError):
+    status = 409
+    code = "conflict"
+    default_message = "The resource is not in a state that allows this."
 
 
 class IdempotencyConflict(ApiError):

@@ -22,6 +22,7 @@ from chalicelib.domain.analytics import (
 )
 from chalicelib.domain.events import STATUS_ACKNOWLEDGED, STATUS_PENDING, Event
 from chalicelib.domain.inbox import InboxItem, IndexPlan, inbox_keys
+from chalicelib.domain.keys import ApiKey, SecretEntry
 from chalicelib.domain.token_bucket import Branch
 from chalicelib.stores.errors import (
     AlreadyCounted,
@@ -36,6 +37,7 @@ from chalicelib.stores.protocols import (
     STATUS_ACTIVE,
     IdempotencyRecord,
     InboxPage,
+    KeyPage,
     KeyRecord,
     NewEvent,
     WriteResult,
@@ -44,10 +46,12 @@ from chalicelib.stores.protocols import (
 
 # -- api keys ----------------------------------------------------------------------------------
 class FakeKeyStore:
-    """:class:`ApiKeyStorage` over a dict; counts lookups."""
+    """:class:`ApiKeyStorage` over dicts; counts lookups. ``secrets`` holds the secret items by
+    digest, ``keys`` the key items by key id."""
 
     def __init__(self, now: Callable[[], float] = time.time) -> None:
         self.records: dict[str, KeyRecord] = {}
+        self.keys: dict[str, ApiKey] = {}
         self.lookups = 0
         self._now = now
 
@@ -64,6 +68,62 @@ class FakeKeyStore:
         if record.expires_at is not None and record.expires_at <= self._now():
             return None
         return record
+
+    def create(self, key: ApiKey, secret: KeyRecord) -> None:
+        if key.key_id in self.keys or secret.key_hash in self.records:
+            raise ConditionFailed()
+        self.keys[key.key_id] = key
+        self.records[secret.key_hash] = secret
+
+    def get_key(self, tenant_id: str, key_id: str) -> ApiKey | None:
+        key = self.keys.get(key_id)
+        return key if key is not None and key.tenant_id == tenant_id else None
+
+    def list_keys(self, tenant_id: str, after: str | None, limit: int) -> KeyPage:
+        ids = sorted(
+            k
+            for k, key in self.keys.items()
+            if key.tenant_id == tenant_id and (after is None or k > after)
+        )
+        page = [self.keys[k] for k in ids[:limit]]
+        return KeyPage(page, page[-1].key_id if len(ids) > limit else None)
+
+    def save(
+        self,
+        key: ApiKey,
+        expected_version: int,
+        secrets: Sequence[SecretEntry],
+        new_secret: KeyRecord | None = None,
+    ) -> None:
+        stored = self.keys.get(key.key_id)
+        if stored is None or stored.version != expected_version:
+            raise ConditionFailed()
+        for entry in secrets:
+            record = self.records.get(entry.key_hash)
+            if record is None or record.key_id != key.key_id:
+                raise ConditionFailed()
+        if new_secret is not None and new_secret.key_hash in self.records:
+            raise ConditionFailed()
+        self.keys[key.key_id] = key
+        for entry in secrets:
+            self.records[entry.key_hash] = dataclasses.replace(
+                self.records[entry.key_hash],
+                name=key.name,
+                scopes=key.scopes,
+                rate_limit_per_minute=key.rate_limit_per_minute,
+                allowed_ips=key.allowed_ips,
+                status=key.status,
+                expires_at=key.secret_expiry(entry),
+            )
+        if new_secret is not None:
+            self.records[new_secret.key_hash] = new_secret
+
+    def touch(self, key_id: str, at: str, if_not_after: str) -> bool:
+        key = self.keys.get(key_id)
+        if key is None or (key.last_used_at is not None and key.last_used_at > if_not_after):
+            return False
+        self.keys[key_id] = dataclasses.replace(key, last_used_at=at)
+        return True
 
 
 # -- rate limits -------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from chalice.app import Chalice, ConvertToMiddleware
 from chalicelib.api import (
     access_log,
     analytics,
+    api_keys,
     bulk,
     events,
     guards,
@@ -64,4 +65,5 @@ def create_app(runtime: Runtime, *, guards: bool = True, observe: bool = True) -
     app.register_blueprint(bulk.blueprint(runtime))  # literal /v1/events/bulk routes
     app.register_blueprint(events.blueprint(runtime))
     app.register_blueprint(analytics.blueprint(runtime))
+    app.register_blueprint(api_keys.blueprint(runtime))
     return app

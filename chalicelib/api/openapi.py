@@ -24,6 +24,15 @@ from pydantic.json_schema import (
 from pydantic_core import core_schema
 
 from chalicelib.api.models.analytics import AnalyticsQuery, AnalyticsSummary
+from chalicelib.api.models.api_keys import (
+    ApiKeyCreate,
+    ApiKeyIssued,
+    ApiKeyList,
+    ApiKeyListQuery,
+    ApiKeyOut,
+    ApiKeyRotate,
+    ApiKeyUpdate,
+)
 from chalicelib.api.models.bulk import (
     BulkAckResult,
     BulkCreateRequest,
@@ -51,6 +60,12 @@ COMPONENT_MODELS: tuple[type[BaseModel], ...] = (
     BulkAckResult,
     BulkDeleteResult,
     AnalyticsSummary,
+    ApiKeyCreate,
+    ApiKeyUpdate,
+    ApiKeyRotate,
+    ApiKeyOut,
+    ApiKeyIssued,
+    ApiKeyList,
 )
 # Constrained types that have a name of their own in the document (query parameters use them).
 NAMED_TYPES: dict[str, Any] = {"Name": Name, "Metadata": Metadata}
@@ -58,6 +73,7 @@ NAMED_TYPES: dict[str, Any] = {"Name": Name, "Metadata": Metadata}
 QUERY_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("/v1/inbox", "get"): InboxQuery,
     ("/v1/analytics/summary", "get"): AnalyticsQuery,
+    ("/v1/api-keys", "get"): ApiKeyListQuery,
 }
 
 

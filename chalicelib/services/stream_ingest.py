@@ -20,12 +20,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.stores.stream_records import record_effect, sequence_number_of
 from chalicelib.domain.analytics import PoisonRecord, RecordEffect, aggregate
 from chalicelib.observability import metrics
 from chalicelib.observability.logging import logger
 from chalicelib.stores.errors import AlreadyCounted, StoreError
 from chalicelib.stores.protocols import MAX_TRANSACTION_ITEMS, AnalyticsStorage
+from chalicelib.stores.stream_records import record_effect, sequence_number_of
 
 MAX_REDELIVERY_ROUNDS = 5
 METRIC_VALUES_PER_DOCUMENT = 100

@@ -1,19 +1,39 @@
-"""The api-keys table: one item per secret, keyed by the secret's SHA-256.
+"""The api-keys table: one item per secret, keyed by the secret's SHA-256, and one item per key.
 
-A key (``key_id``) may have several secrets during a rotation; each item has its own
-``expires_at``. Revocation sets ``status = revoked`` on every item of the key.
+* **Secret items** (``key_hash`` = the digest, ``kind = secret``) carry everything
+  authentication needs: the key's id, tenant, scopes, limit, allowlist and status, the signing
+  secret paired with this secret, and ``expires_at`` (the TTL attribute: the secret's own expiry
+  or the key's, whichever is first). A request costs one GetItem.
+* **Key items** (``key_hash`` = ``key#<key_id>``, ``kind = key``) hold the key's settings, its
+  live secrets (digests and expiries, never a secret) and a ``version``; the admin API reads
+  and writes them, and every change copies the settings onto the live secret items in the same
+  transaction, conditional on the version it read. A key item has no ``expires_at``, so the TTL
+  sweep never removes a key's history; it removes secret items once they have expired.
+* Lists use the ``tenant-index`` GSI (``tenant_id``, ``key_id``), keeping the key items only.
+
+Items written before key items existed (a secret item without ``kind``) still authenticate.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.domain.keys import SCOPE_EVENTS
+from botocore.exceptions import ClientError
+
+from chalicelib.domain.keys import (
+    SCOPE_EVENTS,
+    STATUS_ACTIVE,
+    STATUS_REVOKED,
+    ApiKey,
+    SecretEntry,
+)
 from chalicelib.stores import codec
-from chalicelib.stores.aws import translate_errors
-from chalicelib.stores.protocols import STATUS_ACTIVE, STATUS_REVOKED, KeyRecord
+from chalicelib.stores.aws import error_code, translate_errors
+from chalicelib.stores.errors import ConditionFailed, StorageUnavailable, StoreError
+from chalicelib.stores.protocols import KeyPage, KeyRecord
+from chalicelib.stores.tables import TENANT_INDEX
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -27,10 +47,21 @@ __all__ = [
     "record_to_item",
 ]
 
+KIND_KEY = "key"
+KIND_SECRET = "secret"  # noqa: S105 - an item kind, not a secret
+KEY_ITEM_PREFIX = "key#"
+LIST_PAGE_ITEMS = 100  # items read per Query page while listing (secret items are skipped)
+LIST_MAX_PAGES = 20  # bound on Query calls per list request
+
+
+def key_item_hash(key_id: str) -> str:
+    return KEY_ITEM_PREFIX + key_id
+
 
 def record_to_item(record: KeyRecord) -> dict[str, Any]:
     item: dict[str, Any] = {
         "key_hash": codec.s(record.key_hash),
+        "kind": codec.s(KIND_SECRET),
         "key_id": codec.s(record.key_id),
         "tenant_id": codec.s(record.tenant_id),
         "name": codec.s(record.name),
@@ -67,6 +98,78 @@ def item_to_record(item: dict[str, Any]) -> KeyRecord:
     )
 
 
+def _secret_entry(value: dict[str, Any]) -> SecretEntry:
+    fields = value["M"]
+    expires = codec.get_n(fields, "expires_at")
+    return SecretEntry(
+        key_hash=codec.get_s(fields, "key_hash") or "",
+        created_at=codec.get_s(fields, "created_at") or "",
+        expires_at=int(expires) if expires is not None else None,
+    )
+
+
+def _entry_value(entry: SecretEntry) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "key_hash": codec.s(entry.key_hash),
+        "created_at": codec.s(entry.created_at),
+    }
+    if entry.expires_at is not None:
+        fields["expires_at"] = codec.n(entry.expires_at)
+    return {"M": fields}
+
+
+def key_to_item(key: ApiKey) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "key_hash": codec.s(key_item_hash(key.key_id)),
+        "kind": codec.s(KIND_KEY),
+        "key_id": codec.s(key.key_id),
+        "tenant_id": codec.s(key.tenant_id),
+        "name": codec.s(key.name),
+        "created_at": codec.s(key.created_at),
+        "updated_at": codec.s(key.updated_at),
+        "scopes": {"SS": sorted(key.scopes)},
+        "signing": {"BOOL": key.signing},
+        "status": codec.s(key.status),
+        "secrets": {"L": [_entry_value(e) for e in key.secrets]},
+        "version": codec.n(key.version),
+    }
+    optional: dict[str, dict[str, Any] | None] = {
+        "rate_limit": codec.n(key.rate_limit_per_minute)
+        if key.rate_limit_per_minute is not None
+        else None,
+        "allowed_ips": {"L": [codec.s(ip) for ip in key.allowed_ips]} if key.allowed_ips else None,
+        "created_by": codec.s(key.created_by) if key.created_by else None,
+        "key_expires_at": codec.n(key.expires_at) if key.expires_at is not None else None,
+        "revoked_at": codec.s(key.revoked_at) if key.revoked_at else None,
+        "last_used_at": codec.s(key.last_used_at) if key.last_used_at else None,
+    }
+    item.update({name: value for name, value in optional.items() if value is not None})
+    return item
+
+
+def item_to_key(item: dict[str, Any]) -> ApiKey:
+    rate = codec.get_n(item, "rate_limit")
+    expires = codec.get_n(item, "key_expires_at")
+    return ApiKey(
+        key_id=codec.get_s(item, "key_id") or "",
+        tenant_id=codec.get_s(item, "tenant_id") or "",
+        name=codec.get_s(item, "name") or "",
+        created_at=codec.get_s(item, "created_at") or "",
+        updated_at=codec.get_s(item, "updated_at") or "",
+        scopes=frozenset(codec.get_str_list(item, "scopes") or [SCOPE_EVENTS]),
+        rate_limit_per_minute=int(rate) if rate is not None else None,
+        allowed_ips=tuple(codec.get_str_list(item, "allowed_ips")),
+        signing=bool(item.get("signing", {}).get("BOOL", False)),
+        status=codec.get_s(item, "status") or STATUS_ACTIVE,
+        created_by=codec.get_s(item, "created_by"),
+        expires_at=int(expires) if expires is not None else None,
+        revoked_at=codec.get_s(item, "revoked_at"),
+        last_used_at=codec.get_s(item, "last_used_at"),
+        secrets=tuple(_secret_entry(v) for v in item.get("secrets", {}).get("L", [])),
+        version=int(codec.get_n(item, "version") or 1),
+    )
+
+
 class ApiKeyStore:
     def __init__(
         self, client: DynamoDBClient, table: str, now: Callable[[], float] = time.time
@@ -75,6 +178,7 @@ class ApiKeyStore:
         self._table = table
         self._now = now
 
+    # -- secrets: what authentication reads ------------------------------------------------
     def put(self, record: KeyRecord) -> None:
         with translate_errors("PutItem api-keys"):
             self._client.put_item(
@@ -88,7 +192,7 @@ class ApiKeyStore:
         with translate_errors("GetItem api-keys"):
             resp = self._client.get_item(TableName=self._table, Key={"key_hash": codec.s(key_hash)})
         item = resp.get("Item")
-        if item is None:
+        if item is None or codec.get_s(item, "kind") == KIND_KEY:
             return None
         record = item_to_record(item)
         if record.status != STATUS_ACTIVE:
@@ -96,3 +200,171 @@ class ApiKeyStore:
         if record.expires_at is not None and record.expires_at <= self._now():
             return None
         return record
+
+    # -- keys: what the admin API reads and writes -----------------------------------------
+    def create(self, key: ApiKey, secret: KeyRecord) -> None:
+        absent = "attribute_not_exists(key_hash)"
+        self._transact(
+            "create",
+            [
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": key_to_item(key),
+                        "ConditionExpression": absent,
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": record_to_item(secret),
+                        "ConditionExpression": absent,
+                    }
+                },
+            ],
+        )
+
+    def get_key(self, tenant_id: str, key_id: str) -> ApiKey | None:
+        with translate_errors("GetItem api-keys"):
+            resp = self._client.get_item(
+                TableName=self._table,
+                Key={"key_hash": codec.s(key_item_hash(key_id))},
+                ConsistentRead=True,
+            )
+        item = resp.get("Item")
+        if item is None or codec.get_s(item, "tenant_id") != tenant_id:
+            return None
+        return item_to_key(item)
+
+    def list_keys(self, tenant_id: str, after: str | None, limit: int) -> KeyPage:
+        condition = "tenant_id = :tenant"
+        values: dict[str, Any] = {":tenant": codec.s(tenant_id), ":key": codec.s(KIND_KEY)}
+        if after is not None:
+            condition += " AND key_id > :after"
+            values[":after"] = codec.s(after)
+        keys: list[ApiKey] = []
+        start: dict[str, Any] | None = None
+        for _ in range(LIST_MAX_PAGES):
+            request: dict[str, Any] = {
+                "TableName": self._table,
+                "IndexName": TENANT_INDEX,
+                "KeyConditionExpression": condition,
+                "FilterExpression": "kind = :key",
+                "ExpressionAttributeValues": values,
+                "Limit": LIST_PAGE_ITEMS,
+            }
+            if start is not None:
+                request["ExclusiveStartKey"] = start
+            with translate_errors("Query api-keys"):
+                resp = self._client.query(**request)
+            keys.extend(item_to_key(item) for item in resp.get("Items", []))
+            start = resp.get("LastEvaluatedKey")
+            if len(keys) > limit or start is None:
+                break
+        if len(keys) > limit:
+            return KeyPage(keys[:limit], keys[limit - 1].key_id)
+        if start is not None:  # the page bound stopped the read: continue after the last key
+            return KeyPage(keys, keys[-1].key_id if keys else codec.get_s(start, "key_id"))
+        return KeyPage(keys, None)
+
+    def save(
+        self,
+        key: ApiKey,
+        expected_version: int,
+        secrets: Sequence[SecretEntry],
+        new_secret: KeyRecord | None = None,
+    ) -> None:
+        operations: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": key_to_item(key),
+                    "ConditionExpression": "version = :expected",
+                    "ExpressionAttributeValues": {":expected": codec.n(expected_version)},
+                }
+            }
+        ]
+        operations.extend(self._copy_settings(key, entry) for entry in secrets)
+        if new_secret is not None:
+            operations.append(
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": record_to_item(new_secret),
+                        "ConditionExpression": "attribute_not_exists(key_hash)",
+                    }
+                }
+            )
+        self._transact("save", operations)
+
+    def _copy_settings(self, key: ApiKey, entry: SecretEntry) -> dict[str, Any]:
+        names = {"#status": "status", "#name": "name"}
+        values: dict[str, Any] = {
+            ":name": codec.s(key.name),
+            ":scopes": {"SS": sorted(key.scopes)},
+            ":status": codec.s(key.status),
+            ":key_id": codec.s(key.key_id),
+        }
+        sets = ["#name = :name", "scopes = :scopes", "#status = :status"]
+        removes = []
+        optional = {
+            "rate_limit": codec.n(key.rate_limit_per_minute)
+            if key.rate_limit_per_minute is not None
+            else None,
+            "allowed_ips": {"L": [codec.s(ip) for ip in key.allowed_ips]}
+            if key.allowed_ips
+            else None,
+            "expires_at": codec.n(expiry)
+            if (expiry := key.secret_expiry(entry)) is not None
+            else None,
+        }
+        for attribute, value in optional.items():
+            if value is None:
+                removes.append(attribute)
+            else:
+                sets.append(f"{attribute} = :{attribute}")
+                values[f":{attribute}"] = value
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": {"key_hash": codec.s(entry.key_hash)},
+                "UpdateExpression": expression,
+                "ConditionExpression": "attribute_exists(key_hash) AND key_id = :key_id",
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": values,
+            }
+        }
+
+    def touch(self, key_id: str, at: str, if_not_after: str) -> bool:
+        try:
+            with translate_errors("UpdateItem api-keys"):
+                self._client.update_item(
+                    TableName=self._table,
+                    Key={"key_hash": codec.s(key_item_hash(key_id))},
+                    UpdateExpression="SET last_used_at = :at",
+                    ConditionExpression=(
+                        "attribute_exists(key_hash) AND "
+                        "(attribute_not_exists(last_used_at) OR last_used_at <= :since)"
+                    ),
+                    ExpressionAttributeValues={":at": codec.s(at), ":since": codec.s(if_not_after)},
+                )
+        except ConditionFailed:
+            return False
+        return True
+
+    def _transact(self, operation: str, items: list[dict[str, Any]]) -> None:
+        """One TransactWriteItems; a failed condition is :class:`ConditionFailed`, a conflict
+        with another transaction or throttling :class:`StorageUnavailable` (retry later)."""
+        with translate_errors(f"TransactWriteItems api-keys {operation}"):
+            try:
+                self._client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+            except ClientError as exc:
+                if error_code(exc) != "TransactionCanceledException":
+                    raise
+                codes = {str(r.get("Code")) for r in exc.response.get("CancellationReasons", [])}
+                if "ConditionalCheckFailed" in codes:
+                    raise ConditionFailed() from exc
+                if codes & {"TransactionConflict", "ThrottlingError"}:
+                    raise StorageUnavailable(f"api-keys {operation}: {sorted(codes)}") from exc
+                raise StoreError(f"api-keys {operation} cancelled: {sorted(codes)}") from exc

@@ -17,7 +17,13 @@ from typing import Protocol
 from chalicelib.domain.analytics import CounterRow, CounterUpdate, KeyRange
 from chalicelib.domain.events import Event
 from chalicelib.domain.inbox import InboxItem, IndexPlan
-from chalicelib.domain.keys import SCOPE_EVENTS, Principal
+from chalicelib.domain.keys import (
+    SCOPE_EVENTS,
+    STATUS_ACTIVE,
+    ApiKey,
+    Principal,
+    SecretEntry,
+)
 from chalicelib.domain.token_bucket import Branch
 
 # -- events ------------------------------------------------------------------------------------
@@ -107,8 +113,6 @@ class HealthProbe(Protocol):
 
 
 # -- api keys ----------------------------------------------------------------------------------
-STATUS_ACTIVE = "active"
-STATUS_REVOKED = "revoked"
 
 
 @dataclass(frozen=True)
@@ -137,12 +141,49 @@ class KeyRecord:
         )
 
 
+@dataclass(frozen=True)
+class KeyPage:
+    keys: list[ApiKey]  # ordered by key_id
+    next_after: str | None  # the key_id to continue after; None when there are no more
+
+
 class ApiKeyStorage(Protocol):
+    """One item per secret (the digest is its key; what authentication reads) and one item per
+    key (its settings and live secrets; what the admin API reads and writes)."""
+
     def put(self, record: KeyRecord) -> None:
-        """Store a new secret's record; :class:`ConditionFailed` when its hash is taken."""
+        """Store one secret's record alone; :class:`ConditionFailed` when its hash is taken."""
 
     def find_active(self, key_hash: str) -> KeyRecord | None:
         """The usable record for a digest, or ``None`` (unknown, revoked or expired)."""
+        ...
+
+    def create(self, key: ApiKey, secret: KeyRecord) -> None:
+        """The key and its first secret, in one transaction; :class:`ConditionFailed` when
+        either exists."""
+
+    def get_key(self, tenant_id: str, key_id: str) -> ApiKey | None:
+        """The key (strongly consistent), or ``None`` when it does not exist in this tenant."""
+        ...
+
+    def list_keys(self, tenant_id: str, after: str | None, limit: int) -> KeyPage:
+        """Up to ``limit`` keys of the tenant with ``key_id`` greater than ``after``."""
+        ...
+
+    def save(
+        self,
+        key: ApiKey,
+        expected_version: int,
+        secrets: Sequence[SecretEntry],
+        new_secret: KeyRecord | None = None,
+    ) -> None:
+        """In one transaction: write ``key`` (:class:`ConditionFailed` unless the stored
+        version is ``expected_version``), copy its settings onto the items of ``secrets`` with
+        each one's expiry, and put ``new_secret`` when given."""
+
+    def touch(self, key_id: str, at: str, if_not_after: str) -> bool:
+        """Set the key's ``last_used_at`` to ``at`` when it is absent or not after
+        ``if_not_after``; whether it wrote (a missing key: False)."""
         ...
 
 

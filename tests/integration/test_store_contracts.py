@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -28,7 +29,7 @@ from chalicelib.domain.clock import FixedClock, format_ts
 from chalicelib.domain.events import STATUS_ACKNOWLEDGED, STATUS_PENDING, EventDraft
 from chalicelib.domain.filters import MetadataFilters, build_filter
 from chalicelib.domain.inbox import InboxFilters, plan_query
-from chalicelib.domain.keys import SCOPE_ADMIN, SCOPE_EVENTS
+from chalicelib.domain.keys import SCOPE_ADMIN, SCOPE_EVENTS, ApiKey, SecretEntry
 from chalicelib.domain.token_bucket import Branch
 from chalicelib.services.events import EventService
 from chalicelib.stores.analytics import AnalyticsStore
@@ -291,6 +292,135 @@ def test_a_key_stops_working_when_it_expires(stores: Stores) -> None:
     assert stores.keys.find_active("a" * 64) is not None
     stores.clock.current = expires
     assert stores.keys.find_active("a" * 64) is None
+
+
+def api_key(tenant: str, key_id: str, secret_hash: str, **changes: object) -> ApiKey:
+    stamp = "2026-11-30T00:00:00.000Z"
+    key = ApiKey(
+        key_id=key_id,
+        tenant_id=tenant,
+        name="ci",
+        created_at=stamp,
+        updated_at=stamp,
+        secrets=(SecretEntry(secret_hash, stamp),),
+    )
+    return dataclasses.replace(key, **changes)  # type: ignore[arg-type]
+
+
+def secret_of(key: ApiKey, entry: SecretEntry, signing: str | None = None) -> KeyRecord:
+    return KeyRecord(
+        entry.key_hash,
+        key.key_id,
+        key.tenant_id,
+        key.name,
+        key.created_at,
+        key.scopes,
+        key.rate_limit_per_minute,
+        key.allowed_ips,
+        signing,
+        key.status,
+        key.secret_expiry(entry),
+    )
+
+
+def unique_tenant() -> str:
+    return "ten_" + uuid.uuid4().hex[:12]
+
+
+def test_a_created_key_reads_back_and_its_secret_authenticates(stores: Stores) -> None:
+    tenant = unique_tenant()
+    key = api_key(tenant, "key_" + uuid.uuid4().hex[:16], "c" * 64, rate_limit_per_minute=7)
+    stores.keys.create(key, secret_of(key, key.secrets[0], "tsig_x"))
+    assert stores.keys.get_key(tenant, key.key_id) == key
+    assert stores.keys.get_key("ten_other", key.key_id) is None
+    found = stores.keys.find_active("c" * 64)
+    assert found is not None
+    assert found.principal().signing_secrets == ("tsig_x",)
+    assert found.principal().rate_limit_per_minute == 7
+    with pytest.raises(ConditionFailed):
+        stores.keys.create(key, secret_of(key, SecretEntry("d" * 64, key.created_at)))
+    assert stores.keys.find_active("d" * 64) is None  # the refused transaction wrote nothing
+
+
+def test_keys_are_listed_by_id_a_page_at_a_time_and_only_the_tenants(stores: Stores) -> None:
+    tenant = unique_tenant()
+    ids = sorted("key_" + uuid.uuid4().hex[:16] for _ in range(5))
+    for n, key_id in enumerate(ids):
+        key = api_key(tenant, key_id, f"{n:064x}")
+        stores.keys.create(key, secret_of(key, key.secrets[0]))
+    other = api_key(unique_tenant(), "key_" + uuid.uuid4().hex[:16], "e" * 64)
+    stores.keys.create(other, secret_of(other, other.secrets[0]))
+    seen, after, pages = [], None, 0
+    while True:
+        page = stores.keys.list_keys(tenant, after, 2)
+        assert len(page.keys) <= 2
+        seen.extend(k.key_id for k in page.keys)
+        pages += 1
+        if page.next_after is None:
+            break
+        after = page.next_after
+    assert seen == ids
+    assert pages == 3
+    assert stores.keys.list_keys(tenant, ids[-1], 2).keys == []
+
+
+def test_save_is_conditional_on_the_version_and_copies_settings_to_secrets(stores: Stores) -> None:
+    tenant = unique_tenant()
+    key = api_key(tenant, "key_" + uuid.uuid4().hex[:16], "f" * 64)
+    stores.keys.create(key, secret_of(key, key.secrets[0]))
+    now = int(stores.clock.now())
+    renamed = dataclasses.replace(
+        key, name="renamed", rate_limit_per_minute=60, allowed_ips=("10.0.0.0/8",), version=2
+    )
+    with pytest.raises(ConditionFailed):
+        stores.keys.save(renamed, 5, renamed.secrets)
+    new_entry = SecretEntry("9" * 64, key.created_at)
+    ended = dataclasses.replace(key.secrets[0], expires_at=now + 60)
+    rotated = dataclasses.replace(renamed, secrets=(new_entry, ended))
+    stores.keys.save(rotated, 1, (ended,), secret_of(rotated, new_entry, "tsig_new"))
+    assert stores.keys.get_key(tenant, key.key_id) == rotated
+    old = stores.keys.find_active("f" * 64)
+    assert old is not None
+    assert (old.name, old.rate_limit_per_minute, old.allowed_ips, old.expires_at) == (
+        "renamed",
+        60,
+        ("10.0.0.0/8",),
+        now + 60,
+    )
+    assert stores.keys.find_active("9" * 64) is not None
+    with pytest.raises(ConditionFailed):  # the version moved on
+        stores.keys.save(rotated, 1, ())
+    stores.clock.current = now + 60
+    assert stores.keys.find_active("f" * 64) is None
+    assert stores.keys.find_active("9" * 64) is not None
+
+
+def test_save_refuses_a_secret_of_another_key(stores: Stores) -> None:
+    tenant = unique_tenant()
+    first = api_key(tenant, "key_" + uuid.uuid4().hex[:16], "1" * 64)
+    second = api_key(tenant, "key_" + uuid.uuid4().hex[:16], "2" * 64)
+    for key in (first, second):
+        stores.keys.create(key, secret_of(key, key.secrets[0]))
+    revoked = dataclasses.replace(first, status="revoked", version=2)
+    with pytest.raises(ConditionFailed):
+        stores.keys.save(revoked, 1, second.secrets)
+    assert stores.keys.find_active("2" * 64) is not None
+    assert stores.keys.get_key(tenant, first.key_id) == first
+
+
+def test_last_used_is_written_at_most_once_per_window(stores: Stores) -> None:
+    tenant = unique_tenant()
+    key = api_key(tenant, "key_" + uuid.uuid4().hex[:16], "3" * 64)
+    stores.keys.create(key, secret_of(key, key.secrets[0]))
+    assert stores.keys.touch(key.key_id, "2026-12-01T00:00:00.000Z", "2026-11-30T23:59:00.000Z")
+    assert not stores.keys.touch(key.key_id, "2026-12-01T00:00:30.000Z", "2026-11-30T23:59:30.000Z")
+    assert stores.keys.touch(key.key_id, "2026-12-01T00:01:01.000Z", "2026-12-01T00:00:01.000Z")
+    stored = stores.keys.get_key(tenant, key.key_id)
+    assert stored is not None
+    assert stored.last_used_at == "2026-12-01T00:01:01.000Z"
+    assert not stores.keys.touch(
+        "key_missing", "2026-12-01T00:00:00.000Z", "2026-11-30T23:59:00.000Z"
+    )
 
 
 # -- rate limits -------------------------------------------------------------------------------

@@ -223,8 +223,8 @@ def test_worker_keeps_going_when_the_table_is_recreated(ddb: Database) -> None:
 
 
 def test_store_reports_which_records_were_already_counted(ddb: Database) -> None:
-    from chalicelib.stores.stream_records import record_effect
     from chalicelib.domain.analytics import aggregate
+    from chalicelib.stores.stream_records import record_effect
 
     runtime = ddb.runtime()
     create(runtime, "ten_a")

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chalicelib.stores.stream_records import record_effect
 from chalicelib.domain import analytics as a
 from chalicelib.domain.clock import format_ts, parse_ts
+from chalicelib.stores.stream_records import record_effect
 
 T0 = parse_ts("2026-11-23T13:05:30.250Z")
 

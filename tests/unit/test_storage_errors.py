@@ -42,6 +42,12 @@ class DownKeyStore:
     def find_active(self, key_hash: str) -> None:
         raise StorageUnavailable("GetItem api-keys: ConnectTimeoutError")
 
+    def create(self, key: object, secret: object) -> None:
+        raise StorageUnavailable("TransactWriteItems api-keys create: ConnectTimeoutError")
+
+    def get_key(self, tenant_id: str, key_id: str) -> None:
+        raise StorageUnavailable("GetItem api-keys: ConnectTimeoutError")
+
 
 def test_key_lookup_failing_raises_service_unavailable_for_the_auth_middleware() -> None:
     keys = KeyService(DownKeyStore(), "local", 10.0)  # type: ignore[arg-type]
@@ -49,3 +55,5 @@ def test_key_lookup_failing_raises_service_unavailable_for_the_auth_middleware()
         keys.authenticate(new_secret("local"))
     with pytest.raises(errors.ServiceUnavailable):
         keys.create_key("laptop", "acme")
+    with pytest.raises(errors.ServiceUnavailable):
+        keys.rotate("acme", "key_0123456789abcdef", 60)

@@ -6,6 +6,8 @@ from decimal import Decimal
 
 import pytest
 
+from chalicelib.domain.analytics import PoisonRecord, StreamChange, change_effect
+from chalicelib.domain.clock import format_ts, parse_ts
 from chalicelib.stores.stream_records import (
     Unreadable,
     plain_image,
@@ -13,8 +15,6 @@ from chalicelib.stores.stream_records import (
     sequence_number_of,
     stream_change,
 )
-from chalicelib.domain.analytics import PoisonRecord, StreamChange, change_effect
-from chalicelib.domain.clock import format_ts, parse_ts
 
 T0 = parse_ts("2026-11-23T13:05:30.250Z")
 
