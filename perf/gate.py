@@ -120,6 +120,32 @@ def bench_ratios(times: Mapping[str, float], calibration: str) -> dict[str, floa
 
 
 @dataclass(frozen=True)
+class PairLimit:
+    """Two benchmarks of one run whose ratio has a fixed limit (not a baseline): a rewrite
+    measured against the frozen code it replaced, for instance."""
+
+    name: str
+    numerator: str
+    denominator: str
+    limit: float
+
+
+def pair_verdicts(times: Mapping[str, float], pairs: Iterable[PairLimit]) -> list[Verdict]:
+    """One verdict per pair: ``numerator / denominator`` of this run against the pair's limit
+    (shown as a change from 1.0); a pair whose benchmarks did not both run is missing."""
+    verdicts = []
+    for pair in pairs:
+        top, bottom = times.get(pair.numerator), times.get(pair.denominator)
+        if top is None or bottom is None or bottom <= 0:
+            verdicts.append(Verdict(pair.name, None, 1.0, pair.limit, MISSING))
+            continue
+        ratio = top / bottom
+        status = OVER if ratio > pair.limit else OK
+        verdicts.append(Verdict(pair.name, ratio, 1.0, pair.limit, status))
+    return verdicts
+
+
+@dataclass(frozen=True)
 class KindFigures:
     """One request kind of the paired probe: the API and the raw engine, same run."""
 

@@ -135,10 +135,11 @@ def authenticate(runtime: Runtime) -> Middleware:
         try:
             principal = runtime.keys.authenticate(secret)
         except errors.ApiError as exc:  # storage down (ServiceUnavailable): 503, not 500
+            cause = exc.__cause__ if exc.__cause__ is not None else exc
             logger.warning(
-                "key lookup failed", extra={"request_id": ctx.request_id, "error": str(exc)}
+                "key lookup failed", extra={"request_id": ctx.request_id, "error": str(cause)}
             )
-            return error_response(errors.ServiceUnavailable(), ctx.request_id)
+            return error_response(exc, ctx.request_id)
         if principal is None:
             return error_response(
                 errors.Unauthorized("The API key is unknown, revoked or expired."), ctx.request_id

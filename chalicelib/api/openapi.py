@@ -32,6 +32,7 @@ from chalicelib.api.models.api_keys import (
     ApiKeyOut,
     ApiKeyRotate,
     ApiKeyUpdate,
+    KeyId,
 )
 from chalicelib.api.models.bulk import (
     BulkAckResult,
@@ -42,7 +43,7 @@ from chalicelib.api.models.bulk import (
 )
 from chalicelib.api.models.inbox import METADATA_PARAM_PREFIX, InboxQuery
 from chalicelib.api.models.responses import ErrorEnvelope, Event, Health, InboxPage
-from chalicelib.domain.events import EventCreate, Metadata, Name
+from chalicelib.domain.events import EventCreate, EventId, IdempotencyKey, Metadata, Name
 
 OPENAPI_DIR = Path(__file__).resolve().parent.parent / "openapi"
 REF_TEMPLATE = "#/components/schemas/{model}"
@@ -74,6 +75,15 @@ QUERY_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("/v1/inbox", "get"): InboxQuery,
     ("/v1/analytics/summary", "get"): AnalyticsQuery,
     ("/v1/api-keys", "get"): ApiKeyListQuery,
+}
+
+
+# Path and header parameters whose schema comes from a named type (query parameters come from
+# the query models); a parameter listed here must not carry a hand-written schema.
+PARAMETER_TYPES: dict[tuple[str, str], Any] = {
+    ("path", "event_id"): EventId,
+    ("path", "key_id"): KeyId,
+    ("header", "Idempotency-Key"): IdempotencyKey,
 }
 
 
@@ -188,6 +198,30 @@ def _fill_query_parameters(document: dict[str, Any]) -> None:
                 parameter["schema"] = schemas[parameter["name"]]
 
 
+def _parameter_lists(document: dict[str, Any]) -> list[list[dict[str, Any]]]:
+    lists = []
+    for item in document["paths"].values():
+        lists.append(item.get("parameters", []))
+        lists.extend(op.get("parameters", []) for op in item.values() if isinstance(op, dict))
+    return lists
+
+
+def _fill_named_parameters(document: dict[str, Any]) -> None:
+    """Give every path and header parameter its schema from :data:`PARAMETER_TYPES`."""
+    for parameters in _parameter_lists(document):
+        for parameter in parameters:
+            if parameter.get("in") not in ("path", "header"):
+                continue
+            key = (parameter["in"], parameter["name"])
+            if "schema" in parameter:
+                raise ValueError(f"{key}: a hand-written schema (name its type in PARAMETER_TYPES)")
+            if key not in PARAMETER_TYPES:
+                raise ValueError(f"{key}: no type in PARAMETER_TYPES")
+            parameter["schema"] = TypeAdapter(PARAMETER_TYPES[key]).json_schema(
+                ref_template=REF_TEMPLATE, schema_generator=OpenApi30Schema
+            )
+
+
 def _merge(document: dict[str, Any], fragment: dict[str, Any], name: str) -> None:
     for path, item in fragment.get("paths", {}).items():
         if path in document["paths"]:
@@ -209,6 +243,7 @@ def assemble(core: Path, fragments: list[Path]) -> dict[str, Any]:
         _merge(document, json.loads(fragment_path.read_text()), fragment_path.name)
     _merge(document, {"components": {"schemas": component_schemas()}}, "models")
     _fill_query_parameters(document)
+    _fill_named_parameters(document)
     return document
 
 

@@ -174,6 +174,15 @@ Metadata = Annotated[
 ]
 
 
+IDEMPOTENCY_KEY_PATTERN = r"^[\x20-\x7E]{1,255}$"
+# Named types the OpenAPI document gives the `Idempotency-Key` header and `{event_id}` paths.
+IdempotencyKey = Annotated[
+    str,
+    Field(min_length=1, max_length=MAX_IDEMPOTENCY_KEY_CHARS, pattern=IDEMPOTENCY_KEY_PATTERN),
+]
+EventId = Annotated[str, Field(pattern=EVENT_ID_PATTERN.pattern)]
+
+
 def _key_problem(key: str) -> str | None:
     if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY_CHARS or not key.isprintable():
         return "must be 1-255 printable characters"
@@ -201,7 +210,7 @@ class EventCreate(BaseModel):
         default=None,
         min_length=1,
         max_length=MAX_IDEMPOTENCY_KEY_CHARS,
-        pattern=r"^[\x20-\x7E]{1,255}$",
+        pattern=IDEMPOTENCY_KEY_PATTERN,
         description="Same as the `Idempotency-Key` header: 1-255 printable ASCII characters.",
         validate_default=True,
     )

@@ -3,6 +3,7 @@ number of round trips (botocore's before-call event sees every API call, retries
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -112,12 +113,19 @@ def test_inbox_is_one_query_per_shard_on_an_index(
 
 
 def test_authentication_is_one_get_then_cached(counted: tuple[Runtime, CallCounter]) -> None:
+    """On the request's path: one GetItem, then none while cached. Off it, on a background
+    thread: one UpdateItem of last_used_at (at most once a minute per key)."""
     rt, counter = counted
     _, secret = rt.keys.create_key("n", "ten_a")
     counter.take()
     assert rt.keys.authenticate(secret) is not None
-    assert counter.take() == {"GetItem": 1}
     assert rt.keys.authenticate(secret) is not None
+    deadline = time.monotonic() + 10
+    while counter.calls["UpdateItem"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)  # the background write of last_used_at
+    assert counter.take() == {"GetItem": 1, "UpdateItem": 1}
+    assert rt.keys.authenticate(secret) is not None
+    time.sleep(0.2)  # room for a second background write, which must not come
     assert counter.take() == {}
 
 

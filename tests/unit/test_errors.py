@@ -90,3 +90,16 @@ def test_every_error_class_is_raised_somewhere() -> None:
     ]
     unused = [cls.__name__ for cls in classes if not re.search(rf"\b{cls.__name__}\b", source)]
     assert unused == []
+
+
+def test_the_documented_error_codes_are_exactly_the_error_classes() -> None:
+    from typing import get_args
+
+    from chalicelib.api.models.responses import ErrorCode
+
+    classes = {
+        cls.code
+        for cls in vars(errors).values()
+        if isinstance(cls, type) and issubclass(cls, errors.ApiError)
+    }
+    assert set(get_args(ErrorCode)) == classes

@@ -194,3 +194,22 @@ def test_no_attribute_value_outside_stores() -> None:
         if not within(name, f"{PACKAGE}.stores") and (uses := wire_format_uses(path))
     }
     assert offenders == {}
+
+
+def test_nothing_edits_sys_path() -> None:
+    """The project is installed into its own .venv (editable): every entry point imports it
+    normally, so no file may patch the import path."""
+    skip = {".venv", "node_modules", ".git", "build", ".run"}
+    offenders = []
+    for path in sorted(ROOT.rglob("*.py")):
+        if skip & set(path.relative_to(ROOT).parts):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr == "path"
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "sys"
+            ):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert offenders == []

@@ -103,3 +103,41 @@ def test_no_schema_is_written_by_hand() -> None:
             ):
                 if parameter["in"] == "query":
                     assert "schema" not in parameter, (fragment_path.name, parameter["name"])
+
+
+def test_path_and_header_parameters_take_their_schema_from_named_types(
+    served: dict[str, Any],
+) -> None:
+    from chalicelib.api.openapi import PARAMETER_TYPES
+
+    seen = set()
+    for item in served["paths"].values():
+        lists = [item.get("parameters", [])]
+        lists += [op.get("parameters", []) for op in item.values() if isinstance(op, dict)]
+        for parameter in (p for parameters in lists for p in parameters):
+            if parameter["in"] in ("path", "header"):
+                key = (parameter["in"], parameter["name"])
+                generated = TypeAdapter(PARAMETER_TYPES[key]).json_schema(
+                    ref_template=REF_TEMPLATE, schema_generator=OpenApi30Schema
+                )
+                assert parameter["schema"] == generated
+                seen.add(key)
+    assert seen == set(PARAMETER_TYPES)
+    for fragment_path in sorted(OPENAPI_DIR.glob("*.json")):
+        text = json.loads(fragment_path.read_text())
+        for item in text.get("paths", {}).values():
+            for parameter in item.get("parameters", []) + [
+                p for op in item.values() if isinstance(op, dict) for p in op.get("parameters", [])
+            ]:
+                if parameter["in"] in ("path", "header"):
+                    assert "schema" not in parameter, (fragment_path.name, parameter["name"])
+
+
+def test_a_hand_written_path_parameter_schema_is_refused(tmp_path: Any) -> None:
+    from chalicelib.api.openapi import assemble
+
+    core = json.loads((OPENAPI_DIR / "core.json").read_text())
+    core["paths"]["/v1/events/{event_id}"]["parameters"][0]["schema"] = {"type": "string"}
+    (tmp_path / "core.json").write_text(json.dumps(core))
+    with pytest.raises(ValueError, match="hand-written"):
+        assemble(tmp_path / "core.json", [])

@@ -184,3 +184,27 @@ def test_the_committed_baseline_covers_every_benchmark_and_kind() -> None:
 
     expected = {f"{k}.{m}" for k in KINDS for m in ("latency_p50_vs_raw", "cpu_vs_raw")}
     assert set(baseline["load"]["ratios"]) == expected
+
+
+def test_a_same_run_pair_passes_within_its_limit_and_fails_over_it() -> None:
+    from perf.gate import MISSING, OK, OVER, PairLimit, pair_verdicts
+
+    pair = PairLimit("new_vs_old", "new", "old", 1.5)
+    [within] = pair_verdicts({"new": 30.0, "old": 20.0}, [pair])
+    assert (within.status, within.now) == (OK, 1.5)
+    [over] = pair_verdicts({"new": 30.1, "old": 20.0}, [pair])
+    assert over.status == OVER
+    assert over.failed
+    [missing] = pair_verdicts({"new": 30.0}, [pair])
+    assert missing.status == MISSING
+
+
+def test_the_gate_holds_pydantic_to_one_and_a_half_times_the_handwritten_validator() -> None:
+    from scripts.perf_gate import SAME_RUN_PAIRS
+
+    [pair] = SAME_RUN_PAIRS
+    assert (pair.numerator, pair.denominator, pair.limit) == (
+        "test_bench_validate_typical_event",
+        "test_bench_validate_typical_event_handwritten_reference",
+        1.5,
+    )

@@ -33,6 +33,7 @@ MAX_KEY_LIFETIME_SECONDS = 10 * 365 * 86400
 DEFAULT_LIST_LIMIT = 20
 MAX_LIST_LIMIT = 100
 KEY_ID_PATTERN = re.compile(r"^key_[0-9a-f]{16}$")
+KeyId = Annotated[str, Field(pattern=KEY_ID_PATTERN.pattern)]
 
 KeyName = Annotated[
     str,

@@ -12,6 +12,7 @@ from pydantic import (
     Field,
     ValidationError,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -69,7 +70,12 @@ class InboxQuery(BaseModel):
     """Query parameters of `GET /v1/inbox`; `metadata.<key>` parameters are the extras."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
-    __pydantic_extra__: dict[str, Annotated[str, Field(max_length=MAX_METADATA_VALUE_CHARS)]]
+    # The length is checked by _metadata (key first, then value, as the contract words it); the
+    # schema only documents it.
+    __pydantic_extra__: dict[
+        str,
+        Annotated[str, WithJsonSchema({"type": "string", "maxLength": MAX_METADATA_VALUE_CHARS})],
+    ]
 
     limit: Annotated[int, Field(ge=1, le=MAX_LIMIT), BeforeValidator(_digits)] = DEFAULT_LIMIT
     source: Name | None = None

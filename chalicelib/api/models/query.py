@@ -12,12 +12,20 @@ from pydantic_core import PydanticCustomError
 from chalicelib import errors
 from chalicelib.domain.clock import parse_ts
 
+# Timestamps the API can store and format (fixed-width RFC 3339, so string order is time order,
+# with room for a window to be widened by a day): 1970-01-01 up to, not including, 9999-01-01.
+EARLIEST_TIMESTAMP = 0.0
+LATEST_TIMESTAMP = 253_370_764_800.0
+
 
 def _timestamp(value: Any) -> float:
     try:
-        return parse_ts(value)
+        seconds = parse_ts(value)
     except (TypeError, ValueError):
         raise PydanticCustomError("timestamp", "must be an RFC 3339 timestamp") from None
+    if not EARLIEST_TIMESTAMP <= seconds < LATEST_TIMESTAMP:
+        raise PydanticCustomError("timestamp", "must be an RFC 3339 timestamp from 1970 to 9998")
+    return seconds
 
 
 # A query parameter in RFC 3339, validated into epoch seconds.
