@@ -58,21 +58,62 @@ def key_item_hash(key_id: str) -> str:
     return KEY_ITEM_PREFIX + key_id
 
 
+def _settings_attributes(
+    key_id: str,
+    tenant_id: str,
+    name: str,
+    created_at: str,
+    scopes: frozenset[str],
+    status: str,
+    rate_limit: int | None,
+    allowed_ips: tuple[str, ...],
+) -> dict[str, Any]:
+    """What a key item and its secret items both hold (the secret items as a copy)."""
+    item: dict[str, Any] = {
+        "key_id": codec.s(key_id),
+        "tenant_id": codec.s(tenant_id),
+        "name": codec.s(name),
+        "created_at": codec.s(created_at),
+        "scopes": {"SS": sorted(scopes)},
+        "status": codec.s(status),
+    }
+    if rate_limit is not None:
+        item["rate_limit"] = codec.n(rate_limit)
+    if allowed_ips:
+        item["allowed_ips"] = {"L": [codec.s(ip) for ip in allowed_ips]}
+    return item
+
+
+def _settings_fields(item: dict[str, Any]) -> dict[str, Any]:
+    """:func:`_settings_attributes` read back, as the dataclasses' keyword arguments."""
+    rate = codec.get_n(item, "rate_limit")
+    return {
+        "key_id": codec.get_s(item, "key_id") or "",
+        "tenant_id": codec.get_s(item, "tenant_id") or "",
+        "name": codec.get_s(item, "name") or "",
+        "created_at": codec.get_s(item, "created_at") or "",
+        "scopes": frozenset(codec.get_str_list(item, "scopes") or [SCOPE_EVENTS]),
+        "status": codec.get_s(item, "status") or STATUS_ACTIVE,
+        "rate_limit_per_minute": int(rate) if rate is not None else None,
+        "allowed_ips": tuple(codec.get_str_list(item, "allowed_ips")),
+    }
+
+
 def record_to_item(record: KeyRecord) -> dict[str, Any]:
     item: dict[str, Any] = {
         "key_hash": codec.s(record.key_hash),
         "kind": codec.s(KIND_SECRET),
-        "key_id": codec.s(record.key_id),
-        "tenant_id": codec.s(record.tenant_id),
-        "name": codec.s(record.name),
-        "created_at": codec.s(record.created_at),
-        "scopes": {"SS": sorted(record.scopes)},
-        "status": codec.s(record.status),
+        **_settings_attributes(
+            record.key_id,
+            record.tenant_id,
+            record.name,
+            record.created_at,
+            record.scopes,
+            record.status,
+            record.rate_limit_per_minute,
+            record.allowed_ips,
+        ),
     }
-    if record.rate_limit_per_minute is not None:
-        item["rate_limit"] = codec.n(record.rate_limit_per_minute)
-    if record.allowed_ips:
-        item["allowed_ips"] = {"L": [codec.s(ip) for ip in record.allowed_ips]}
     if record.signing_secret:
         item["signing_secret"] = codec.s(record.signing_secret)
     if record.expires_at is not None:
@@ -81,20 +122,12 @@ def record_to_item(record: KeyRecord) -> dict[str, Any]:
 
 
 def item_to_record(item: dict[str, Any]) -> KeyRecord:
-    rate = codec.get_n(item, "rate_limit")
     expires = codec.get_n(item, "expires_at")
     return KeyRecord(
         key_hash=codec.get_s(item, "key_hash") or "",
-        key_id=codec.get_s(item, "key_id") or "",
-        tenant_id=codec.get_s(item, "tenant_id") or "",
-        name=codec.get_s(item, "name") or "",
-        created_at=codec.get_s(item, "created_at") or "",
-        scopes=frozenset(codec.get_str_list(item, "scopes") or [SCOPE_EVENTS]),
-        rate_limit_per_minute=int(rate) if rate is not None else None,
-        allowed_ips=tuple(codec.get_str_list(item, "allowed_ips")),
         signing_secret=codec.get_s(item, "signing_secret"),
-        status=codec.get_s(item, "status") or STATUS_ACTIVE,
         expires_at=int(expires) if expires is not None else None,
+        **_settings_fields(item),
     )
 
 
@@ -122,22 +155,22 @@ def key_to_item(key: ApiKey) -> dict[str, Any]:
     item: dict[str, Any] = {
         "key_hash": codec.s(key_item_hash(key.key_id)),
         "kind": codec.s(KIND_KEY),
-        "key_id": codec.s(key.key_id),
-        "tenant_id": codec.s(key.tenant_id),
-        "name": codec.s(key.name),
-        "created_at": codec.s(key.created_at),
+        **_settings_attributes(
+            key.key_id,
+            key.tenant_id,
+            key.name,
+            key.created_at,
+            key.scopes,
+            key.status,
+            key.rate_limit_per_minute,
+            key.allowed_ips,
+        ),
         "updated_at": codec.s(key.updated_at),
-        "scopes": {"SS": sorted(key.scopes)},
         "signing": {"BOOL": key.signing},
-        "status": codec.s(key.status),
         "secrets": {"L": [_entry_value(e) for e in key.secrets]},
         "version": codec.n(key.version),
     }
     optional: dict[str, dict[str, Any] | None] = {
-        "rate_limit": codec.n(key.rate_limit_per_minute)
-        if key.rate_limit_per_minute is not None
-        else None,
-        "allowed_ips": {"L": [codec.s(ip) for ip in key.allowed_ips]} if key.allowed_ips else None,
         "created_by": codec.s(key.created_by) if key.created_by else None,
         "key_expires_at": codec.n(key.expires_at) if key.expires_at is not None else None,
         "revoked_at": codec.s(key.revoked_at) if key.revoked_at else None,
@@ -148,25 +181,17 @@ def key_to_item(key: ApiKey) -> dict[str, Any]:
 
 
 def item_to_key(item: dict[str, Any]) -> ApiKey:
-    rate = codec.get_n(item, "rate_limit")
     expires = codec.get_n(item, "key_expires_at")
     return ApiKey(
-        key_id=codec.get_s(item, "key_id") or "",
-        tenant_id=codec.get_s(item, "tenant_id") or "",
-        name=codec.get_s(item, "name") or "",
-        created_at=codec.get_s(item, "created_at") or "",
         updated_at=codec.get_s(item, "updated_at") or "",
-        scopes=frozenset(codec.get_str_list(item, "scopes") or [SCOPE_EVENTS]),
-        rate_limit_per_minute=int(rate) if rate is not None else None,
-        allowed_ips=tuple(codec.get_str_list(item, "allowed_ips")),
         signing=bool(item.get("signing", {}).get("BOOL", False)),
-        status=codec.get_s(item, "status") or STATUS_ACTIVE,
         created_by=codec.get_s(item, "created_by"),
         expires_at=int(expires) if expires is not None else None,
         revoked_at=codec.get_s(item, "revoked_at"),
         last_used_at=codec.get_s(item, "last_used_at"),
         secrets=tuple(_secret_entry(v) for v in item.get("secrets", {}).get("L", [])),
         version=int(codec.get_n(item, "version") or 1),
+        **_settings_fields(item),
     )
 
 
