@@ -104,10 +104,12 @@ def test_paging_while_another_thread_posts(ddb: Database) -> None:
         stop.set()
         thread.join()
     assert len(seen) == len(set(seen)), "an event was served twice"
-    assert seen[: len(initial)] == initial
-    # A single writer creates and commits events in order: what paging saw of them is a prefix.
-    new_seen = seen[len(initial) :]
-    assert new_seen == posted[: len(new_seen)], "an event was skipped"
+    assert seen[: len(initial)] == initial, "an event committed before the pass was skipped"
+    assert set(seen[len(initial) :]) <= set(posted)
+    # An event committed during the pass may be missed by it (the shards are read one after
+    # another, so a page can hold a later event of one shard and not an earlier one of another
+    # still in flight), but never by the next pass: docs/API.md, "Paging under concurrent writes".
+    assert walk(rt, limit="4") == initial + posted
 
 
 def test_tenants_never_see_each_other(ddb: Database) -> None:
