@@ -52,6 +52,14 @@ SAME_RUN_PAIRS = (
         "test_bench_validate_typical_event_handwritten_reference",
         1.5,
     ),
+    # Issue 10's "verification under 20 µs", scaled by this machine's speed: 20 µs on the
+    # machine where the calibration benchmark ran 102.7 µs (the baseline's).
+    PairLimit(
+        "request_signature_verify.within_20us",
+        "test_bench_verify_request_signature",
+        CALIBRATION,
+        round(20 / 102.7, 4),
+    ),
 )
 BENCH_TOLERANCE = 1.5
 LATENCY_TOLERANCE = 1.5

@@ -41,6 +41,7 @@ from chalicelib.stores.protocols import (
     KeyRecord,
     NewEvent,
     WriteResult,
+    legacy_key,
 )
 
 
@@ -52,6 +53,7 @@ class FakeKeyStore:
     def __init__(self, now: Callable[[], float] = time.time) -> None:
         self.records: dict[str, KeyRecord] = {}
         self.keys: dict[str, ApiKey] = {}
+        self.managed: set[str] = set()  # digests of secrets that belong to a key item
         self.lookups = 0
         self._now = now
 
@@ -74,18 +76,33 @@ class FakeKeyStore:
             raise ConditionFailed()
         self.keys[key.key_id] = key
         self.records[secret.key_hash] = secret
+        self.managed.add(secret.key_hash)
+
+    def _legacy(self, tenant_id: str, key_id: str | None = None) -> list[KeyRecord]:
+        return [
+            r
+            for r in self.records.values()
+            if r.key_hash not in self.managed
+            and r.tenant_id == tenant_id
+            and (key_id is None or r.key_id == key_id)
+        ]
 
     def get_key(self, tenant_id: str, key_id: str) -> ApiKey | None:
         key = self.keys.get(key_id)
-        return key if key is not None and key.tenant_id == tenant_id else None
+        if key is None:
+            legacy = self._legacy(tenant_id, key_id)
+            if not legacy:
+                return None
+            key = self.keys[key_id] = legacy_key(legacy)
+            self.managed.update(r.key_hash for r in legacy)
+        return key if key.tenant_id == tenant_id else None
 
     def list_keys(self, tenant_id: str, after: str | None, limit: int) -> KeyPage:
-        ids = sorted(
-            k
-            for k, key in self.keys.items()
-            if key.tenant_id == tenant_id and (after is None or k > after)
-        )
-        page = [self.keys[k] for k in ids[:limit]]
+        found = {k: key for k, key in self.keys.items() if key.tenant_id == tenant_id}
+        for record in self._legacy(tenant_id):
+            found.setdefault(record.key_id, legacy_key([record]))
+        ids = sorted(k for k in found if after is None or k > after)
+        page = [found[k] for k in ids[:limit]]
         return KeyPage(page, page[-1].key_id if len(ids) > limit else None)
 
     def save(
@@ -104,7 +121,7 @@ class FakeKeyStore:
                 raise ConditionFailed()
         if new_secret is not None and new_secret.key_hash in self.records:
             raise ConditionFailed()
-        self.keys[key.key_id] = key
+        self.keys[key.key_id] = dataclasses.replace(key, last_used_at=stored.last_used_at)
         for entry in secrets:
             self.records[entry.key_hash] = dataclasses.replace(
                 self.records[entry.key_hash],
@@ -117,6 +134,7 @@ class FakeKeyStore:
             )
         if new_secret is not None:
             self.records[new_secret.key_hash] = new_secret
+            self.managed.add(new_secret.key_hash)
 
     def touch(self, key_id: str, at: str, if_not_after: str) -> bool:
         key = self.keys.get(key_id)

@@ -67,6 +67,8 @@ def parse_network(entry: str) -> IPNetwork:
     text = entry.strip() if isinstance(entry, str) else entry
     if not isinstance(text, str) or not text:
         raise InvalidAllowlist(f"allowlist entry {entry!r} is empty or not a string")
+    if "%" in text:  # a zone (fe80::1%eth0) names an interface of one host: never a client
+        raise InvalidAllowlist(f"allowlist entry {entry!r} has an IPv6 zone (%...)")
     try:
         network = ipaddress.ip_network(text, strict=True)
     except ValueError as exc:

@@ -6,8 +6,8 @@ of secret bytes ever happens in our code, so there is no timing side channel on 
 A key (``key_id``) has one or more secrets over its life; each secret has its own expiry and,
 for a key that signs its requests, its own signing secret (the pair rotates together: a request
 authenticated by a secret is signed with that secret's signing secret). Rotation adds a new
-secret and gives the previous one a grace period (:func:`plan_rotation`); nothing is
-overwritten, so the key's history is its list of secrets.
+secret and gives the previous one a grace period (:func:`plan_rotation`): a secret is never
+reused or overwritten, and an older one's expiry only ever gets shorter.
 """
 
 from __future__ import annotations
@@ -67,7 +67,8 @@ class Principal:
     scopes: frozenset[str] = field(default_factory=lambda: frozenset({SCOPE_EVENTS}))
     rate_limit_per_minute: int | None = None
     allowed_ips: tuple[str, ...] = ()
-    signing_secrets: tuple[str, ...] = ()  # the signing secret paired with the secret used
+    # The signing secret paired with the secret used; never in a repr (tracebacks, asserts).
+    signing_secrets: tuple[str, ...] = field(default=(), repr=False)
 
     @property
     def admin(self) -> bool:

@@ -162,6 +162,9 @@ class KeyService:
                 record = self._store.find_active(digest)
             principal = record.principal() if record else None
             ttl = self._ttl if principal else min(self._ttl, NEGATIVE_CACHE_SECONDS)
+            if record is not None and record.expires_at is not None:
+                # Never cached past the secret's end (a rotation's grace, the key's expiry).
+                ttl = min(ttl, record.expires_at - self._now())
             self._cache.put(digest, principal, ttl)
         if principal is not None:
             self._note_use(principal.key_id)
@@ -249,7 +252,7 @@ class KeyService:
         self, tenant_id: str, key_id: str, changes: KeyChanges, actor: str | None = None
     ) -> ApiKey:
         def change(key: ApiKey, now: float) -> tuple[ApiKey, tuple[SecretEntry, ...], None]:
-            self._refuse_revoked(key)
+            self._refuse_revoked(key, now)
             updated = replace(
                 key,
                 name=changes.name if "name" in changes.given and changes.name else key.name,
@@ -260,7 +263,7 @@ class KeyService:
                 if "allowed_ips" in changes.given
                 else key.allowed_ips,
             )
-            live = tuple(e for e in key.secrets if e.live(now))
+            live = self._working(key, now)
             return replace(updated, secrets=live), live, None
 
         key, _ = self._save(tenant_id, key_id, change)
@@ -278,9 +281,9 @@ class KeyService:
         issued: dict[str, str | None] = {}
 
         def change(key: ApiKey, now: float) -> tuple[ApiKey, tuple[SecretEntry, ...], KeyRecord]:
-            self._refuse_revoked(key)
+            self._refuse_revoked(key, now)
             entry = SecretEntry(hash_secret(secret), format_ts(now))
-            plan = plan_rotation(key.secrets, entry, int(now), grace_seconds)
+            plan = plan_rotation(self._working(key, now), entry, int(now), grace_seconds)
             rotated = replace(key, secrets=plan.live)
             issued["signing"] = new_signing_secret() if key.signing else None
             return rotated, plan.ended, self._secret_record(rotated, entry, issued["signing"])
@@ -303,7 +306,7 @@ class KeyService:
             return key
 
         def change(key: ApiKey, now: float) -> tuple[ApiKey, tuple[SecretEntry, ...], None]:
-            ended = tuple(replace(e, expires_at=int(now)) for e in key.secrets if e.live(now))
+            ended = tuple(replace(e, expires_at=int(now)) for e in self._working(key, now))
             return (
                 replace(key, status=STATUS_REVOKED, revoked_at=format_ts(now), secrets=ended),
                 ended,
@@ -337,9 +340,16 @@ class KeyService:
         raise errors.Conflict("The key was changed by another request at the same time; retry.")
 
     @staticmethod
-    def _refuse_revoked(key: ApiKey) -> None:
+    def _refuse_revoked(key: ApiKey, now: float) -> None:
         if key.status != STATUS_ACTIVE:
             raise errors.Conflict("The key is revoked; create a new key instead.")
+        if key.expires_at is not None and key.expires_at <= now:
+            raise errors.Conflict("The key has expired; create a new key instead.")
+
+    @staticmethod
+    def _working(key: ApiKey, now: float) -> tuple[SecretEntry, ...]:
+        """The secrets that still work (their items exist: the TTL sweep removes the others)."""
+        return tuple(e for e in key.secrets if (ends := key.secret_expiry(e)) is None or ends > now)
 
     @staticmethod
     def _secret_record(key: ApiKey, entry: SecretEntry, signing_secret: str | None) -> KeyRecord:

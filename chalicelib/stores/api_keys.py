@@ -32,8 +32,8 @@ from chalicelib.domain.keys import (
 from chalicelib.stores import codec
 from chalicelib.stores.aws import error_code, translate_errors
 from chalicelib.stores.errors import ConditionFailed, StorageUnavailable, StoreError
-from chalicelib.stores.protocols import KeyPage, KeyRecord
-from chalicelib.stores.tables import TENANT_INDEX
+from chalicelib.stores.protocols import KeyPage, KeyRecord, legacy_key
+from chalicelib.stores.tables import KEY_ID_INDEX, TENANT_INDEX
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -52,6 +52,14 @@ KIND_SECRET = "secret"  # noqa: S105 - an item kind, not a secret
 KEY_ITEM_PREFIX = "key#"
 LIST_PAGE_ITEMS = 100  # items read per Query page while listing (secret items are skipped)
 LIST_MAX_PAGES = 20  # bound on Query calls per list request
+# Key-item attributes written only when set (a change that clears one removes it).
+OPTIONAL_KEY_ATTRIBUTES = (
+    "rate_limit",
+    "allowed_ips",
+    "created_by",
+    "key_expires_at",
+    "revoked_at",
+)
 
 
 def key_item_hash(key_id: str) -> str:
@@ -99,10 +107,11 @@ def _settings_fields(item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def record_to_item(record: KeyRecord) -> dict[str, Any]:
+def record_to_item(record: KeyRecord, managed: bool = True) -> dict[str, Any]:
+    """A secret item; ``managed=False`` writes it as keys were stored before key items existed
+    (no ``kind``)."""
     item: dict[str, Any] = {
         "key_hash": codec.s(record.key_hash),
-        "kind": codec.s(KIND_SECRET),
         **_settings_attributes(
             record.key_id,
             record.tenant_id,
@@ -114,6 +123,8 @@ def record_to_item(record: KeyRecord) -> dict[str, Any]:
             record.allowed_ips,
         ),
     }
+    if managed:
+        item["kind"] = codec.s(KIND_SECRET)
     if record.signing_secret:
         item["signing_secret"] = codec.s(record.signing_secret)
     if record.expires_at is not None:
@@ -195,6 +206,10 @@ def item_to_key(item: dict[str, Any]) -> ApiKey:
     )
 
 
+def legacy_to_key(items: Sequence[dict[str, Any]]) -> ApiKey:
+    return legacy_key([item_to_record(item) for item in items])
+
+
 class ApiKeyStore:
     def __init__(
         self, client: DynamoDBClient, table: str, now: Callable[[], float] = time.time
@@ -208,14 +223,18 @@ class ApiKeyStore:
         with translate_errors("PutItem api-keys"):
             self._client.put_item(
                 TableName=self._table,
-                Item=record_to_item(record),
+                Item=record_to_item(record, managed=False),
                 ConditionExpression="attribute_not_exists(key_hash)",
             )
 
     def find_active(self, key_hash: str) -> KeyRecord | None:
         """The usable key for this secret digest, or None (unknown, revoked or expired)."""
         with translate_errors("GetItem api-keys"):
-            resp = self._client.get_item(TableName=self._table, Key={"key_hash": codec.s(key_hash)})
+            # Strongly consistent: what is cached for the TTL is never older than a change that
+            # had finished, so a revocation reaches every process within the TTL itself.
+            resp = self._client.get_item(
+                TableName=self._table, Key={"key_hash": codec.s(key_hash)}, ConsistentRead=True
+            )
         item = resp.get("Item")
         if item is None or codec.get_s(item, "kind") == KIND_KEY:
             return None
@@ -257,13 +276,65 @@ class ApiKeyStore:
                 ConsistentRead=True,
             )
         item = resp.get("Item")
-        if item is None or codec.get_s(item, "tenant_id") != tenant_id:
+        if item is None:
+            return self._adopt_legacy(tenant_id, key_id)
+        if codec.get_s(item, "tenant_id") != tenant_id:
             return None
         return item_to_key(item)
+
+    def _adopt_legacy(self, tenant_id: str, key_id: str) -> ApiKey | None:
+        """A key made before key items existed (one secret item, no ``kind``): write its key
+        item and mark the secret item, in one transaction, so it can be managed from now on."""
+        with translate_errors("Query api-keys"):
+            resp = self._client.query(
+                TableName=self._table,
+                IndexName=KEY_ID_INDEX,
+                KeyConditionExpression="key_id = :key_id",
+                ExpressionAttributeValues={":key_id": codec.s(key_id)},
+            )
+        legacy = [
+            item
+            for item in resp.get("Items", [])
+            if codec.get_s(item, "kind") is None and codec.get_s(item, "tenant_id") == tenant_id
+        ]
+        if not legacy:
+            return None
+        key = legacy_to_key(legacy)
+        absent = "attribute_not_exists(key_hash)"
+        operations: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": key_to_item(key),
+                    "ConditionExpression": absent,
+                }
+            }
+        ]
+        operations.extend(
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": {"key_hash": item["key_hash"]},
+                    "UpdateExpression": "SET kind = :secret",
+                    "ConditionExpression": "attribute_not_exists(kind) AND key_id = :key_id",
+                    "ExpressionAttributeValues": {
+                        ":secret": codec.s(KIND_SECRET),
+                        ":key_id": codec.s(key_id),
+                    },
+                }
+            }
+            for item in legacy
+        )
+        try:
+            self._transact("adopt", operations)
+        except ConditionFailed:  # adopted by another request meanwhile: read what it wrote
+            return self.get_key(tenant_id, key_id)
+        return key
 
     def list_keys(self, tenant_id: str, after: str | None, limit: int) -> KeyPage:
         condition = "tenant_id = :tenant"
         values: dict[str, Any] = {":tenant": codec.s(tenant_id), ":key": codec.s(KIND_KEY)}
+        seen: set[str] = set()
         if after is not None:
             condition += " AND key_id > :after"
             values[":after"] = codec.s(after)
@@ -274,7 +345,8 @@ class ApiKeyStore:
                 "TableName": self._table,
                 "IndexName": TENANT_INDEX,
                 "KeyConditionExpression": condition,
-                "FilterExpression": "kind = :key",
+                # Key items, and the secret items of keys made before key items existed.
+                "FilterExpression": "kind = :key OR attribute_not_exists(kind)",
                 "ExpressionAttributeValues": values,
                 "Limit": LIST_PAGE_ITEMS,
             }
@@ -282,7 +354,11 @@ class ApiKeyStore:
                 request["ExclusiveStartKey"] = start
             with translate_errors("Query api-keys"):
                 resp = self._client.query(**request)
-            keys.extend(item_to_key(item) for item in resp.get("Items", []))
+            for item in resp.get("Items", []):
+                key = item_to_key(item) if codec.get_s(item, "kind") else legacy_to_key([item])
+                if key.key_id not in seen:
+                    seen.add(key.key_id)
+                    keys.append(key)
             start = resp.get("LastEvaluatedKey")
             if len(keys) > limit or start is None:
                 break
@@ -299,16 +375,7 @@ class ApiKeyStore:
         secrets: Sequence[SecretEntry],
         new_secret: KeyRecord | None = None,
     ) -> None:
-        operations: list[dict[str, Any]] = [
-            {
-                "Put": {
-                    "TableName": self._table,
-                    "Item": key_to_item(key),
-                    "ConditionExpression": "version = :expected",
-                    "ExpressionAttributeValues": {":expected": codec.n(expected_version)},
-                }
-            }
-        ]
+        operations: list[dict[str, Any]] = [self._update_key_item(key, expected_version)]
         operations.extend(self._copy_settings(key, entry) for entry in secrets)
         if new_secret is not None:
             operations.append(
@@ -321,6 +388,33 @@ class ApiKeyStore:
                 }
             )
         self._transact("save", operations)
+
+    def _update_key_item(self, key: ApiKey, expected_version: int) -> dict[str, Any]:
+        """Every attribute of the key item but ``last_used_at`` (a background write that may
+        land between our read and this write must not be undone), if the version still is
+        ``expected_version``."""
+        attributes = key_to_item(key)
+        del attributes["key_hash"]
+        attributes.pop("last_used_at", None)
+        names = {f"#a{n}": name for n, name in enumerate(attributes)}
+        values: dict[str, Any] = {f":a{n}": value for n, value in enumerate(attributes.values())}
+        values[":expected"] = codec.n(expected_version)
+        expression = "SET " + ", ".join(f"#a{n} = :a{n}" for n in range(len(attributes)))
+        absent = [name for name in OPTIONAL_KEY_ATTRIBUTES if name not in attributes]
+        if absent:
+            names.update({f"#r{n}": name for n, name in enumerate(absent)})
+            expression += " REMOVE " + ", ".join(f"#r{n}" for n in range(len(absent)))
+        names["#version"] = "version"
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": {"key_hash": codec.s(key_item_hash(key.key_id))},
+                "UpdateExpression": expression,
+                "ConditionExpression": "#version = :expected",
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": values,
+            }
+        }
 
     def _copy_settings(self, key: ApiKey, entry: SecretEntry) -> dict[str, Any]:
         names = {"#status": "status", "#name": "name"}

@@ -125,7 +125,7 @@ class KeyRecord:
     scopes: frozenset[str] = field(default_factory=lambda: frozenset({SCOPE_EVENTS}))
     rate_limit_per_minute: int | None = None
     allowed_ips: tuple[str, ...] = ()
-    signing_secret: str | None = None
+    signing_secret: str | None = field(default=None, repr=False)
     status: str = STATUS_ACTIVE
     expires_at: int | None = None
 
@@ -141,6 +141,25 @@ class KeyRecord:
         )
 
 
+def legacy_key(records: Sequence[KeyRecord]) -> ApiKey:
+    """The key of a key made before key items existed, from its secrets' records (one each)."""
+    first = records[0]
+    return ApiKey(
+        key_id=first.key_id,
+        tenant_id=first.tenant_id,
+        name=first.name,
+        created_at=first.created_at,
+        updated_at=first.created_at,
+        scopes=first.scopes,
+        rate_limit_per_minute=first.rate_limit_per_minute,
+        allowed_ips=first.allowed_ips,
+        signing=any(r.signing_secret for r in records),
+        status=first.status,
+        expires_at=first.expires_at,
+        secrets=tuple(SecretEntry(r.key_hash, r.created_at) for r in records),
+    )
+
+
 @dataclass(frozen=True)
 class KeyPage:
     keys: list[ApiKey]  # ordered by key_id
@@ -152,7 +171,8 @@ class ApiKeyStorage(Protocol):
     key (its settings and live secrets; what the admin API reads and writes)."""
 
     def put(self, record: KeyRecord) -> None:
-        """Store one secret's record alone; :class:`ConditionFailed` when its hash is taken."""
+        """Store one secret's record alone, as keys were stored before key items existed (tests
+        and old data); :class:`ConditionFailed` when its hash is taken."""
 
     def find_active(self, key_hash: str) -> KeyRecord | None:
         """The usable record for a digest, or ``None`` (unknown, revoked or expired)."""
@@ -163,11 +183,14 @@ class ApiKeyStorage(Protocol):
         either exists."""
 
     def get_key(self, tenant_id: str, key_id: str) -> ApiKey | None:
-        """The key (strongly consistent), or ``None`` when it does not exist in this tenant."""
+        """The key (strongly consistent), or ``None`` when it does not exist in this tenant. A
+        key stored before key items existed (only :meth:`put` records) is adopted: its key is
+        written then, so it can be changed like any other."""
         ...
 
     def list_keys(self, tenant_id: str, after: str | None, limit: int) -> KeyPage:
-        """Up to ``limit`` keys of the tenant with ``key_id`` greater than ``after``."""
+        """Up to ``limit`` keys of the tenant with ``key_id`` greater than ``after`` (keys stored
+        before key items existed included, as :func:`legacy_key` reads them)."""
         ...
 
     def save(

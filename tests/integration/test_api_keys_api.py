@@ -116,6 +116,10 @@ def test_create_answers_the_secret_once_and_the_key_works(admin: Admin) -> None:
         ({"name": "x", "admin": "yes"}, "admin"),
         ({"name": ""}, "name"),
         ({"name": "a\nb"}, "name"),
+        ({"name": "\u0085x"}, "name"),
+        ({"name": "\u2028x"}, "name"),
+        ({"name": "   "}, "name"),
+        ({"name": "x", "allowed_ips": ["fe80::1%eth0"]}, "allowed_ips[0]"),
         ({"rate_limit": 5}, "name"),
         ({"name": "x", "scopes": ["admin"]}, "scopes"),
         ({"name": "x", "expires_at": "tomorrow"}, "expires_at"),
@@ -177,6 +181,8 @@ def test_patch_changes_what_was_sent_and_the_key_obeys_it(admin: Admin) -> None:
     assert admin.works(created["secret"]) == 200
     assert error(admin.call("PATCH", path, {}), 400)["details"][0]["field"] == "body"
     assert error(admin.call("PATCH", path, {"name": None}), 400)["details"][0]["field"] == "name"
+    opened = admin.call("PATCH", path, {"allowed_ips": None})  # null must not open the key
+    assert error(opened, 400)["details"][0]["field"] == "allowed_ips"
 
 
 def test_rotation_keeps_the_old_secret_for_the_grace_period(admin: Admin) -> None:
@@ -266,3 +272,15 @@ def test_each_change_writes_one_audit_line_without_secrets(
     text = " ".join(str(r.__dict__) for r in audits)
     assert created["secret"] not in text
     assert rotated["secret"] not in text
+
+
+def test_the_ip_allowlist_is_checked_before_the_signature(admin: Admin) -> None:
+    created = json.loads(
+        admin.call(
+            "POST",
+            "/v1/api-keys",
+            {"name": "both", "signing": True, "allowed_ips": ["192.0.2.0/24"]},
+        ).body
+    )
+    unsigned = admin.client.http.get("/v1/inbox", headers={"X-API-Key": created["secret"]})
+    assert error(unsigned, 403)["code"] == "ip_not_allowed"

@@ -408,6 +408,41 @@ def test_save_refuses_a_secret_of_another_key(stores: Stores) -> None:
     assert stores.keys.get_key(tenant, first.key_id) == first
 
 
+def test_a_key_stored_before_key_items_is_listed_and_adopted_when_read(stores: Stores) -> None:
+    tenant = unique_tenant()
+    key_id = "key_" + uuid.uuid4().hex[:16]
+    legacy = KeyRecord(
+        "7" * 64, key_id, tenant, "old", "2026-01-01T00:00:00.000Z", rate_limit_per_minute=9
+    )
+    stores.keys.put(legacy)
+    [listed] = stores.keys.list_keys(tenant, None, 10).keys
+    assert (listed.key_id, listed.name, listed.rate_limit_per_minute) == (key_id, "old", 9)
+    assert stores.keys.get_key("ten_other", key_id) is None  # another tenant adopts nothing
+    adopted = stores.keys.get_key(tenant, key_id)
+    assert adopted == listed
+    assert adopted is not None
+    assert adopted.secrets == (SecretEntry("7" * 64, "2026-01-01T00:00:00.000Z"),)
+    assert stores.keys.list_keys(tenant, None, 10).keys == [adopted]  # once, not twice
+    renamed = dataclasses.replace(adopted, name="renamed", version=2)
+    stores.keys.save(renamed, 1, adopted.secrets)
+    record = stores.keys.find_active("7" * 64)
+    assert record is not None
+    assert record.name == "renamed"
+
+
+def test_a_save_keeps_a_last_used_written_after_the_read(stores: Stores) -> None:
+    tenant = unique_tenant()
+    key = api_key(tenant, "key_" + uuid.uuid4().hex[:16], "8" * 64)
+    stores.keys.create(key, secret_of(key, key.secrets[0]))
+    read = stores.keys.get_key(tenant, key.key_id)
+    assert read is not None
+    assert stores.keys.touch(key.key_id, "2026-12-01T00:00:00.000Z", "2026-11-30T23:59:00.000Z")
+    stores.keys.save(dataclasses.replace(read, name="later", version=2), 1, read.secrets)
+    stored = stores.keys.get_key(tenant, key.key_id)
+    assert stored is not None
+    assert (stored.name, stored.last_used_at) == ("later", "2026-12-01T00:00:00.000Z")
+
+
 def test_last_used_is_written_at_most_once_per_window(stores: Stores) -> None:
     tenant = unique_tenant()
     key = api_key(tenant, "key_" + uuid.uuid4().hex[:16], "3" * 64)

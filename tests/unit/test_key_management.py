@@ -221,6 +221,40 @@ def test_every_change_is_one_audit_line_without_a_secret(caplog: pytest.LogCaptu
     assert all(e.key_hash not in text for e in rotated.key.secrets)
 
 
+@given(
+    ttl=st.floats(min_value=0.5, max_value=10.0),
+    grace=st.integers(min_value=1, max_value=120),
+    seen_before_end=st.floats(min_value=0.0, max_value=1.0),
+)
+def test_a_cached_secret_stops_exactly_when_its_grace_ends(
+    ttl: float, grace: int, seen_before_end: float
+) -> None:
+    """Whatever the cache TTL, a secret is refused from the end of its grace period on (it is
+    never cached past its own expiry)."""
+    svc, _, clock, _ = service(ttl=ttl)
+    first = svc.issue(KeySpec("ci", TENANT))
+    svc.rotate(TENANT, first.key.key_id, grace)
+    ends = clock.now() + grace
+    clock.current = ends - seen_before_end * min(grace, ttl)
+    if clock.current < ends:
+        assert svc.authenticate(first.secret) is not None  # cached now, close to the end
+    clock.current = ends
+    assert svc.authenticate(first.secret) is None
+
+
+def test_an_expired_key_cannot_be_changed_or_rotated_but_can_be_revoked() -> None:
+    svc, _, clock, _ = service(ttl=10.0)
+    issued = svc.issue(KeySpec("ci", TENANT, expires_at=int(clock.now()) + 60))
+    assert svc.authenticate(issued.secret) is not None
+    clock.advance(60)
+    assert svc.authenticate(issued.secret) is None
+    with pytest.raises(errors.Conflict, match="expired"):
+        svc.rotate(TENANT, issued.key.key_id, 0)
+    with pytest.raises(errors.Conflict, match="expired"):
+        svc.update(TENANT, issued.key.key_id, KeyChanges(name="x", given=frozenset({"name"})))
+    assert svc.revoke(TENANT, issued.key.key_id).status == "revoked"
+
+
 # -- the rotation rules ------------------------------------------------------------------------
 NOW = 1_764_460_800
 expiries = st.one_of(st.none(), st.integers(min_value=NOW - 10_000, max_value=NOW + 10_000))

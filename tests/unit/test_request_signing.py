@@ -104,7 +104,18 @@ def test_any_change_to_the_body_is_invalid(body: bytes, tampered: bytes) -> None
 
 @pytest.mark.parametrize(
     "header",
-    ["", "v1", "v1=", "=abc", "v1=zz", "v1=" + "g" * 64, ",,,", "v2=" + "0" * 64],
+    [
+        "",
+        "v1",
+        "v1=",
+        "=abc",
+        "v1=zz",
+        "v1=" + "g" * 64,
+        ",,,",
+        "v2=" + "0" * 64,
+        "v1=" + "\u00e9" * 64,  # non-ASCII: compare_digest would raise TypeError on it
+        "v1=" + "\uff10" * 64,  # fullwidth digits
+    ],
 )
 def test_malformed_signature_headers_are_invalid(header: str) -> None:
     assert rs.verify([SECRET], "1000", header, "GET", "/v1/inbox", b"", 1000) is rs.Verdict.INVALID

@@ -12,7 +12,14 @@ import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from chalicelib import errors
 from chalicelib.api.models.query import first_error, unsupported
@@ -35,14 +42,23 @@ MAX_LIST_LIMIT = 100
 KEY_ID_PATTERN = re.compile(r"^key_[0-9a-f]{16}$")
 KeyId = Annotated[str, Field(pattern=KEY_ID_PATTERN.pattern)]
 
+
+def _printable_name(name: str) -> str:
+    """Printable (no control, format or line-separator characters) and not only spaces."""
+    if not name.isprintable() or not name.strip():
+        raise ValueError("not printable")
+    return name
+
+
 KeyName = Annotated[
     str,
     Field(
         min_length=1,
         max_length=MAX_NAME_CHARS,
-        pattern=r"^[^\x00-\x1f\x7f]+$",
-        description="A label for the key (who or what uses it): 1-128 printable characters.",
+        description="A label for the key (who or what uses it): 1-128 printable characters, "
+        "not only spaces.",
     ),
+    AfterValidator(_printable_name),
 ]
 RateLimit = Annotated[
     int,
@@ -221,6 +237,9 @@ def parse_key_update(body: Any) -> KeyChanges:
         raise errors.invalid_field("body", "must change name, rate_limit or allowed_ips")
     if "name" in given and request.name is None:
         raise errors.invalid_field("name", _MESSAGES["name"])
+    if "allowed_ips" in given and request.allowed_ips is None:
+        # null would read as "no list": refuse it rather than open the key to every address.
+        raise errors.invalid_field("allowed_ips", "must be a list ([] allows every address)")
     return KeyChanges(
         name=request.name,
         rate_limit_per_minute=request.rate_limit,
