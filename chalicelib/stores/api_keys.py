@@ -52,7 +52,7 @@ KIND_SECRET = "secret"  # noqa: S105 - an item kind, not a secret
 KEY_ITEM_PREFIX = "key#"
 LIST_PAGE_ITEMS = 100  # items read per Query page while listing (secret items are skipped)
 LIST_MAX_PAGES = 20  # bound on Query calls per list request
-# Key-item attributes written only when set (a change that clears one removes it).
+# Attributes written only when set (a change that clears one removes it).
 OPTIONAL_KEY_ATTRIBUTES = (
     "rate_limit",
     "allowed_ips",
@@ -60,6 +60,7 @@ OPTIONAL_KEY_ATTRIBUTES = (
     "key_expires_at",
     "revoked_at",
 )
+OPTIONAL_SECRET_ATTRIBUTES = ("rate_limit", "allowed_ips", "expires_at")
 
 
 def key_item_hash(key_id: str) -> str:
@@ -90,6 +91,21 @@ def _settings_attributes(
     if allowed_ips:
         item["allowed_ips"] = {"L": [codec.s(ip) for ip in allowed_ips]}
     return item
+
+
+def _set_and_remove(
+    attributes: dict[str, Any], optional: Sequence[str]
+) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """An UpdateExpression that sets ``attributes`` and removes the ``optional`` ones absent
+    from them, with its ExpressionAttributeNames and ExpressionAttributeValues."""
+    names = {f"#a{n}": name for n, name in enumerate(attributes)}
+    values: dict[str, Any] = {f":a{n}": value for n, value in enumerate(attributes.values())}
+    expression = "SET " + ", ".join(f"#a{n} = :a{n}" for n in range(len(attributes)))
+    absent = [name for name in optional if name not in attributes]
+    if absent:
+        names.update({f"#r{n}": name for n, name in enumerate(absent)})
+        expression += " REMOVE " + ", ".join(f"#r{n}" for n in range(len(absent)))
+    return expression, names, values
 
 
 def _settings_fields(item: dict[str, Any]) -> dict[str, Any]:
@@ -396,15 +412,9 @@ class ApiKeyStore:
         attributes = key_to_item(key)
         del attributes["key_hash"]
         attributes.pop("last_used_at", None)
-        names = {f"#a{n}": name for n, name in enumerate(attributes)}
-        values: dict[str, Any] = {f":a{n}": value for n, value in enumerate(attributes.values())}
-        values[":expected"] = codec.n(expected_version)
-        expression = "SET " + ", ".join(f"#a{n} = :a{n}" for n in range(len(attributes)))
-        absent = [name for name in OPTIONAL_KEY_ATTRIBUTES if name not in attributes]
-        if absent:
-            names.update({f"#r{n}": name for n, name in enumerate(absent)})
-            expression += " REMOVE " + ", ".join(f"#r{n}" for n in range(len(absent)))
+        expression, names, values = _set_and_remove(attributes, OPTIONAL_KEY_ATTRIBUTES)
         names["#version"] = "version"
+        values[":expected"] = codec.n(expected_version)
         return {
             "Update": {
                 "TableName": self._table,
@@ -417,33 +427,23 @@ class ApiKeyStore:
         }
 
     def _copy_settings(self, key: ApiKey, entry: SecretEntry) -> dict[str, Any]:
-        names = {"#status": "status", "#name": "name"}
-        values: dict[str, Any] = {
-            ":name": codec.s(key.name),
-            ":scopes": {"SS": sorted(key.scopes)},
-            ":status": codec.s(key.status),
-            ":key_id": codec.s(key.key_id),
-        }
-        sets = ["#name = :name", "scopes = :scopes", "#status = :status"]
-        removes = []
-        optional = {
-            "rate_limit": codec.n(key.rate_limit_per_minute)
-            if key.rate_limit_per_minute is not None
-            else None,
-            "allowed_ips": {"L": [codec.s(ip) for ip in key.allowed_ips]}
-            if key.allowed_ips
-            else None,
-            "expires_at": codec.n(expiry)
-            if (expiry := key.secret_expiry(entry)) is not None
-            else None,
-        }
-        for attribute, value in optional.items():
-            if value is None:
-                removes.append(attribute)
-            else:
-                sets.append(f"{attribute} = :{attribute}")
-                values[f":{attribute}"] = value
-        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        """The key's changeable settings and the secret's expiry onto one secret item."""
+        attributes = _settings_attributes(
+            key.key_id,
+            key.tenant_id,
+            key.name,
+            key.created_at,
+            key.scopes,
+            key.status,
+            key.rate_limit_per_minute,
+            key.allowed_ips,
+        )
+        for fixed in ("key_id", "tenant_id", "created_at"):  # never change; key_id is checked
+            del attributes[fixed]
+        if (expiry := key.secret_expiry(entry)) is not None:
+            attributes["expires_at"] = codec.n(expiry)
+        expression, names, values = _set_and_remove(attributes, OPTIONAL_SECRET_ATTRIBUTES)
+        values[":key_id"] = codec.s(key.key_id)
         return {
             "Update": {
                 "TableName": self._table,
