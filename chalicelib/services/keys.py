@@ -218,7 +218,7 @@ class KeyService:
             secrets=(entry,),
         )
         with storage_unavailable_as_503():
-            self._store.create(key, self._secret_record(key, entry, signing_secret))
+            self._store.create(key, KeyRecord.of_secret(key, entry, signing_secret))
         self._audit("api_key.created", key, actor)
         return IssuedSecret(key, secret, signing_secret)
 
@@ -235,7 +235,7 @@ class KeyService:
         spec = KeySpec(name, tenant_id, admin, rate_limit_per_minute, tuple(allowed_ips), signing)
         issued = self.issue(spec)
         entry = issued.key.secrets[0]
-        return self._secret_record(issued.key, entry, issued.signing_secret), issued.secret
+        return KeyRecord.of_secret(issued.key, entry, issued.signing_secret), issued.secret
 
     def get(self, tenant_id: str, key_id: str) -> ApiKey:
         with storage_unavailable_as_503():
@@ -286,7 +286,7 @@ class KeyService:
             plan = plan_rotation(self._working(key, now), entry, int(now), grace_seconds)
             rotated = replace(key, secrets=plan.live)
             issued["signing"] = new_signing_secret() if key.signing else None
-            return rotated, plan.ended, self._secret_record(rotated, entry, issued["signing"])
+            return rotated, plan.ended, KeyRecord.of_secret(rotated, entry, issued["signing"])
 
         key, ended = self._save(tenant_id, key_id, change)
         previous = ended[0].expires_at if ended else None
@@ -350,22 +350,6 @@ class KeyService:
     def _working(key: ApiKey, now: float) -> tuple[SecretEntry, ...]:
         """The secrets that still work (their items exist: the TTL sweep removes the others)."""
         return tuple(e for e in key.secrets if (ends := key.secret_expiry(e)) is None or ends > now)
-
-    @staticmethod
-    def _secret_record(key: ApiKey, entry: SecretEntry, signing_secret: str | None) -> KeyRecord:
-        return KeyRecord(
-            key_hash=entry.key_hash,
-            key_id=key.key_id,
-            tenant_id=key.tenant_id,
-            name=key.name,
-            created_at=key.created_at,
-            scopes=key.scopes,
-            rate_limit_per_minute=key.rate_limit_per_minute,
-            allowed_ips=key.allowed_ips,
-            signing_secret=signing_secret,
-            status=key.status,
-            expires_at=key.secret_expiry(entry),
-        )
 
     @staticmethod
     def _audit(action: str, key: ApiKey, actor: str | None, **fields: object) -> None:

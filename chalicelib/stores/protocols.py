@@ -129,6 +129,26 @@ class KeyRecord:
     status: str = STATUS_ACTIVE
     expires_at: int | None = None
 
+    @classmethod
+    def of_secret(
+        cls, key: ApiKey, entry: SecretEntry, signing_secret: str | None = None
+    ) -> KeyRecord:
+        """The record of one of ``key``'s secrets: the key's settings, the signing secret paired
+        with it, and its expiry (its own or the key's, whichever is first)."""
+        return cls(
+            key_hash=entry.key_hash,
+            key_id=key.key_id,
+            tenant_id=key.tenant_id,
+            name=key.name,
+            created_at=key.created_at,
+            scopes=key.scopes,
+            rate_limit_per_minute=key.rate_limit_per_minute,
+            allowed_ips=key.allowed_ips,
+            signing_secret=signing_secret,
+            status=key.status,
+            expires_at=key.secret_expiry(entry),
+        )
+
     def principal(self) -> Principal:
         return Principal(
             key_id=self.key_id,

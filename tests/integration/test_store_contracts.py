@@ -307,22 +307,6 @@ def api_key(tenant: str, key_id: str, secret_hash: str, **changes: object) -> Ap
     return dataclasses.replace(key, **changes)  # type: ignore[arg-type]
 
 
-def secret_of(key: ApiKey, entry: SecretEntry, signing: str | None = None) -> KeyRecord:
-    return KeyRecord(
-        entry.key_hash,
-        key.key_id,
-        key.tenant_id,
-        key.name,
-        key.created_at,
-        key.scopes,
-        key.rate_limit_per_minute,
-        key.allowed_ips,
-        signing,
-        key.status,
-        key.secret_expiry(entry),
-    )
-
-
 def unique_tenant() -> str:
     return "ten_" + uuid.uuid4().hex[:12]
 
@@ -330,7 +314,7 @@ def unique_tenant() -> str:
 def test_a_created_key_reads_back_and_its_secret_authenticates(stores: Stores) -> None:
     tenant = unique_tenant()
     key = api_key(tenant, "key_" + uuid.uuid4().hex[:16], "c" * 64, rate_limit_per_minute=7)
-    stores.keys.create(key, secret_of(key, key.secrets[0], "tsig_x"))
+    stores.keys.create(key, KeyRecord.of_secret(key, key.secrets[0], "tsig_x"))
     assert stores.keys.get_key(tenant, key.key_id) == key
     assert stores.keys.get_key("ten_other", key.key_id) is None
     found = stores.keys.find_active("c" * 64)
@@ -338,7 +322,7 @@ def test_a_created_key_reads_back_and_its_secret_authenticates(stores: Stores) -
     assert found.principal().signing_secrets == ("tsig_x",)
     assert found.principal().rate_limit_per_minute == 7
     with pytest.raises(ConditionFailed):
-        stores.keys.create(key, secret_of(key, SecretEntry("d" * 64, key.created_at)))
+        stores.keys.create(key, KeyRecord.of_secret(key, SecretEntry("d" * 64, key.created_at)))
     assert stores.keys.find_active("d" * 64) is None  # the refused transaction wrote nothing
 
 
@@ -347,9 +331,9 @@ def test_keys_are_listed_by_id_a_page_at_a_time_and_only_the_tenants(stores: Sto
     ids = sorted("key_" + uuid.uuid4().hex[:16] for _ in range(5))
     for n, key_id in enumerate(ids):
         key = api_key(tenant, key_id, f"{n:064x}")
-        stores.keys.create(key, secret_of(key, key.secrets[0]))
+        stores.keys.create(key, KeyRecord.of_secret(key, key.secrets[0]))
     other = api_key(unique_tenant(), "key_" + uuid.uuid4().hex[:16], "e" * 64)
-    stores.keys.create(other, secret_of(other, other.secrets[0]))
+    stores.keys.create(other, KeyRecord.of_secret(other, other.secrets[0]))
     seen, after, pages = [], None, 0
     while True:
         page = stores.keys.list_keys(tenant, after, 2)
@@ -367,7 +351,7 @@ def test_keys_are_listed_by_id_a_page_at_a_time_and_only_the_tenants(stores: Sto
 def test_save_is_conditional_on_the_version_and_copies_settings_to_secrets(stores: Stores) -> None:
     tenant = unique_tenant()
     key = api_key(tenant, "key_" + uuid.uuid4().hex[:16], "f" * 64)
-    stores.keys.create(key, secret_of(key, key.secrets[0]))
+    stores.keys.create(key, KeyRecord.of_secret(key, key.secrets[0]))
     now = int(stores.clock.now())
     renamed = dataclasses.replace(
         key, name="renamed", rate_limit_per_minute=60, allowed_ips=("10.0.0.0/8",), version=2
@@ -377,7 +361,7 @@ def test_save_is_conditional_on_the_version_and_copies_settings_to_secrets(store
     new_entry = SecretEntry("9" * 64, key.created_at)
     ended = dataclasses.replace(key.secrets[0], expires_at=now + 60)
     rotated = dataclasses.replace(renamed, secrets=(new_entry, ended))
-    stores.keys.save(rotated, 1, (ended,), secret_of(rotated, new_entry, "tsig_new"))
+    stores.keys.save(rotated, 1, (ended,), KeyRecord.of_secret(rotated, new_entry, "tsig_new"))
     assert stores.keys.get_key(tenant, key.key_id) == rotated
     old = stores.keys.find_active("f" * 64)
     assert old is not None
@@ -400,7 +384,7 @@ def test_save_refuses_a_secret_of_another_key(stores: Stores) -> None:
     first = api_key(tenant, "key_" + uuid.uuid4().hex[:16], "1" * 64)
     second = api_key(tenant, "key_" + uuid.uuid4().hex[:16], "2" * 64)
     for key in (first, second):
-        stores.keys.create(key, secret_of(key, key.secrets[0]))
+        stores.keys.create(key, KeyRecord.of_secret(key, key.secrets[0]))
     revoked = dataclasses.replace(first, status="revoked", version=2)
     with pytest.raises(ConditionFailed):
         stores.keys.save(revoked, 1, second.secrets)
@@ -433,7 +417,7 @@ def test_a_key_stored_before_key_items_is_listed_and_adopted_when_read(stores: S
 def test_a_save_keeps_a_last_used_written_after_the_read(stores: Stores) -> None:
     tenant = unique_tenant()
     key = api_key(tenant, "key_" + uuid.uuid4().hex[:16], "8" * 64)
-    stores.keys.create(key, secret_of(key, key.secrets[0]))
+    stores.keys.create(key, KeyRecord.of_secret(key, key.secrets[0]))
     read = stores.keys.get_key(tenant, key.key_id)
     assert read is not None
     assert stores.keys.touch(key.key_id, "2026-12-01T00:00:00.000Z", "2026-11-30T23:59:00.000Z")
@@ -446,7 +430,7 @@ def test_a_save_keeps_a_last_used_written_after_the_read(stores: Stores) -> None
 def test_last_used_is_written_at_most_once_per_window(stores: Stores) -> None:
     tenant = unique_tenant()
     key = api_key(tenant, "key_" + uuid.uuid4().hex[:16], "3" * 64)
-    stores.keys.create(key, secret_of(key, key.secrets[0]))
+    stores.keys.create(key, KeyRecord.of_secret(key, key.secrets[0]))
     assert stores.keys.touch(key.key_id, "2026-12-01T00:00:00.000Z", "2026-11-30T23:59:00.000Z")
     assert not stores.keys.touch(key.key_id, "2026-12-01T00:00:30.000Z", "2026-11-30T23:59:30.000Z")
     assert stores.keys.touch(key.key_id, "2026-12-01T00:01:01.000Z", "2026-12-01T00:00:01.000Z")
