@@ -22,7 +22,15 @@ from pydantic_core import ErrorDetails, PydanticCustomError
 from chalicelib import __version__
 
 KNOWN_STAGES = ("local", "dev", "prod")
-TABLE_NAMES = ("events", "idempotency", "api-keys", "rate-limits", "analytics")
+TABLE_NAMES = (
+    "events",
+    "idempotency",
+    "api-keys",
+    "rate-limits",
+    "analytics",
+    "webhooks",
+    "deliveries",
+)
 STREAM_ARN_PLACEHOLDER = (
     "arn:aws:dynamodb:us-east-1:000000000000:table/triggers-api-events/stream/"
     "PLACEHOLDER-set-by-infra-merge-template"
@@ -50,6 +58,9 @@ ENVIRONMENT = {
     "AWS_TOTAL_MAX_ATTEMPTS": "aws_total_max_attempts",
     "LOG_LEVEL": "log_level",
     "EVENTS_STREAM_ARN": "events_stream_arn",
+    "WEBHOOK_QUEUE_URL": "webhook_queue_url",
+    "WEBHOOK_DLQ_URL": "webhook_dlq_url",
+    "WEBHOOK_ALLOW_PRIVATE_TARGETS": "webhook_allow_private_targets",
 }
 
 
@@ -82,6 +93,13 @@ class Settings:
     log_level: str = "INFO"
     # The events table stream, for on_dynamodb_record; the infra merge template overrides it.
     events_stream_arn: str = STREAM_ARN_PLACEHOLDER
+    # The webhook delivery queue and its dead-letter queue (the template sets them in AWS, the
+    # local stack to its moto server's queues); empty where nothing delivers webhooks.
+    webhook_queue_url: str = ""
+    webhook_dlq_url: str = ""
+    # Whether webhook URLs may resolve to private, loopback or unique-local addresses (the
+    # local stage, so a receiver on 127.0.0.1 works); link-local and metadata never may.
+    webhook_allow_private_targets: bool = False
     version: str = __version__
 
     @field_validator("stage")
@@ -155,6 +173,14 @@ class Settings:
     @property
     def analytics_table(self) -> str:
         return self.table_name("analytics")
+
+    @property
+    def webhooks_table(self) -> str:
+        return self.table_name("webhooks")
+
+    @property
+    def deliveries_table(self) -> str:
+        return self.table_name("deliveries")
 
 
 _VARIABLE = {name: variable for variable, name in ENVIRONMENT.items()}

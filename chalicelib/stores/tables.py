@@ -10,18 +10,35 @@ from chalicelib.settings import Settings
 EVENT_ID_INDEX = "event-id-index"
 KEY_ID_INDEX = "key-id-index"
 TENANT_INDEX = "tenant-index"
+# Every event (pending or not) by tenant shard and time: webhook replay reads a time range here.
+REPLAY_INDEX = "replay-index"
+REPLAY_PK, REPLAY_SK = "replay_pk", "replay_sk"
+REPLAY_PROJECTED = ("source", "event_type")
 
 
 def _gsi(
-    name: str, hash_key: str, range_key: str | None = None, projection: str = "ALL"
+    name: str,
+    hash_key: str,
+    range_key: str | None = None,
+    projection: str = "ALL",
+    include: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     schema = [{"AttributeName": hash_key, "KeyType": "HASH"}]
     if range_key:
         schema.append({"AttributeName": range_key, "KeyType": "RANGE"})
-    return {"IndexName": name, "KeySchema": schema, "Projection": {"ProjectionType": projection}}
+    spec: dict[str, Any] = {"ProjectionType": "INCLUDE" if include else projection}
+    if include:
+        spec["NonKeyAttributes"] = list(include)
+    return {"IndexName": name, "KeySchema": schema, "Projection": spec}
 
 
-def events_table(settings: Settings, with_event_id_index: bool = True) -> dict[str, Any]:
+def replay_index() -> dict[str, Any]:
+    return _gsi(REPLAY_INDEX, REPLAY_PK, REPLAY_SK, include=REPLAY_PROJECTED)
+
+
+def events_table(
+    settings: Settings, with_event_id_index: bool = True, with_replay_index: bool = True
+) -> dict[str, Any]:
     attrs = {"pk": "S", SORT_KEY: "S"}
     gsis = []
     for index_name, (attr, _) in INBOX_INDEXES.items():
@@ -30,6 +47,9 @@ def events_table(settings: Settings, with_event_id_index: bool = True) -> dict[s
     if with_event_id_index:
         attrs["event_id"] = "S"
         gsis.append(_gsi(EVENT_ID_INDEX, "event_id", projection="KEYS_ONLY"))
+    if with_replay_index:
+        attrs[REPLAY_PK] = attrs[REPLAY_SK] = "S"
+        gsis.append(replay_index())
     return {
         "TableName": settings.events_table,
         "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
@@ -97,6 +117,39 @@ def analytics_table(settings: Settings) -> dict[str, Any]:
     }
 
 
+def webhooks_table(settings: Settings) -> dict[str, Any]:
+    """One item per webhook: ``tenant_id`` + ``webhook_id`` (fan-out Queries a tenant's)."""
+    return {
+        "TableName": settings.webhooks_table,
+        "KeySchema": [
+            {"AttributeName": "tenant_id", "KeyType": "HASH"},
+            {"AttributeName": "webhook_id", "KeyType": "RANGE"},
+        ],
+        "AttributeDefinitions": [
+            {"AttributeName": "tenant_id", "AttributeType": "S"},
+            {"AttributeName": "webhook_id", "AttributeType": "S"},
+        ],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+
+
+def deliveries_table(settings: Settings) -> dict[str, Any]:
+    """One item per (webhook, delivery), newest last; kept 30 days (``expires_at``)."""
+    return {
+        "TableName": settings.deliveries_table,
+        "KeySchema": [
+            {"AttributeName": "webhook_id", "KeyType": "HASH"},
+            {"AttributeName": "delivery_id", "KeyType": "RANGE"},
+        ],
+        "AttributeDefinitions": [
+            {"AttributeName": "webhook_id", "AttributeType": "S"},
+            {"AttributeName": "delivery_id", "AttributeType": "S"},
+        ],
+        "BillingMode": "PAY_PER_REQUEST",
+        "ttl_attribute": "expires_at",
+    }
+
+
 def all_tables(settings: Settings) -> list[dict[str, Any]]:
     return [
         events_table(settings),
@@ -104,4 +157,6 @@ def all_tables(settings: Settings) -> list[dict[str, Any]]:
         api_keys_table(settings),
         rate_limits_table(settings),
         analytics_table(settings),
+        webhooks_table(settings),
+        deliveries_table(settings),
     ]
