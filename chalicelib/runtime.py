@@ -20,17 +20,25 @@ from chalicelib.services.events import EventService
 from chalicelib.services.health import HealthService
 from chalicelib.services.inbox import InboxService
 from chalicelib.services.keys import KeyService
+from chalicelib.services.outbound_http import system_resolver
 from chalicelib.services.rate_limiter import RateLimiter
 from chalicelib.services.stream_ingest import StreamIngestService
+from chalicelib.services.webhook_delivery import WebhookDeliveryService
+from chalicelib.services.webhook_fanout import WebhookFanout
+from chalicelib.services.webhooks import WebhookService
 from chalicelib.settings import Settings
 from chalicelib.stores.analytics import AnalyticsStore
 from chalicelib.stores.api_keys import ApiKeyStore
-from chalicelib.stores.aws import dynamodb_client
+from chalicelib.stores.aws import dynamodb_client, sqs_client
+from chalicelib.stores.deliveries import DeliveryStore
+from chalicelib.stores.delivery_queue import DeliveryQueue
 from chalicelib.stores.events import EventStore
 from chalicelib.stores.rate_limits import RateLimitStore
+from chalicelib.stores.webhooks import WebhookStore
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_sqs import SQSClient
 
 
 @dataclass
@@ -45,6 +53,9 @@ class Runtime:
     stream_ingest: StreamIngestService
     rate_limiter: RateLimiter
     bulk: BulkService
+    webhooks: WebhookService
+    webhook_fanout: WebhookFanout
+    webhook_delivery: WebhookDeliveryService
     metrics: MetricsConfig  # where the app's and the stream handler's metrics go
 
     @classmethod
@@ -54,8 +65,12 @@ class Runtime:
         dynamodb: DynamoDBClient | None = None,
         now: Callable[[], float] = time.time,
         metrics: MetricsConfig = DEFAULT_METRICS,
+        sqs: SQSClient | None = None,
     ) -> Runtime:
         client = dynamodb or dynamodb_client(settings)
+        queue = DeliveryQueue(
+            sqs or sqs_client(settings), settings.webhook_queue_url, settings.webhook_dlq_url
+        )
         event_store = EventStore(client, settings.events_table, settings.idempotency_table, now)
         key_store = ApiKeyStore(client, settings.api_keys_table, now)
         analytics_store = AnalyticsStore(client, settings.analytics_table, now)
@@ -76,6 +91,12 @@ class Runtime:
                 aws_total_max_attempts=min(settings.aws_total_max_attempts, 2),
             )
         )
+        webhook_store = WebhookStore(client, settings.webhooks_table, now)
+        delivery_store = DeliveryStore(client, settings.deliveries_table, now)
+        # Per-endpoint delivery rate limits: GCRA buckets of one second in the limits table.
+        endpoint_limiter = RateLimiter(
+            RateLimitStore(limiter_client, settings.rate_limits_table), 1, 1, now=now
+        )
         return cls(
             settings=settings,
             dynamodb=client,
@@ -93,5 +114,26 @@ class Runtime:
                 now=now,
             ),
             bulk=BulkService(events, event_store),
+            webhooks=WebhookService(
+                webhook_store,
+                delivery_store,
+                event_store,
+                queue,
+                shards=settings.inbox_shards,
+                allow_private_targets=settings.webhook_allow_private_targets,
+                resolve=system_resolver,
+                now=now,
+            ),
+            webhook_fanout=WebhookFanout(webhook_store, delivery_store, queue, now, metrics),
+            webhook_delivery=WebhookDeliveryService(
+                webhook_store,
+                delivery_store,
+                event_store,
+                queue,
+                endpoint_limiter,
+                allow_private_targets=settings.webhook_allow_private_targets,
+                now=now,
+                metrics_config=metrics,
+            ),
             metrics=metrics,
         )

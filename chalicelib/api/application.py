@@ -24,6 +24,7 @@ from chalicelib.api import (
     middleware,
     public_routes,
     telemetry,
+    webhooks,
 )
 from chalicelib.api.http import Middleware
 from chalicelib.observability import metrics
@@ -66,4 +67,5 @@ def create_app(runtime: Runtime, *, guards: bool = True, observe: bool = True) -
     app.register_blueprint(events.blueprint(runtime))
     app.register_blueprint(analytics.blueprint(runtime))
     app.register_blueprint(api_keys.blueprint(runtime))
+    app.register_blueprint(webhooks.blueprint(runtime))
     return app

@@ -40,7 +40,8 @@ def blueprint(runtime: Runtime) -> Blueprint:
                 details=[{"field": "Idempotency-Key", "message": "use items[].idempotency_key"}],
             )
         items = parse_bulk_create(read_json_body(request, max_body), max_payload)
-        result = runtime.bulk.create(context.principal().tenant_id, items)
+        ctx = context.current()
+        result = runtime.bulk.create(context.principal().tenant_id, items, ctx.request_id)
         return _respond(result, "create")
 
     @bp.route("/v1/events/bulk/ack", methods=["POST"])

@@ -52,7 +52,7 @@ def blueprint(runtime: Runtime) -> Blueprint:
         except PayloadTooLargeError as exc:
             raise too_large(exc) from exc
         tenant = context.principal().tenant_id
-        result = runtime.events.create(tenant, draft)
+        result = runtime.events.create(tenant, draft, context.current().request_id)
         context.current().log_fields["event_id"] = result.event["event_id"]
         if result.replayed:
             return json_response(result.event, 200, {"Idempotent-Replayed": "true"})

@@ -55,6 +55,11 @@ def inbox_keys(
     }
 
 
+def replay_partition(tenant_id: str, shard: int) -> str:
+    """The replay index's partition key of an event: every event, pending or not."""
+    return f"{tenant_id}#{shard}"
+
+
 INBOX_ATTRIBUTES = ("inbox_pk", "inbox_src_pk", "inbox_type_pk", "inbox_srctype_pk", SORT_KEY)
 
 

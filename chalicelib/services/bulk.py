@@ -82,7 +82,12 @@ class BulkService:
         self._store = store
 
     # -- create ------------------------------------------------------------------------------
-    def create(self, tenant_id: str, items: Sequence[EventDraft | ItemError]) -> BulkResult:
+    def create(
+        self,
+        tenant_id: str,
+        items: Sequence[EventDraft | ItemError],
+        request_id: str | None = None,
+    ) -> BulkResult:
         result = BulkResult()
         unkeyed: list[tuple[int, EventDraft]] = []
         for index, draft in enumerate(items):
@@ -93,24 +98,28 @@ class BulkService:
                 unkeyed.append((index, draft))
                 continue
             try:
-                created = self._events.create(tenant_id, draft)
+                created = self._events.create(tenant_id, draft, request_id)
             except errors.ApiError as exc:
                 result.fail(index, _api_error(exc))
                 continue
             result.succeed(index, event=created.event, replayed=created.replayed)
         if unkeyed:
-            self._create_unkeyed(tenant_id, unkeyed, result)
+            self._create_unkeyed(tenant_id, unkeyed, result, request_id)
         return result
 
     def _create_unkeyed(
-        self, tenant_id: str, drafts: list[tuple[int, EventDraft]], result: BulkResult
+        self,
+        tenant_id: str,
+        drafts: list[tuple[int, EventDraft]],
+        result: BulkResult,
+        request_id: str | None,
     ) -> None:
         by_id: dict[str, tuple[int, dict[str, Any]]] = {}
         news = []
         for index, draft in drafts:
             event = self._events.new_event(tenant_id, draft)
             by_id[event.event_id] = (index, event.to_public())
-            news.append(self._events.placed(event))
+            news.append(self._events.placed(event, request_id))
         try:
             unwritten = self._store.batch_put_new(news)
         except StoreError as exc:

@@ -65,7 +65,7 @@ class EventService:
             idempotency_key=draft.idempotency_key,
         )
 
-    def placed(self, event: Event) -> NewEvent:
+    def placed(self, event: Event, request_id: str | None = None) -> NewEvent:
         """A new event with where it is stored: its inbox shard and retention expiry. Tools
         that write events straight into the table build the item from this with
         ``chalicelib.stores.events.new_event_item``."""
@@ -73,11 +73,14 @@ class EventService:
             event,
             shard_of(event.event_id, self._shards),
             int(self._now()) + self._retention_seconds,
+            request_id,
         )
 
-    def create(self, tenant_id: str, draft: EventDraft) -> CreateResult:
+    def create(
+        self, tenant_id: str, draft: EventDraft, request_id: str | None = None
+    ) -> CreateResult:
         event = self.new_event(tenant_id, draft)
-        new = self.placed(event)
+        new = self.placed(event, request_id)
         public = event.to_public()
         with storage_unavailable_as_503():
             if draft.idempotency_key is None:

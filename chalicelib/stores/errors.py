@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from chalicelib.domain.events import Event
+    from chalicelib.domain.webhooks import Delivery
 
 
 class StoreError(Exception):
@@ -41,3 +42,11 @@ class AlreadyCounted(StoreError):
     def __init__(self, record_ids: Sequence[str]) -> None:
         super().__init__(f"{len(record_ids)} record(s) already counted")
         self.record_ids = tuple(record_ids)
+
+
+class ClaimRefused(StoreError):
+    """A delivery is not ours to attempt now: ``current`` says why (``None``: it is gone)."""
+
+    def __init__(self, current: Delivery | None) -> None:
+        super().__init__("delivery not claimable")
+        self.current = current

@@ -15,7 +15,15 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.domain.backoff import full_jitter
 from chalicelib.domain.events import STATUS_ACKNOWLEDGED, STATUS_PENDING, Event
-from chalicelib.domain.inbox import INBOX_ATTRIBUTES, SORT_KEY, InboxItem, IndexPlan, inbox_keys
+from chalicelib.domain.inbox import (
+    INBOX_ATTRIBUTES,
+    SORT_KEY,
+    InboxItem,
+    IndexPlan,
+    inbox_keys,
+    replay_partition,
+    sort_key,
+)
 from chalicelib.stores import codec
 from chalicelib.stores.aws import error_code, translate_errors
 from chalicelib.stores.errors import (
@@ -30,7 +38,9 @@ from chalicelib.stores.protocols import (
     IdempotencyRecord,
     InboxPage,
     NewEvent,
+    ReplayRef,
 )
+from chalicelib.stores.tables import REPLAY_INDEX, REPLAY_PK, REPLAY_SK
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -101,8 +111,15 @@ def event_to_item(event: Event, shard: int, expires_at: int) -> dict[str, Any]:
 
 def new_event_item(new: NewEvent) -> dict[str, Any]:
     """The item ``POST /v1/events`` stores for ``new``: what tools that write events straight
-    into the table (preloading, the raw-engine benchmarks) must write too."""
-    return event_to_item(new.event, new.shard, new.expires_at)
+    into the table (preloading, the raw-engine benchmarks) must write too. Beside the event it
+    carries the replay index keys (every event, by tenant shard and time) and the request id."""
+    event = new.event
+    item = event_to_item(event, new.shard, new.expires_at)
+    item[REPLAY_PK] = codec.s(replay_partition(event.tenant_id, new.shard))
+    item[REPLAY_SK] = codec.s(sort_key(event.created_at, event.event_id))
+    if new.request_id:
+        item["request_id"] = codec.s(new.request_id)
+    return item
 
 
 HEALTH_PROBE_KEY = "__health__#probe"  # no event has this pk: a GetItem on it finds nothing
@@ -328,6 +345,50 @@ class EventStore:
         except ConditionFailed:
             return False
         return True
+
+    # -- replay ------------------------------------------------------------------------------
+    def query_replay_partition(
+        self, partition: str, lower: str, upper: str, limit: int
+    ) -> list[ReplayRef]:
+        """Up to ``limit`` live events of one replay partition (``tenant#shard``) whose sort key
+        (``created_at#event_id``) is between ``lower`` and ``upper``, oldest first; more than
+        ``limit`` are read only to say that there are more (the caller refuses then)."""
+        out: list[ReplayRef] = []
+        start: dict[str, Any] | None = None
+        now = int(self._now())
+        while len(out) <= limit:
+            kwargs: dict[str, Any] = {
+                "TableName": self._events,
+                "IndexName": REPLAY_INDEX,
+                "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :lo AND :hi",
+                "FilterExpression": "expires_at > :now",
+                "ExpressionAttributeNames": {"#pk": REPLAY_PK, "#sk": REPLAY_SK},
+                "ExpressionAttributeValues": {
+                    ":pk": codec.s(partition),
+                    ":lo": codec.s(lower),
+                    ":hi": codec.s(upper),
+                    ":now": codec.n(now),
+                },
+                "Limit": limit + 1 - len(out),
+            }
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            with translate_errors("Query replay"):
+                resp = self._client.query(**kwargs)
+            for item in resp.get("Items", []):
+                created_at, _, event_id = str(item[REPLAY_SK]["S"]).partition("#")
+                out.append(
+                    ReplayRef(
+                        event_id=event_id,
+                        source=codec.get_s(item, "source") or "",
+                        event_type=codec.get_s(item, "event_type") or "",
+                        created_at=created_at,
+                    )
+                )
+            start = resp.get("LastEvaluatedKey")
+            if not start:
+                break
+        return out
 
     # -- inbox -------------------------------------------------------------------------------
     def query_inbox_partition(

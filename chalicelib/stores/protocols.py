@@ -25,6 +25,7 @@ from chalicelib.domain.keys import (
     SecretEntry,
 )
 from chalicelib.domain.token_bucket import Branch
+from chalicelib.domain.webhooks import Attempt, Delivery, DeliveryMessage, Webhook
 
 # -- events ------------------------------------------------------------------------------------
 BATCH_WRITE_MAX_ITEMS = 25
@@ -38,6 +39,7 @@ class NewEvent:
     event: Event
     shard: int
     expires_at: int  # epoch seconds; reads treat the event as gone from then on
+    request_id: str | None = None  # of the POST that created it: the stream handlers log it
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,16 @@ class IdempotencyRecord:
     request_hash: str
     event_id: str
     response_json: str
+
+
+@dataclass(frozen=True)
+class ReplayRef:
+    """An event as the replay index knows it: enough to match a webhook's filters."""
+
+    event_id: str
+    source: str
+    event_type: str
+    created_at: str
 
 
 @dataclass(frozen=True)
@@ -89,6 +101,13 @@ class EventStorage(Protocol):
 
     def delete(self, tenant_id: str, event_id: str) -> bool:
         """Delete the live event; ``False`` when there was none."""
+        ...
+
+    def query_replay_partition(
+        self, partition: str, lower: str, upper: str, limit: int
+    ) -> list[ReplayRef]:
+        """Live events of one replay partition between two sort keys, oldest first; at most
+        ``limit + 1`` (one more says the range holds more)."""
         ...
 
     def query_inbox_partition(
@@ -262,3 +281,112 @@ class AnalyticsStorage(Protocol):
     def read(self, key_range: KeyRange) -> list[CounterRow]:
         """The live counter rows of one partition between two sort keys."""
         ...
+
+
+# -- webhooks ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class WebhookPage:
+    webhooks: list[Webhook]
+    next_after: str | None
+
+
+class WebhookStorage(Protocol):
+    def create(self, webhook: Webhook) -> None:
+        """Store a new webhook (its id is new)."""
+
+    def count(self, tenant_id: str) -> int:
+        """How many webhooks the tenant has."""
+        ...
+
+    def get(self, tenant_id: str, webhook_id: str) -> Webhook | None:
+        """The tenant's webhook (consistent read), or ``None``."""
+        ...
+
+    def list(self, tenant_id: str, after: str | None, limit: int) -> WebhookPage:
+        """The tenant's webhooks by id, after ``after``."""
+        ...
+
+    def receiving(self, tenant_id: str) -> list[Webhook]:
+        """The tenant's active webhooks (the fan-out's one Query per tenant and batch)."""
+        ...
+
+    def save(self, webhook: Webhook, fields: tuple[str, ...], read_updated_at: float) -> None:
+        """Write ``fields``; :class:`ConditionFailed` when the stored ``updated_at`` is not
+        ``read_updated_at`` or the webhook is gone."""
+
+    def delete(self, tenant_id: str, webhook_id: str) -> bool:
+        """Delete it; ``False`` when there was none."""
+        ...
+
+    def record_failure(self, tenant_id: str, webhook_id: str, at: float) -> Webhook | None:
+        """Count one more failed attempt in a row (``failing_since`` set by the first); the
+        webhook after the change, ``None`` when it is gone."""
+        ...
+
+    def open_breaker(self, tenant_id: str, webhook_id: str, until: float) -> None:
+        """Hold new attempts to the endpoint until ``until``."""
+
+    def record_success(self, tenant_id: str, webhook_id: str) -> None:
+        """End a run of failures (no write when there is none)."""
+
+    def disable(self, tenant_id: str, webhook_id: str, reason: str, at: float) -> bool:
+        """Disable it unless it is disabled already; ``True`` when this call did."""
+        ...
+
+
+@dataclass(frozen=True)
+class DeliveryPage:
+    deliveries: list[Delivery]
+    next_after: str | None
+
+
+class DeliveryStorage(Protocol):
+    def create(self, delivery: Delivery) -> Delivery | None:
+        """Store a new delivery; when its id exists, write nothing and return the stored one."""
+        ...
+
+    def create_many(self, deliveries: Sequence[Delivery]) -> None:
+        """Store deliveries whose ids are new; raises StorageUnavailable if some are not."""
+
+    def get(self, webhook_id: str, delivery_id: str) -> Delivery | None:
+        """The delivery (consistent read; none once expired)."""
+        ...
+
+    def claim(
+        self, webhook_id: str, delivery_id: str, now: float, lease_seconds: float
+    ) -> Delivery:
+        """Take the attempt lease of a pending, due delivery whose lease is free; raises
+        :class:`~chalicelib.stores.errors.ClaimRefused` with the delivery as it is otherwise."""
+        ...
+
+    def record_attempt(
+        self,
+        delivery: Delivery,
+        attempt: Attempt | None,
+        status: str,
+        at: float,
+        next_attempt_at: float | None = None,
+        failure_reason: str | None = None,
+    ) -> None:
+        """Append the attempt, set status and next attempt, release the lease; only while it
+        is pending (:class:`ConditionFailed` otherwise)."""
+
+    def list(
+        self, webhook_id: str, status: str | None, after: str | None, limit: int
+    ) -> DeliveryPage:
+        """Newest first, after the delivery id ``after``."""
+        ...
+
+
+class DeliveryQueuing(Protocol):
+    """The webhook delivery queue (SQS) and its dead-letter queue."""
+
+    def send(self, messages: Sequence[DeliveryMessage]) -> list[DeliveryMessage]:
+        """Queue the messages; return those the queue did not take."""
+        ...
+
+    def delay(self, receipt_handle: str, seconds: float) -> None:
+        """Make a received message visible again after ``seconds`` (at most 12 hours)."""
+
+    def dead_letter(self, message: DeliveryMessage, reason: str) -> None:
+        """Copy the message to the dead-letter queue."""

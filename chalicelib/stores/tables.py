@@ -13,7 +13,7 @@ TENANT_INDEX = "tenant-index"
 # Every event (pending or not) by tenant shard and time: webhook replay reads a time range here.
 REPLAY_INDEX = "replay-index"
 REPLAY_PK, REPLAY_SK = "replay_pk", "replay_sk"
-REPLAY_PROJECTED = ("source", "event_type")
+REPLAY_PROJECTED = ("source", "event_type", "expires_at")
 
 
 def _gsi(

@@ -1,0 +1,391 @@
+"""The webhook delivery worker: one SQS message -> one attempt to POST one delivery.
+
+Lambda calls :meth:`WebhookDeliveryService.handle` with a batch of messages (its SQS event-source
+mapping has ``ReportBatchItemFailures``); locally ``devstack.delivery_worker`` does. The batch's
+messages are attempted concurrently. For each message:
+
+1. the webhook is read: deleted, paused or disabled -> the delivery fails without an attempt;
+2. an open circuit breaker or the endpoint's own rate limit -> the message waits (its visibility
+   is moved to when it may go), no attempt is counted;
+3. the delivery is claimed (see ``stores/deliveries.py``): a duplicate message, or one that is
+   early, waits or is dropped;
+4. the event is POSTed, signed per Standard Webhooks, to the address the SSRF check passed;
+5. 2xx: succeeded. 410: failed, and the endpoint is disabled. Anything else: the attempt is
+   recorded, and the message is made visible again when the next attempt is due (the retry
+   schedule, or ``Retry-After`` on 429/503, capped); after the last attempt the delivery is
+   failed and the message is copied to the dead-letter queue.
+
+A message that is kept is reported in ``batchItemFailures``; a storage failure keeps it too
+(it comes back when its visibility timeout ends, the claim's lease has expired by then).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.domain.clock import format_ts
+from chalicelib.domain.retry_schedule import (
+    Outcome,
+    RetrySchedule,
+    breaker_open_until,
+    classify,
+    honours_retry_after,
+    parse_retry_after,
+    retry_after_delay,
+    should_disable,
+)
+from chalicelib.domain.ulid import decode_timestamp_ms
+from chalicelib.domain.webhook_signing import delivery_headers
+from chalicelib.domain.webhooks import (
+    DELIVERY_FAILED,
+    DELIVERY_PENDING,
+    DELIVERY_SUCCEEDED,
+    DISABLED_FAILING,
+    DISABLED_GONE,
+    KIND_EVENT,
+    KIND_TEST,
+    STATUS_ACTIVE,
+    Attempt,
+    Delivery,
+    DeliveryMessage,
+    Webhook,
+)
+from chalicelib.observability import metrics
+from chalicelib.observability.logging import logger
+from chalicelib.services import outbound_http
+from chalicelib.services.rate_limiter import RateLimiter
+from chalicelib.stores.errors import ClaimRefused, ConditionFailed, StoreError
+from chalicelib.stores.protocols import (
+    DeliveryQueuing,
+    DeliveryStorage,
+    EventStorage,
+    WebhookStorage,
+)
+
+LEASE_SECONDS = 60.0  # longer than one attempt (15 s) plus the bookkeeping around it
+MIN_WAIT_SECONDS = 1.0
+MAX_CONCURRENCY = 10
+Poster = Callable[..., outbound_http.HttpResult]
+
+
+def status_class(result: outbound_http.HttpResult) -> str:
+    if result.status is None:
+        return result.error or "network"
+    return f"{result.status // 100}xx"
+
+
+@dataclass(frozen=True)
+class Received:
+    """One SQS record as Lambda hands it over."""
+
+    message_id: str
+    receipt_handle: str
+    body: str
+    receive_count: int
+
+    @classmethod
+    def of(cls, record: Mapping[str, Any]) -> Received:
+        attributes = record.get("attributes") or {}
+        try:
+            count = int(attributes.get("ApproximateReceiveCount", "1"))
+        except (TypeError, ValueError):
+            count = 1
+        return cls(
+            message_id=str(record.get("messageId", "")),
+            receipt_handle=str(record.get("receiptHandle", "")),
+            body=str(record.get("body", "")),
+            receive_count=count,
+        )
+
+
+class WebhookDeliveryService:
+    def __init__(
+        self,
+        webhooks: WebhookStorage,
+        deliveries: DeliveryStorage,
+        events: EventStorage,
+        queue: DeliveryQueuing,
+        limiter: RateLimiter,
+        *,
+        allow_private_targets: bool,
+        schedule: RetrySchedule | None = None,
+        post: Poster = outbound_http.post,
+        timeout: float = 15.0,
+        now: Callable[[], float] = time.time,
+        rand: Callable[[], float] = random.random,
+        metrics_config: metrics.MetricsConfig = metrics.DEFAULT,
+    ) -> None:
+        self._webhooks = webhooks
+        self._deliveries = deliveries
+        self._events = events
+        self._queue = queue
+        self._limiter = limiter
+        self._allow_private = allow_private_targets
+        self.schedule = schedule or RetrySchedule()
+        self._post = post
+        self._timeout = timeout
+        self._now = now
+        self._rand = rand
+        self._metrics = metrics_config
+
+    # -- the Lambda entry point --------------------------------------------------------------
+    def handle(self, event: Mapping[str, Any]) -> dict[str, list[dict[str, str]]]:
+        records = event.get("Records")
+        if not isinstance(records, list) or not records:
+            return {"batchItemFailures": []}
+        received = [Received.of(r) for r in records if isinstance(r, Mapping)]
+        if not received:
+            return {"batchItemFailures": []}
+        with ThreadPoolExecutor(max_workers=min(MAX_CONCURRENCY, len(received))) as pool:
+            done = list(pool.map(self._process_safely, received))
+        kept = [r for r, ok in zip(received, done, strict=True) if not ok]
+        return {"batchItemFailures": [{"itemIdentifier": r.message_id} for r in kept]}
+
+    def _process_safely(self, received: Received) -> bool:
+        with metrics.request_scope(self._metrics):
+            try:
+                return self.process(received)
+            except StoreError as exc:
+                logger.warning(
+                    "webhook delivery postponed: storage or queue unavailable",
+                    extra={"message_id": received.message_id, "error": str(exc)},
+                )
+                return False
+
+    # -- one message -------------------------------------------------------------------------
+    def process(self, received: Received) -> bool:
+        """Handle one message; True when it is done with (delete it), False to keep it."""
+        try:
+            message = DeliveryMessage.parse(received.body)
+        except ValueError as exc:
+            logger.error(
+                "webhook message unreadable; dead-lettered",
+                extra={"message_id": received.message_id, "reason": str(exc)},
+            )
+            self._queue.dead_letter(DeliveryMessage("?", "?", "?"), f"unreadable message: {exc}")
+            return True
+        log = {
+            "webhook_id": message.webhook_id,
+            "delivery_id": message.delivery_id,
+            "request_id": message.request_id,
+            "receive_count": received.receive_count,
+        }
+        webhook = self._webhooks.get(message.tenant_id, message.webhook_id)
+        if webhook is None or webhook.status != STATUS_ACTIVE:
+            reason = "endpoint deleted" if webhook is None else f"endpoint {webhook.status}"
+            self._fail_unattempted(message, reason, log)
+            return True
+        now = self._now()
+        if webhook.breaker_open_until is not None and webhook.breaker_open_until > now:
+            return self._wait(received, webhook.breaker_open_until - now, "circuit open", log)
+        if webhook.rate_limit_per_second is not None:
+            check = self._limiter.check(
+                f"webhook#{webhook.webhook_id}", webhook.rate_limit_per_second
+            )
+            if not check.decision.allowed:
+                wait = check.decision.retry_after_us / 1_000_000
+                return self._wait(received, wait, "endpoint rate limit", log)
+        try:
+            delivery = self._deliveries.claim(
+                message.webhook_id, message.delivery_id, now, LEASE_SECONDS
+            )
+        except ClaimRefused as refused:
+            return self._not_claimed(received, refused.current, now, log)
+        return self._attempt(received, message, webhook, delivery, log)
+
+    def _wait(self, received: Received, seconds: float, why: str, log: dict[str, Any]) -> bool:
+        seconds = max(MIN_WAIT_SECONDS, seconds)
+        self._queue.delay(received.receipt_handle, seconds)
+        logger.info("webhook delivery waits", extra={**log, "why": why, "seconds": seconds})
+        metrics.record_metric("WebhookDeliveryDeferred", "Count", 1)
+        return False
+
+    def _not_claimed(
+        self, received: Received, current: Delivery | None, now: float, log: dict[str, Any]
+    ) -> bool:
+        if current is None or current.finished:
+            logger.info("webhook message dropped: delivery finished or gone", extra=log)
+            return True
+        due = max(current.lease_until or 0.0, current.next_attempt_at or 0.0)
+        return self._wait(received, due - now, "delivery leased or not due", log)
+
+    def _fail_unattempted(self, message: DeliveryMessage, reason: str, log: dict[str, Any]) -> None:
+        delivery = self._deliveries.get(message.webhook_id, message.delivery_id)
+        if delivery is not None and not delivery.finished:
+            with contextlib.suppress(ConditionFailed):  # finished meanwhile by another copy
+                self._deliveries.record_attempt(
+                    delivery, None, DELIVERY_FAILED, self._now(), failure_reason=reason
+                )
+        logger.info("webhook delivery not attempted", extra={**log, "reason": reason})
+
+    # -- the attempt -------------------------------------------------------------------------
+    def _body(self, delivery: Delivery) -> bytes | None:
+        if delivery.kind == KIND_TEST:
+            data: Any = json.loads(delivery.test_payload or "{}")
+            document = {
+                "type": delivery.event_type,
+                "timestamp": format_ts(delivery.created_at),
+                "data": data,
+            }
+        else:
+            event = self._events.get(delivery.tenant_id, delivery.event_id)
+            if event is None:
+                return None
+            document = {
+                "type": event.event_type,
+                "timestamp": event.created_at,
+                "data": event.to_public(),
+            }
+        return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+
+    def _attempt(
+        self,
+        received: Received,
+        message: DeliveryMessage,
+        webhook: Webhook,
+        delivery: Delivery,
+        log: dict[str, Any],
+    ) -> bool:
+        now = self._now()
+        body = self._body(delivery)
+        if body is None:
+            self._deliveries.record_attempt(
+                delivery, None, DELIVERY_FAILED, now, failure_reason="event no longer exists"
+            )
+            logger.info("webhook delivery failed: event gone", extra=log)
+            return True
+        headers = delivery_headers(
+            webhook.signing_secrets(now), delivery.delivery_id, int(now), body
+        )
+        result = self._post(
+            webhook.url,
+            body,
+            headers,
+            allow_private=self._allow_private,
+            timeout=self._timeout,
+        )
+        finished_at = self._now()
+        error = result.error
+        if error is None and result.status is not None and not 200 <= result.status < 300:
+            error = "http_status"
+        attempt = Attempt(
+            attempted_at=now,
+            status_code=result.status,
+            latency_ms=result.latency_ms,
+            error=error,
+            error_detail=result.error_detail,
+        )
+        number = delivery.attempt_count + 1
+        outcome = classify(result.status if result.error is None else None)
+        log = {
+            **log,
+            "attempt": number,
+            "status_code": result.status,
+            "latency_ms": round(result.latency_ms, 1),
+            "error": error,
+        }
+        metrics.record_metric("WebhookDeliveryAttempts", "Count", 1)
+        metrics.record_metric(
+            "WebhookDeliveryAttempts", "Count", 1, status_class=status_class(result)
+        )
+        if outcome is Outcome.DELIVERED:
+            return self._delivered(delivery, attempt, webhook, finished_at, log)
+        metrics.record_metric("WebhookDeliveryFailures", "Count", 1)
+        if outcome is Outcome.GONE:
+            self._deliveries.record_attempt(
+                delivery, attempt, DELIVERY_FAILED, finished_at, failure_reason=DISABLED_GONE
+            )
+            self._disable(webhook, DISABLED_GONE, finished_at, log)
+            logger.warning("webhook delivery failed: endpoint gone", extra=log)
+            return True
+        return self._retry_or_fail(received, message, delivery, attempt, webhook, result, log)
+
+    def _delivered(
+        self,
+        delivery: Delivery,
+        attempt: Attempt,
+        webhook: Webhook,
+        at: float,
+        log: dict[str, Any],
+    ) -> bool:
+        self._deliveries.record_attempt(delivery, attempt, DELIVERY_SUCCEEDED, at)
+        if webhook.consecutive_failures or webhook.failing_since is not None:
+            self._webhooks.record_success(webhook.tenant_id, webhook.webhook_id)
+        metrics.record_metric("WebhookDeliverySucceeded", "Count", 1)
+        latency = self._end_to_end_ms(delivery, at)
+        if latency is not None:
+            metrics.record_metric("WebhookDeliveryLatency", "Milliseconds", latency)
+        logger.info("webhook delivered", extra={**log, "end_to_end_ms": latency})
+        return True
+
+    def _end_to_end_ms(self, delivery: Delivery, at: float) -> float | None:
+        """Event created -> 2xx, for deliveries of events (not tests or replays)."""
+        if delivery.kind != KIND_EVENT or not delivery.event_id:
+            return None
+        try:
+            created_ms = decode_timestamp_ms(delivery.event_id.removeprefix("evt_"))
+        except ValueError:
+            return None
+        return max(0.0, at * 1000 - created_ms)
+
+    def _retry_or_fail(
+        self,
+        received: Received,
+        message: DeliveryMessage,
+        delivery: Delivery,
+        attempt: Attempt,
+        webhook: Webhook,
+        result: outbound_http.HttpResult,
+        log: dict[str, Any],
+    ) -> bool:
+        at = self._now()
+        number = delivery.attempt_count + 1
+        delay = self.schedule.delay_before(number + 1, self._rand)
+        self._health_after_failure(webhook, at, log)
+        if delay is None:
+            reason = f"all {number} attempts failed"
+            self._deliveries.record_attempt(
+                delivery, attempt, DELIVERY_FAILED, at, failure_reason=reason
+            )
+            self._queue.dead_letter(message, reason)
+            metrics.record_metric("WebhookDeliveriesDeadLettered", "Count", 1)
+            logger.warning("webhook delivery failed: attempts exhausted", extra=log)
+            return True
+        nominal = self.schedule.nominal(number + 1) or 0.0
+        if result.status is not None and honours_retry_after(result.status):
+            retry_after = parse_retry_after(result.headers.get("retry-after"), at)
+            if retry_after is not None:
+                delay = retry_after_delay(retry_after, nominal)
+        self._deliveries.record_attempt(
+            delivery, attempt, DELIVERY_PENDING, at, next_attempt_at=at + delay
+        )
+        self._queue.delay(received.receipt_handle, delay)
+        logger.info("webhook delivery attempt failed; retrying", extra={**log, "retry_in": delay})
+        return False
+
+    def _health_after_failure(self, webhook: Webhook, at: float, log: dict[str, Any]) -> None:
+        current = self._webhooks.record_failure(webhook.tenant_id, webhook.webhook_id, at)
+        if current is None:
+            return
+        if should_disable(current.failing_since, at):
+            self._disable(current, DISABLED_FAILING, at, log)
+            return
+        until = breaker_open_until(current.consecutive_failures, at)
+        if until is not None:
+            self._webhooks.open_breaker(webhook.tenant_id, webhook.webhook_id, until)
+            logger.warning(
+                "webhook circuit breaker open",
+                extra={**log, "until": until, "consecutive_failures": current.consecutive_failures},
+            )
+
+    def _disable(self, webhook: Webhook, reason: str, at: float, log: dict[str, Any]) -> None:
+        if self._webhooks.disable(webhook.tenant_id, webhook.webhook_id, reason, at):
+            metrics.record_metric("WebhookEndpointsDisabled", "Count", 1)
+            logger.warning("webhook endpoint disabled", extra={**log, "reason": reason})

@@ -1,0 +1,78 @@
+"""The webhook delivery queue (SQS) and its dead-letter queue.
+
+A message names one delivery (``tenant_id``, ``webhook_id``, ``delivery_id``) and carries the
+request id of the POST that created the event, for the logs. Everything else is read from the
+tables when the message is handled, so a message never carries a secret or a payload.
+
+Retries are scheduled by changing the message's visibility (at most SQS's 12 hours); after the
+last attempt the worker copies the message to the dead-letter queue itself and lets the original
+be deleted, so the queue's own redrive (``maxReceiveCount``) is only a safety net.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.domain.webhooks import DeliveryMessage
+from chalicelib.stores.aws import translate_errors
+from chalicelib.stores.errors import StorageUnavailable, StoreError
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+MAX_VISIBILITY_SECONDS = 12 * 3600
+SEND_BATCH = 10
+
+
+class DeliveryQueue:
+    def __init__(self, client: SQSClient, queue_url: str, dead_letter_url: str) -> None:
+        self._client = client
+        self._url = queue_url
+        self._dlq = dead_letter_url
+
+    @property
+    def configured(self) -> bool:
+        return bool(self._url)
+
+    def _require(self) -> None:
+        if not self._url:
+            raise StoreError("no webhook queue configured (WEBHOOK_QUEUE_URL)")
+
+    def send(self, messages: Sequence[DeliveryMessage]) -> list[DeliveryMessage]:
+        """Send in batches of 10; return the messages SQS did not take."""
+        self._require()
+        refused: list[DeliveryMessage] = []
+        for start in range(0, len(messages), SEND_BATCH):
+            chunk = list(messages[start : start + SEND_BATCH])
+            entries: list[Any] = [
+                {"Id": str(i), "MessageBody": m.body()} for i, m in enumerate(chunk)
+            ]
+            try:
+                with translate_errors("SendMessageBatch webhooks"):
+                    resp = self._client.send_message_batch(QueueUrl=self._url, Entries=entries)
+            except StorageUnavailable:
+                refused.extend(messages[start:])
+                break
+            refused.extend(chunk[int(failed["Id"])] for failed in resp.get("Failed", []))
+        return refused
+
+    def delay(self, receipt_handle: str, seconds: float) -> None:
+        """Make a received message visible again after ``seconds`` (its next attempt)."""
+        self._require()
+        timeout = max(0, min(MAX_VISIBILITY_SECONDS, round(seconds)))
+        with translate_errors("ChangeMessageVisibility webhooks"):
+            self._client.change_message_visibility(
+                QueueUrl=self._url, ReceiptHandle=receipt_handle, VisibilityTimeout=timeout
+            )
+
+    def dead_letter(self, message: DeliveryMessage, reason: str) -> None:
+        if not self._dlq:
+            raise StoreError("no webhook dead-letter queue configured (WEBHOOK_DLQ_URL)")
+        attributes: Mapping[str, Any] = {
+            "reason": {"DataType": "String", "StringValue": reason[:256] or "failed"}
+        }
+        with translate_errors("SendMessage webhooks DLQ"):
+            self._client.send_message(
+                QueueUrl=self._dlq, MessageBody=message.body(), MessageAttributes=attributes
+            )
