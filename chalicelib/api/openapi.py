@@ -43,6 +43,22 @@ from chalicelib.api.models.bulk import (
 )
 from chalicelib.api.models.inbox import METADATA_PARAM_PREFIX, InboxQuery
 from chalicelib.api.models.responses import ErrorEnvelope, Event, Health, InboxPage
+from chalicelib.api.models.webhooks import (
+    DeliveryList,
+    DeliveryListQuery,
+    DeliveryOut,
+    ReplayAccepted,
+    WebhookCreate,
+    WebhookId,
+    WebhookIssued,
+    WebhookList,
+    WebhookListQuery,
+    WebhookOut,
+    WebhookReplay,
+    WebhookRotate,
+    WebhookSecretRotated,
+    WebhookUpdate,
+)
 from chalicelib.domain.events import EventCreate, EventId, IdempotencyKey, Metadata, Name
 
 OPENAPI_DIR = Path(__file__).resolve().parent.parent / "openapi"
@@ -67,6 +83,17 @@ COMPONENT_MODELS: tuple[type[BaseModel], ...] = (
     ApiKeyOut,
     ApiKeyIssued,
     ApiKeyList,
+    WebhookCreate,
+    WebhookUpdate,
+    WebhookRotate,
+    WebhookReplay,
+    WebhookOut,
+    WebhookIssued,
+    WebhookSecretRotated,
+    WebhookList,
+    DeliveryOut,
+    DeliveryList,
+    ReplayAccepted,
 )
 # Constrained types that have a name of their own in the document (query parameters use them).
 NAMED_TYPES: dict[str, Any] = {"Name": Name, "Metadata": Metadata}
@@ -75,6 +102,8 @@ QUERY_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("/v1/inbox", "get"): InboxQuery,
     ("/v1/analytics/summary", "get"): AnalyticsQuery,
     ("/v1/api-keys", "get"): ApiKeyListQuery,
+    ("/v1/webhooks", "get"): WebhookListQuery,
+    ("/v1/webhooks/{webhook_id}/deliveries", "get"): DeliveryListQuery,
 }
 
 
@@ -83,6 +112,7 @@ QUERY_MODELS: dict[tuple[str, str], type[BaseModel]] = {
 PARAMETER_TYPES: dict[tuple[str, str], Any] = {
     ("path", "event_id"): EventId,
     ("path", "key_id"): KeyId,
+    ("path", "webhook_id"): WebhookId,
     ("header", "Idempotency-Key"): IdempotencyKey,
 }
 
