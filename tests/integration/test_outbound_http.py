@@ -327,6 +327,44 @@ def test_a_response_that_is_not_http_is_a_protocol_error() -> None:
         assert (result.status, result.error, result.address) == (None, "protocol", "127.0.0.1")
 
 
+def test_time_spent_resolving_counts_against_the_deadline() -> None:
+    def slow_resolver(host: str, port: int) -> list[str]:
+        time.sleep(0.3)
+        return ["127.0.0.1"]
+
+    result = post(
+        "http://slow-dns.example/", BODY, {}, allow_private=True, timeout=0.2, resolve=slow_resolver
+    )
+    assert (result.status, result.error) == (None, "timeout")
+
+
+@pytest.mark.parametrize(("timeout", "cap"), [(0, 10), (-1.0, 10), (1.0, -1)])
+def test_bad_arguments_are_programming_errors(timeout: float, cap: int) -> None:
+    with pytest.raises(ValueError, match="timeout must be positive"):
+        post(
+            "http://example.com/",
+            BODY,
+            {},
+            allow_private=True,
+            timeout=timeout,
+            max_response_bytes=cap,
+        )
+
+
+class Silent(socketserver.BaseRequestHandler):
+    """Accepts the connection and says nothing until the test ends."""
+
+    release = threading.Event()
+
+    def handle(self) -> None:
+        self.release.wait(5)
+
+
+class Hangup(socketserver.BaseRequestHandler):
+    def handle(self) -> None:
+        self.request.close()
+
+
 # -- HTTPS --------------------------------------------------------------------------------------
 
 
@@ -439,3 +477,20 @@ def test_https_with_an_untrusted_certificate_is_a_tls_error(
     assert result.error_detail is not None
     assert "certificate verify failed" in result.error_detail
     assert server.recorder.requests == []
+
+
+@pytest.mark.parametrize(
+    ("handler", "error"), [(Silent, "timeout"), (Hangup, "tls")], ids=["silent", "hangs up"]
+)
+def test_a_server_that_does_not_speak_tls(
+    handler: type[socketserver.BaseRequestHandler], error: str
+) -> None:
+    tcp = socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler)
+    tcp.daemon_threads = True
+    with serving(tcp):
+        port = tcp.server_address[1]
+        started = time.monotonic()
+        result = post(f"https://127.0.0.1:{port}/", BODY, {}, allow_private=True, timeout=0.3)
+        Silent.release.set()
+    assert time.monotonic() - started < 1.5
+    assert (result.status, result.error, result.address) == (None, error, "127.0.0.1")
