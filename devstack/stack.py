@@ -64,8 +64,13 @@ class Worker:
 
 
 # The local stand-ins for Lambda's event-source mappings, started by `make run` and by the
-# stacks that ask for workers. One line per worker.
-WORKERS: tuple[Worker, ...] = (Worker("stream-worker", ("-m", "devstack.stream_worker")),)
+# stacks that ask for workers. One line per worker. Like the two mappings on the events stream in
+# AWS, the stream and fan-out workers read the same stream independently, each from its start.
+WORKERS: tuple[Worker, ...] = (
+    Worker("stream-worker", ("-m", "devstack.stream_worker")),
+    Worker("fanout-worker", ("-m", "devstack.stream_worker", "--handler", "webhook_fanout")),
+    Worker("delivery-worker", ("-m", "devstack.delivery_worker")),
+)
 
 
 class PortInUse(RuntimeError):
