@@ -1,12 +1,16 @@
 """Triggers API: wiring only. Everything it registers lives in chalicelib/."""
+# mypy: disable-error-code="attr-defined,no-any-return"
+# TEMPORARY (branch webhooks-infra): Runtime gets webhook_fanout/webhook_delivery from the
+# services branch; drop these lines in that merge (tests/unit/test_local_workers.py insists).
 
 from typing import Any
 
-from chalice.app import DynamoDBEvent
+from chalice.app import DynamoDBEvent, SQSEvent
 
 from chalicelib.api.application import create_app
 from chalicelib.runtime import Runtime
 from chalicelib.settings import load_settings
+from chalicelib.stores.queues import delivery_queue_name
 
 runtime = Runtime.build(load_settings())
 app = create_app(runtime)
@@ -24,3 +28,27 @@ STREAM_BATCH_SIZE = 100
 )
 def events_stream(event: DynamoDBEvent) -> dict[str, Any]:
     return runtime.stream_ingest.handle(event.to_dict())
+
+
+# Webhooks: the fan-out has its own mapping on the events stream; the deliveries function reads
+# the delivery queue (the stage's, by name; the merge template points the mapping at the queue it
+# declares and adds ReportBatchItemFailures, which on_sqs_message never sets).
+WEBHOOK_BATCH_SIZE = 10
+WEBHOOK_QUEUE_NAME_FOR_CHALICE = delivery_queue_name(runtime.settings.stage)
+
+
+@app.on_dynamodb_record(
+    stream_arn=runtime.settings.events_stream_arn,
+    batch_size=STREAM_BATCH_SIZE,
+    starting_position="TRIM_HORIZON",
+    name="webhook_fanout",
+)
+def webhook_fanout(event: DynamoDBEvent) -> dict[str, Any]:
+    return runtime.webhook_fanout.handle(event.to_dict())
+
+
+@app.on_sqs_message(
+    queue=WEBHOOK_QUEUE_NAME_FOR_CHALICE, batch_size=WEBHOOK_BATCH_SIZE, name="webhook_deliveries"
+)
+def webhook_deliveries(event: SQSEvent) -> dict[str, Any]:
+    return runtime.webhook_delivery.handle(event.to_dict())

@@ -1,4 +1,5 @@
-"""One local stack: DynamoDB Local, the stage's tables, the dev server and the local workers.
+"""One local stack: DynamoDB Local, the stage's tables, SQS (moto's server) with the webhook
+queues, the dev server and the local workers.
 
 Everything that needs a running stack starts it here: `make run` (scripts/run_local_stack.py,
 fixed ports), the e2e tests, the perf gate's probe and the load tests (free loopback ports, a
@@ -9,8 +10,9 @@ workers=()``). ::
         requests.get(stack.api_url + "/v1/health")
         subprocess.run([...], env={**os.environ, **stack.env()})
 
-``env()`` is the one local-AWS environment (endpoint, access key, region) a process needs to
-reach the stack's database with boto3; ``settings()`` the app's settings for it in-process.
+``env()`` is the one local-AWS environment (endpoints, access key, region, webhook queue URLs) a
+process needs to reach the stack's database and queues with boto3; ``settings()`` the app's
+settings for it in-process.
 
 The local workers (stand-ins for Lambda's event-source mappings) are declared once, in
 :data:`WORKERS`; a new one is one more line there.
@@ -32,16 +34,19 @@ import requests
 
 from chalicelib.runtime import Runtime
 from chalicelib.settings import Settings, load_settings
-from chalicelib.stores.aws import dynamodb_client
+from chalicelib.stores.aws import dynamodb_client, sqs_client
+from chalicelib.stores.queues import QueueUrls
 from chalicelib.stores.schema import create_all
 from devstack.dynamodb_local import DynamoDBLocal
 from devstack.ports import free_port, port_open
+from devstack.sqs_local import SqsLocal
 from devstack.stage_env import stage_environment
-from devstack.state import LOCAL_ACCESS_KEY, LOCAL_REGION, aws_environment
+from devstack.state import LOCAL_ACCESS_KEY, LOCAL_REGION, aws_environment, sqs_environment
 from devstack.supervisor import Supervisor
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_sqs import SQSClient
 
 __all__ = ["WORKERS", "LocalStack", "PortInUse", "Worker", "aws_environment"]
 
@@ -59,8 +64,13 @@ class Worker:
 
 
 # The local stand-ins for Lambda's event-source mappings, started by `make run` and by the
-# stacks that ask for workers. One line per worker.
-WORKERS: tuple[Worker, ...] = (Worker("stream-worker", ("-m", "devstack.stream_worker")),)
+# stacks that ask for workers. One line per worker. Like the two mappings on the events stream in
+# AWS, the stream and fan-out workers read the same stream independently, each from its start.
+WORKERS: tuple[Worker, ...] = (
+    Worker("stream-worker", ("-m", "devstack.stream_worker")),
+    Worker("fanout-worker", ("-m", "devstack.stream_worker", "--handler", "webhook_fanout")),
+    Worker("delivery-worker", ("-m", "devstack.delivery_worker")),
+)
 
 
 class PortInUse(RuntimeError):
@@ -73,14 +83,18 @@ class PortInUse(RuntimeError):
 class LocalStack:
     """A local stack, ``start()``/``stop()`` or a context manager.
 
-    * ``log_dir``: ``dynamodb-local.log`` goes here, and each child's output to ``<name>.log``
-      unless ``console`` (then the API and workers write to this process's terminal).
+    * ``log_dir``: ``dynamodb-local.log`` and ``moto-sqs.log`` go here, and each child's output
+      to ``<name>.log`` unless ``console`` (then the API and workers write to this process's
+      terminal).
     * ``api``/``workers``: what runs beside the engine (the dev server; :data:`WORKERS`).
-    * ``port``/``dynamodb_port``: fixed ports (refused with :class:`PortInUse` when taken);
-      free loopback ports when ``None``.
+    * ``sqs``: run moto's server with the stage's webhook queues; by default (``None``) when the
+      stack runs the API or any worker, the processes that use the queues.
+    * ``port``/``dynamodb_port``/``sqs_port``: fixed ports (refused with :class:`PortInUse` when
+      taken); free loopback ports when ``None``.
     * ``data_dir``: keep the database on disk there instead of in memory.
     * ``engine``: use this running DynamoDB Local (not stopped with the stack) instead of
-      starting one; with a fresh ``access_key`` that is a fresh database.
+      starting one; with a fresh ``access_key`` that is a fresh database. ``sqs_engine``
+      likewise for moto's server (the stage's queues are created on it, idempotently).
     * ``environment``: extra variables for every child process and for :meth:`settings`.
     """
 
@@ -90,10 +104,13 @@ class LocalStack:
         *,
         api: bool = True,
         workers: Sequence[Worker] = WORKERS,
+        sqs: bool | None = None,
         port: int | None = None,
         dynamodb_port: int | None = None,
+        sqs_port: int | None = None,
         data_dir: str | None = None,
         engine: DynamoDBLocal | None = None,
+        sqs_engine: SqsLocal | None = None,
         access_key: str = LOCAL_ACCESS_KEY,
         stage: str = STAGE,
         environment: Mapping[str, str] | None = None,
@@ -102,8 +119,12 @@ class LocalStack:
         self.log_dir = Path(log_dir)
         self.with_api = api
         self.workers = tuple(workers)
+        if sqs is None:
+            sqs = sqs_engine is not None or api or bool(self.workers)
+        self.with_sqs = sqs
         self.port = port
         self.dynamodb_port = dynamodb_port
+        self.sqs_port = sqs_port
         self.data_dir = data_dir
         self.access_key = access_key
         self.stage = stage
@@ -112,6 +133,9 @@ class LocalStack:
         self.supervisor = Supervisor()
         self._engine = engine
         self._own_engine: DynamoDBLocal | None = None
+        self._sqs = sqs_engine
+        self._own_sqs: SqsLocal | None = None
+        self.queues: QueueUrls | None = None
         self.tables_created: list[str] = []
 
     # -- what callers read -------------------------------------------------------------------
@@ -120,6 +144,20 @@ class LocalStack:
         if self._engine is None:
             raise RuntimeError("the stack is not started")
         return self._engine.endpoint
+
+    @property
+    def sqs_endpoint(self) -> str:
+        if self._sqs is None or self.queues is None:
+            raise RuntimeError("the stack has no SQS (or is not started)")
+        return self._sqs.endpoint
+
+    @property
+    def webhook_queue_url(self) -> str:
+        return self._queues().queue_url
+
+    @property
+    def webhook_dlq_url(self) -> str:
+        return self._queues().dlq_url
 
     @property
     def api_url(self) -> str:
@@ -142,8 +180,15 @@ class LocalStack:
         return self.log_dir / f"{name}.log"
 
     def env(self) -> dict[str, str]:
-        """The local-AWS environment of this stack's database."""
-        return aws_environment(self.dynamodb_endpoint, self.access_key, LOCAL_REGION)
+        """The local-AWS environment of this stack's database and queues: boto3's endpoints
+        (``AWS_ENDPOINT_URL_DYNAMODB``, ``..._DYNAMODB_STREAMS``, ``..._SQS``), credentials,
+        region, and the app's ``WEBHOOK_QUEUE_URL``/``WEBHOOK_DLQ_URL``."""
+        env = aws_environment(self.dynamodb_endpoint, self.access_key, LOCAL_REGION)
+        if self.queues is not None:
+            env.update(
+                sqs_environment(self.sqs_endpoint, self.queues.queue_url, self.queues.dlq_url)
+            )
+        return env
 
     def child_env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         return {
@@ -175,6 +220,16 @@ class LocalStack:
         )
         return dynamodb_client(settings, session=session, endpoint_url=self.dynamodb_endpoint)
 
+    def sqs_client(self, settings: Settings | None = None) -> SQSClient:
+        """An SQS client on this stack's moto server, configured as the app's."""
+        settings = settings or self.settings()
+        session = boto3.Session(
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key="local",  # noqa: S106 - moto ignores it
+            region_name=LOCAL_REGION,
+        )
+        return sqs_client(settings, session=session, endpoint_url=self.sqs_endpoint)
+
     def runtime(self, settings: Settings | None = None) -> Runtime:
         """The app's services on this stack's database, in this process."""
         settings = settings or self.settings()
@@ -186,6 +241,13 @@ class LocalStack:
         if self.with_api:
             self.port = self._claim(self.port, "PORT")
         try:
+            if self.with_sqs and self._sqs is None:
+                # moto starts while DynamoDB Local does; it is waited for below.
+                sqs_port = self._claim(self.sqs_port, "SQS_PORT")
+                self._own_sqs = SqsLocal(sqs_port, log_path=str(self.log_path("moto-sqs")))
+                self._sqs = self._own_sqs.launch()
+                assert self._own_sqs.process is not None
+                self.supervisor.adopt("moto-sqs", self._own_sqs.process)
             if self._engine is None:
                 engine_port = self._claim(self.dynamodb_port, "DYNAMODB_PORT")
                 self._own_engine = DynamoDBLocal(
@@ -195,6 +257,10 @@ class LocalStack:
                 self._engine = self._own_engine
                 assert self._own_engine.process is not None
                 self.supervisor.adopt("dynamodb-local", self._own_engine.process)
+            if self._own_sqs is not None:
+                self._own_sqs.wait_ready(timeout)
+            if self._sqs is not None:
+                self.queues = self._sqs.create_queues(self.stage)
             settings = self.settings()
             self.tables_created = create_all(self.dynamodb_client(settings), settings)
             if self.with_api:
@@ -232,6 +298,11 @@ class LocalStack:
             self._own_engine.stop()
             self._own_engine = None
             self._engine = None
+        if self._own_sqs is not None:
+            self._own_sqs.stop()
+            self._own_sqs = None
+            self._sqs = None
+        self.queues = None
 
     def __enter__(self) -> LocalStack:
         return self.start()
@@ -240,6 +311,11 @@ class LocalStack:
         self.stop()
 
     # -- helpers -----------------------------------------------------------------------------
+    def _queues(self) -> QueueUrls:
+        if self.queues is None:
+            raise RuntimeError("the stack has no SQS (or is not started)")
+        return self.queues
+
     @staticmethod
     def _claim(port: int | None, what: str) -> int:
         if port is None:

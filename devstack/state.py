@@ -1,7 +1,8 @@
 """Where a running local stack can be found: `.run/stack.json`, written by `make run`.
 
-Scripts such as ``seed_api_keys.py`` read it so that, run from the repo root while `make run` is
-up, they talk to the same local database with no extra environment.
+Scripts such as ``seed_api_keys.py`` (and the local workers run by hand) read it so that, run
+from the repo root while `make run` is up, they talk to the same local database and webhook
+queues with no extra environment.
 """
 
 from __future__ import annotations
@@ -26,10 +27,17 @@ class StackState:
     access_key: str = LOCAL_ACCESS_KEY
     region: str = LOCAL_REGION
     supervisor_pid: int = 0
+    # moto's server (SQS only) and the webhook queues on it; empty in a stack without SQS.
+    sqs_endpoint: str = ""
+    webhook_queue_url: str = ""
+    webhook_dlq_url: str = ""
 
     def aws_environment(self) -> dict[str, str]:
-        """What a process needs to reach this stack's DynamoDB with boto3."""
-        return aws_environment(self.dynamodb_endpoint, self.access_key, self.region)
+        """What a process needs to reach this stack's DynamoDB and queues with boto3."""
+        return {
+            **aws_environment(self.dynamodb_endpoint, self.access_key, self.region),
+            **sqs_environment(self.sqs_endpoint, self.webhook_queue_url, self.webhook_dlq_url),
+        }
 
 
 def aws_environment(
@@ -45,6 +53,18 @@ def aws_environment(
         "AWS_SECRET_ACCESS_KEY": "local",
         "AWS_DEFAULT_REGION": region,
         "AWS_REGION": region,
+    }
+
+
+def sqs_environment(endpoint: str, queue_url: str, dlq_url: str) -> dict[str, str]:
+    """boto3's SQS endpoint and the app's webhook queue settings (nothing without an
+    endpoint)."""
+    if not endpoint:
+        return {}
+    return {
+        "AWS_ENDPOINT_URL_SQS": endpoint,
+        "WEBHOOK_QUEUE_URL": queue_url,
+        "WEBHOOK_DLQ_URL": dlq_url,
     }
 
 
@@ -82,7 +102,8 @@ def _alive(pid: int) -> bool:
 
 
 def apply_to_environment(stage: str) -> StackState | None:
-    """For the local stage with no endpoint configured, point boto3 at the running stack."""
+    """For the local stage with no endpoint configured, point boto3 (DynamoDB, SQS) and the
+    webhook queue settings at the running stack."""
     if stage != "local" or os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"):
         return None
     state = read()

@@ -1,8 +1,10 @@
 """The local stand-in for Lambda's DynamoDB stream event-source mapping (``make run`` starts it).
 
-``python -m devstack.stream_worker [--stage local]`` reads the events table's stream from
-DynamoDB Local and calls the app's ``events_stream`` handler (the very function Lambda calls in
-AWS) with Lambda-shaped events, one shard's records at a time:
+``python -m devstack.stream_worker [--stage local] [--handler NAME]`` reads the events table's
+stream from DynamoDB Local and calls the app's handler NAME (default ``events_stream``; the very
+function Lambda calls in AWS) with Lambda-shaped events, one shard's records at a time. Each
+instance is one event-source mapping: ``--handler webhook_fanout`` in a second process reads the
+same stream independently, with its own position, as the fan-out's own mapping does in AWS.
 
 * every shard of the table's latest stream, from TRIM_HORIZON; a child shard is read only once
   its parent is finished (parents before children, as Lambda does);
@@ -30,6 +32,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+from chalice.app import DynamoDBEventConfig
 
 from chalicelib.observability.logging import logger
 from chalicelib.settings import Settings, load_settings
@@ -43,7 +46,7 @@ if TYPE_CHECKING:
 
 Handler = Callable[[dict[str, Any]], Any]
 
-HANDLER_NAME = "events_stream"
+HANDLER_NAME = "events_stream"  # the default handler
 SHARD_REFRESH_SECONDS = 5.0
 # Iterator problems that a fresh iterator from our last position fixes.
 ITERATOR_ERRORS = frozenset(
@@ -294,10 +297,19 @@ def streams_endpoint(env: Mapping[str, str]) -> str | None:
     return None
 
 
-def app_handler() -> Handler:
-    """The handler ``app.py`` registers with ``on_dynamodb_record`` (chalice's wrapper included)."""
+def app_handler(name: str = HANDLER_NAME) -> Handler:
+    """The handler ``app.py`` registers as ``name`` with ``on_dynamodb_record`` (chalice's
+    wrapper included)."""
     module = importlib.import_module("app")
-    wrapped = getattr(module, HANDLER_NAME)
+    stream_handlers = {
+        source.name
+        for source in module.app.event_sources
+        if isinstance(source, DynamoDBEventConfig)
+    }
+    if name not in stream_handlers:
+        known = ", ".join(sorted(stream_handlers)) or "none"
+        raise SystemExit(f"app.py registers no stream handler {name!r} (known: {known})")
+    wrapped = getattr(module, name)
     return lambda event: wrapped(event, None)
 
 
@@ -314,13 +326,29 @@ def build(settings: Settings, handler: Handler, **options: Any) -> StreamWorker:
     )
 
 
-def main(argv: list[str] | None = None) -> None:
+def _handler_name(value: str) -> str:
+    if not value.isidentifier():
+        raise argparse.ArgumentTypeError(f"{value!r} is not a handler name (a Python identifier)")
+    return value
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--stage", default="local")
+    parser.add_argument(
+        "--handler",
+        type=_handler_name,
+        default=HANDLER_NAME,
+        help=f"the app.py stream handler to call (default {HANDLER_NAME})",
+    )
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--max-retries", type=int, default=3)
     parser.add_argument("--poll-interval", type=float, default=0.25)
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
     if args.stage != "local":
         raise SystemExit("the stream worker reads DynamoDB Local only (stage local)")
     # Like chalice: the stage's config.json environment, then the running stack's endpoints.
@@ -329,7 +357,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = load_settings()
     worker = build(
         settings,
-        app_handler(),
+        app_handler(args.handler),
         batch_size=args.batch_size,
         max_retries=args.max_retries,
         poll_interval=args.poll_interval,
@@ -340,11 +368,17 @@ def main(argv: list[str] | None = None) -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    logger.info("stream worker started", extra={"table": settings.events_table})
+    logger.info(
+        "stream worker started", extra={"table": settings.events_table, "handler": args.handler}
+    )
     worker.run()
     logger.info(
         "stream worker stopped",
-        extra={"delivered": worker.delivered, "dead_lettered": worker.dead_lettered},
+        extra={
+            "handler": args.handler,
+            "delivered": worker.delivered,
+            "dead_lettered": worker.dead_lettered,
+        },
     )
 
 

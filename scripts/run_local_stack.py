@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
 """`make run`: the whole local stack in one command, stopped together by Ctrl-C.
 
-Starts DynamoDB Local (in memory, or on disk with DATA_DIR=...), creates the tables, serves the
-API with chalice local (stage `local`) on http://127.0.0.1:$PORT (default 8000) plus the local
+Starts DynamoDB Local (in memory, or on disk with DATA_DIR=...), creates the tables, starts
+moto's server for SQS with the webhook delivery queue and its dead-letter queue, serves the API
+with chalice local (stage `local`) on http://127.0.0.1:$PORT (default 8000) plus the local
 workers (devstack.stack.WORKERS), creates a dev API key and prints it. The stack itself is
 devstack.stack.LocalStack; this script adds the fixed ports, `.run/stack.json` (how the repo's
-scripts find the running stack) and `.run/dev-key.json`. Environment:
+scripts and workers find the running stack: endpoints and queue URLs) and `.run/dev-key.json`.
+Environment:
 
     PORT            API port (default 8000)
     DYNAMODB_PORT   DynamoDB Local port (default 8001; 8000 is chalice local's)
+    SQS_PORT        moto's server, SQS only (default 8002); its queues are in memory
     DATA_DIR        keep DynamoDB data in this directory instead of memory
 """
 
@@ -41,6 +44,7 @@ def main() -> int:
         RUN_DIR,
         port=int(os.environ.get("PORT", "8000")),
         dynamodb_port=int(os.environ.get("DYNAMODB_PORT", "8001")),
+        sqs_port=int(os.environ.get("SQS_PORT", "8002")),
         data_dir=data_dir,
         console=True,
     )
@@ -49,7 +53,7 @@ def main() -> int:
     wrote_state = False
     try:
         where = f"data in {data_dir}" if data_dir else "in memory"
-        print(f"[run] starting DynamoDB Local ({where}), tables, API, workers", flush=True)
+        print(f"[run] starting DynamoDB Local ({where}), tables, SQS, API, workers", flush=True)
         stack.start()
         print(f"[run] tables ready ({len(stack.tables_created)} created)", flush=True)
         record, secret = stack.runtime().keys.create_key("dev", "default", admin=True)
@@ -59,6 +63,9 @@ def main() -> int:
                 api_url=stack.api_url,
                 access_key=stack.access_key,
                 supervisor_pid=os.getpid(),
+                sqs_endpoint=stack.sqs_endpoint,
+                webhook_queue_url=stack.webhook_queue_url,
+                webhook_dlq_url=stack.webhook_dlq_url,
             )
         )
         wrote_state = True
@@ -71,6 +78,9 @@ def main() -> int:
             f"  Triggers API   {stack.api_url}/v1/health\n"
             f"  Dev API key    {secret}   (tenant default, admin; also in .run/dev-key.json)\n"
             f"  DynamoDB Local {stack.dynamodb_endpoint}\n"
+            f"  SQS (moto)     {stack.sqs_endpoint}\n"
+            f"  Webhook queue  {stack.webhook_queue_url}\n"
+            f"                 (dead letters: {stack.webhook_dlq_url})\n"
             f"  Workers        {workers}\n"
             "  Ctrl-C stops everything.\n",
             flush=True,

@@ -35,6 +35,7 @@ from chalicelib.stores.errors import ConditionFailed, StorageUnavailable, StoreE
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
+    from mypy_boto3_sqs import SQSClient
 
 UNAVAILABLE_CODES = frozenset(
     {
@@ -111,6 +112,18 @@ def dynamodb_streams_client(
     client.meta.events.register_first("before-parse.dynamodb-streams.*", _check_crc32)
     client.meta.events.register_first("after-call.dynamodb-streams.*", _raise_on_crc32)
     return client
+
+
+def sqs_client(
+    settings: Settings, session: boto3.Session | None = None, endpoint_url: str | None = None
+) -> SQSClient:
+    """An SQS client (the webhook queues); the endpoint comes from boto3's own
+    ``AWS_ENDPOINT_URL_SQS`` unless given (the local stack sets it to its moto server).
+
+    Same timeouts and bounded retries as the DynamoDB clients: a long poll (ReceiveMessage
+    ``WaitTimeSeconds``) must stay below ``settings.aws_read_timeout``."""
+    session = session or boto3.Session()
+    return session.client("sqs", config=client_config(settings, pool=10), endpoint_url=endpoint_url)
 
 
 def error_code(exc: ClientError) -> str:

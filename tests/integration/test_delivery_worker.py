@@ -1,0 +1,347 @@
+"""The local delivery worker on a real moto server (devstack/sqs_local.py), as Lambda's SQS
+event-source mapping: Lambda-shaped events through chalice's own SQS wrapper,
+ReportBatchItemFailures semantics, visibility, concurrency, stopping, and moto going away and
+coming back.
+
+Each test gets its own pair of queues (a fresh "stage" name) on the session's moto server.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from chalice import Chalice
+from chalice.app import SQSEvent
+
+from chalicelib.settings import Settings
+from chalicelib.stores.aws import sqs_client
+from chalicelib.stores.queues import QueueUrls, ensure_queues, queue_arn
+from devstack.delivery_worker import DeliveryWorker
+from devstack.ports import free_port
+from devstack.sqs_local import SqsLocal
+from devstack.stage_env import stage_environment
+from tests.conftest import TEST_ENV
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SqsLocal]:
+    log = tmp_path_factory.mktemp("moto") / "moto-sqs.log"
+    with SqsLocal(free_port(), log_path=str(log)) as server:
+        yield server
+
+
+def local_sqs(settings: Settings, endpoint: str) -> Any:
+    """The app's SQS client (timeouts, bounded retries) on a moto server."""
+    session = boto3.Session(
+        aws_access_key_id="local", aws_secret_access_key="local", region_name="us-east-1"
+    )
+    return sqs_client(settings, session=session, endpoint_url=endpoint)
+
+
+@pytest.fixture
+def sqs(moto: SqsLocal, test_settings: Settings) -> Any:
+    return local_sqs(test_settings, moto.endpoint)
+
+
+@pytest.fixture
+def queues(sqs: Any) -> QueueUrls:
+    return ensure_queues(sqs, "t" + uuid.uuid4().hex[:12])
+
+
+class Recorder:
+    """A delivery handler behind chalice's own SQS wrapper (what Lambda calls): it keeps every
+    event and answers what ``decide`` says (default: all delivered)."""
+
+    def __init__(self, decide: Callable[[list[Any]], dict[str, Any]] | None = None) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.decide = decide or (lambda records: {"batchItemFailures": []})
+        self.lock = threading.Lock()
+        app = Chalice("recorder")
+
+        @app.on_sqs_message(queue="q", batch_size=10, name="deliveries")
+        def deliveries(event: SQSEvent) -> dict[str, Any]:
+            records = list(event)  # chalice's SQSRecord: body, receipt_handle
+            assert all(isinstance(r.body, str) and r.receipt_handle for r in records)
+            with self.lock:
+                self.events.append(event.to_dict())
+            return self.decide([r.to_dict() for r in records])
+
+        self.wrapped = deliveries
+
+    def __call__(self, event: dict[str, Any]) -> Any:
+        return self.wrapped(event, None)
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [r for e in self.events for r in e["Records"]]
+
+
+def send(sqs: Any, url: str, n: int, **kwargs: Any) -> list[str]:
+    return [
+        sqs.send_message(QueueUrl=url, MessageBody=f'{{"n":{i}}}', **kwargs)["MessageId"]
+        for i in range(n)
+    ]
+
+
+def counts(sqs: Any, url: str) -> tuple[int, int]:
+    """(visible, in flight) messages of the queue."""
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+    return int(attributes[names[0]]), int(attributes[names[1]])
+
+
+def worker(sqs: Any, url: str, handler: Any, **options: Any) -> DeliveryWorker:
+    options.setdefault("retry_base", 0.05)
+    options.setdefault("max_backoff", 0.2)
+    return DeliveryWorker(sqs, url, handler, **options)
+
+
+def drain(w: DeliveryWorker, want: int, timeout: float = 20.0) -> None:
+    """Poll until ``want`` messages in all have been received."""
+    deadline, seen = time.monotonic() + timeout, 0
+    while seen < want:
+        assert time.monotonic() < deadline, f"received {seen} of {want}"
+        seen += w.poll_once()
+
+
+def wait_for(check: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_messages_arrive_in_lambda_shape_and_successes_are_deleted(
+    sqs: Any, queues: QueueUrls
+) -> None:
+    attributes = {
+        "attempt": {"DataType": "Number", "StringValue": "1"},
+        "webhook_id": {"DataType": "String", "StringValue": "wh_1"},
+    }
+    ids = send(sqs, queues.queue_url, 3, MessageAttributes=attributes)
+    recorder = Recorder()
+    w = worker(sqs, queues.queue_url, recorder)
+    drain(w, 3)
+    records = {r["messageId"]: r for r in recorder.records}
+    assert set(records) == set(ids)
+    arn = queue_arn(sqs, queues.queue_url)
+    for record in records.values():
+        assert record["eventSource"] == "aws:sqs"
+        assert record["eventSourceARN"] == arn
+        assert record["awsRegion"] == "us-east-1"
+        assert record["md5OfBody"] == hashlib.md5(record["body"].encode()).hexdigest()  # noqa: S324
+        assert record["receiptHandle"]
+        system = record["attributes"]
+        assert system["ApproximateReceiveCount"] == "1"
+        for name in ("SentTimestamp", "ApproximateFirstReceiveTimestamp"):
+            assert isinstance(system[name], str)
+            assert system[name].isdigit()
+        assert record["messageAttributes"]["webhook_id"] == {
+            "stringValue": "wh_1",
+            "stringListValues": [],
+            "binaryListValues": [],
+            "dataType": "String",
+        }
+        assert record["messageAttributes"]["attempt"]["dataType"] == "Number"
+    assert counts(sqs, queues.queue_url) == (0, 0)  # every success deleted
+    assert w.counts.deleted == 3
+    assert w.counts.failed == 0
+
+
+def test_reported_failures_stay_and_come_back_after_their_visibility(
+    sqs: Any, queues: QueueUrls
+) -> None:
+    ids = send(sqs, queues.queue_url, 4)
+    failing = set(ids[1:3])
+
+    def decide(records: list[dict[str, Any]]) -> dict[str, Any]:
+        # As the delivery handler does: schedule the retry, then report the message failed.
+        failures = []
+        for record in records:
+            first_try = record["attributes"]["ApproximateReceiveCount"] == "1"
+            if record["messageId"] in failing and first_try:
+                sqs.change_message_visibility(
+                    QueueUrl=queues.queue_url,
+                    ReceiptHandle=record["receiptHandle"],
+                    VisibilityTimeout=1,
+                )
+                failures.append({"itemIdentifier": record["messageId"]})
+        return {"batchItemFailures": failures}
+
+    recorder = Recorder(decide)
+    w = worker(sqs, queues.queue_url, recorder)
+    drain(w, 4)
+    assert counts(sqs, queues.queue_url) == (0, 2)  # the two failures wait, invisible
+    assert w.counts.deleted == 2
+    assert w.counts.failed == 2
+    first = len(recorder.records)
+    drain(w, 2)  # back after their one-second visibility
+    again = recorder.records[first:]
+    assert {r["messageId"] for r in again} == failing
+    assert {r["attributes"]["ApproximateReceiveCount"] for r in again} == {"2"}
+    assert counts(sqs, queues.queue_url) == (0, 0)
+
+
+def test_a_handler_exception_keeps_the_whole_batch(sqs: Any, queues: QueueUrls) -> None:
+    ids = send(sqs, queues.queue_url, 3)
+
+    def explode(records: list[dict[str, Any]]) -> dict[str, Any]:
+        raise RuntimeError("receiver lookup failed")
+
+    recorder = Recorder(explode)
+    w = worker(sqs, queues.queue_url, recorder)
+    drain(w, 3)
+    assert w.counts.handler_errors >= 1
+    assert w.counts.deleted == 0
+    assert counts(sqs, queues.queue_url) == (0, 3)  # in flight until the queue's visibility ends
+    # Make them visible now instead of in 6 minutes: the same messages come back.
+    sqs.change_message_visibility_batch(
+        QueueUrl=queues.queue_url,
+        Entries=[
+            {"Id": str(n), "ReceiptHandle": r["receiptHandle"], "VisibilityTimeout": 0}
+            for n, r in enumerate(recorder.records)
+        ],
+    )
+    recorder.decide = lambda records: {}
+    before = len(recorder.records)
+    drain(w, 3)
+    assert {r["messageId"] for r in recorder.records[before:]} == set(ids)
+    assert counts(sqs, queues.queue_url) == (0, 0)
+
+
+def test_an_unknown_item_identifier_fails_the_whole_batch(sqs: Any, queues: QueueUrls) -> None:
+    send(sqs, queues.queue_url, 2)
+    recorder = Recorder(lambda records: {"batchItemFailures": [{"itemIdentifier": "nope"}]})
+    w = worker(sqs, queues.queue_url, recorder)
+    drain(w, 2)
+    assert w.counts.deleted == 0
+    assert counts(sqs, queues.queue_url) == (0, 2)
+
+
+def test_concurrent_pollers_handle_batches_at_the_same_time(sqs: Any, queues: QueueUrls) -> None:
+    ids = send(sqs, queues.queue_url, 24)
+    in_flight, peak = 0, 0
+    lock = threading.Lock()
+
+    def slow(records: list[dict[str, Any]]) -> dict[str, Any]:
+        nonlocal in_flight, peak
+        with lock:
+            in_flight += 1
+            peak = max(peak, in_flight)
+        time.sleep(0.3)
+        with lock:
+            in_flight -= 1
+        return {"batchItemFailures": []}
+
+    recorder = Recorder(slow)
+    w = worker(sqs, queues.queue_url, recorder, concurrency=4, batch_size=2)
+    runner = threading.Thread(target=w.run)
+    runner.start()
+    try:
+        wait_for(lambda: w.counts.deleted >= 24)
+    finally:
+        w.stop.set()
+        runner.join(timeout=10)
+    assert not runner.is_alive()
+    assert sorted(r["messageId"] for r in recorder.records) == sorted(ids)
+    assert all(len(e["Records"]) <= 2 for e in recorder.events)
+    assert peak > 1
+    assert counts(sqs, queues.queue_url) == (0, 0)
+
+
+def test_stop_is_prompt_while_long_polling(sqs: Any, queues: QueueUrls) -> None:
+    w = worker(sqs, queues.queue_url, Recorder(), concurrency=3)
+    runner = threading.Thread(target=w.run)
+    runner.start()
+    time.sleep(1.5)  # every poller is in a long poll
+    started = time.monotonic()
+    w.stop.set()
+    runner.join(timeout=10)
+    assert not runner.is_alive()
+    assert time.monotonic() - started < 2.5  # one long poll (1 s) and change
+
+
+def test_it_survives_moto_going_away_and_coming_back(
+    tmp_path: Path, test_settings: Settings
+) -> None:
+    port = free_port()
+    server = SqsLocal(port, log_path=str(tmp_path / "moto.log")).start()
+    client = local_sqs(test_settings, server.endpoint)
+    try:
+        urls = ensure_queues(client, "restart")
+        recorder = Recorder()
+        w = worker(client, urls.queue_url, recorder, concurrency=2)
+        runner = threading.Thread(target=w.run)
+        runner.start()
+        try:
+            send(client, urls.queue_url, 1)
+            wait_for(lambda: w.counts.deleted == 1)
+            server.stop()  # everything in moto is gone, queues included
+            time.sleep(1.0)  # the pollers fail and back off
+            assert runner.is_alive()
+            server = SqsLocal(port, log_path=str(tmp_path / "moto.log")).start()
+            assert ensure_queues(client, "restart") == urls  # same names, same URLs
+            send(client, urls.queue_url, 2)
+            wait_for(lambda: w.counts.deleted == 3)
+        finally:
+            w.stop.set()
+            runner.join(timeout=10)
+        assert not runner.is_alive()
+        assert len(recorder.records) == 3
+    finally:
+        server.stop()
+
+
+def test_the_worker_process_runs_the_apps_handler_and_stops_on_sigterm(
+    moto: SqsLocal, queues: QueueUrls, tmp_path: Path
+) -> None:
+    """``python -m devstack.delivery_worker`` finds app.py's webhook_deliveries, polls the queue
+    it is given and exits 0 on SIGTERM (the queue is empty, so the handler is never called)."""
+    env = {
+        **os.environ,
+        **stage_environment("local"),
+        **TEST_ENV,
+        "AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:9",  # never used: nothing to deliver
+        "AWS_ENDPOINT_URL_SQS": moto.endpoint,
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "WEBHOOK_QUEUE_URL": queues.queue_url,
+        "WEBHOOK_DLQ_URL": queues.dlq_url,
+    }
+    log = tmp_path / "delivery-worker.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "devstack.delivery_worker", "--concurrency", "2"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_for(lambda: "delivery worker started" in log.read_text(), timeout=60)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0, log.read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    text = log.read_text()
+    assert queues.queue_url in text
+    assert "delivery worker stopped" in text
