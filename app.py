@@ -1,7 +1,4 @@
 """Triggers API: wiring only. Everything it registers lives in chalicelib/."""
-# mypy: disable-error-code="attr-defined,no-any-return"
-# TEMPORARY (branch webhooks-infra): Runtime gets webhook_fanout/webhook_delivery from the
-# services branch; drop these lines in that merge (tests/unit/test_local_workers.py insists).
 
 from typing import Any
 

@@ -44,6 +44,7 @@ from chalicelib.stores.protocols import (
     DeliveryQueuing,
     DeliveryStorage,
     EventStorage,
+    ReplayRef,
     WebhookPage,
     WebhookStorage,
 )
@@ -141,7 +142,7 @@ class WebhookService:
 
     def list(self, tenant_id: str, after: str | None, limit: int) -> WebhookPage:
         with storage_unavailable_as_503():
-            return self._webhooks.list(tenant_id, after, limit)
+            return self._webhooks.page(tenant_id, after, limit)
 
     def get(self, tenant_id: str, webhook_id: str) -> Webhook:
         with storage_unavailable_as_503():
@@ -300,7 +301,7 @@ class WebhookService:
         self._require_active(webhook)
         lower = format_ts(since) + LOWEST
         upper = format_ts(until) + HIGHEST
-        refs = []
+        refs: list[ReplayRef] = []
         with storage_unavailable_as_503():
             for shard in range(self._shards):
                 part = self._events.query_replay_partition(
@@ -333,4 +334,4 @@ class WebhookService:
     ) -> DeliveryPage:
         self.get(tenant_id, webhook_id)  # 404 for another tenant's webhook
         with storage_unavailable_as_503():
-            return self._deliveries.list(webhook_id, status, after, limit)
+            return self._deliveries.page(webhook_id, status, after, limit)

@@ -251,7 +251,7 @@ class DeliveryStore:
                 ExpressionAttributeValues=values,
             )
 
-    def list(
+    def page(
         self, webhook_id: str, status: str | None, after: str | None, limit: int
     ) -> DeliveryPage:
         """Newest first; ``after``: the last delivery id of the previous page."""

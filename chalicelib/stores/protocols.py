@@ -302,7 +302,7 @@ class WebhookStorage(Protocol):
         """The tenant's webhook (consistent read), or ``None``."""
         ...
 
-    def list(self, tenant_id: str, after: str | None, limit: int) -> WebhookPage:
+    def page(self, tenant_id: str, after: str | None, limit: int) -> WebhookPage:
         """The tenant's webhooks by id, after ``after``."""
         ...
 
@@ -371,7 +371,7 @@ class DeliveryStorage(Protocol):
         """Append the attempt, set status and next attempt, release the lease; only while it
         is pending (:class:`ConditionFailed` otherwise)."""
 
-    def list(
+    def page(
         self, webhook_id: str, status: str | None, after: str | None, limit: int
     ) -> DeliveryPage:
         """Newest first, after the delivery id ``after``."""

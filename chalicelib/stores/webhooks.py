@@ -180,7 +180,7 @@ class WebhookStore:
         item = resp.get("Item")
         return None if item is None else item_to_webhook(item)
 
-    def list(self, tenant_id: str, after: str | None, limit: int) -> WebhookPage:
+    def page(self, tenant_id: str, after: str | None, limit: int) -> WebhookPage:
         kwargs: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "tenant_id = :t",
