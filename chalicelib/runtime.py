@@ -69,7 +69,9 @@ class Runtime:
     ) -> Runtime:
         client = dynamodb or dynamodb_client(settings)
         queue = DeliveryQueue(
-            sqs or sqs_client(settings), settings.webhook_queue_url, settings.webhook_dlq_url
+            sqs or (lambda: sqs_client(settings)),
+            settings.webhook_queue_url,
+            settings.webhook_dlq_url,
         )
         event_store = EventStore(client, settings.events_table, settings.idempotency_table, now)
         key_store = ApiKeyStore(client, settings.api_keys_table, now)

@@ -11,7 +11,8 @@ be deleted, so the queue's own redrive (``maxReceiveCount``) is only a safety ne
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.webhooks import DeliveryMessage
@@ -26,10 +27,29 @@ SEND_BATCH = 10
 
 
 class DeliveryQueue:
-    def __init__(self, client: SQSClient, queue_url: str, dead_letter_url: str) -> None:
-        self._client = client
+    """``client``: the SQS client, or a function that builds it on first use (building one
+    resolves credentials, which the API's requests that never queue anything should not pay)."""
+
+    def __init__(
+        self,
+        client: SQSClient | Callable[[], SQSClient],
+        queue_url: str,
+        dead_letter_url: str,
+    ) -> None:
+        self._factory = client if callable(client) else None
+        self._built: SQSClient | None = None if callable(client) else client
+        self._lock = threading.Lock()
         self._url = queue_url
         self._dlq = dead_letter_url
+
+    @property
+    def _client(self) -> SQSClient:
+        if self._built is None:
+            with self._lock:
+                if self._built is None:
+                    assert self._factory is not None
+                    self._built = self._factory()
+        return self._built
 
     @property
     def configured(self) -> bool:
