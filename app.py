@@ -7,7 +7,7 @@ from chalice.app import DynamoDBEvent, SQSEvent
 from chalicelib.api.application import create_app
 from chalicelib.runtime import Runtime
 from chalicelib.settings import load_settings
-from chalicelib.stores.queues import delivery_queue_name
+from chalicelib.stores.queues import placeholder_queue_arn
 
 runtime = Runtime.build(load_settings())
 app = create_app(runtime)
@@ -28,10 +28,10 @@ def events_stream(event: DynamoDBEvent) -> dict[str, Any]:
 
 
 # Webhooks: the fan-out has its own mapping on the events stream; the deliveries function reads
-# the delivery queue (the stage's, by name; the merge template points the mapping at the queue it
-# declares and adds ReportBatchItemFailures, which on_sqs_message never sets).
+# the delivery queue. The merge template replaces the placeholder queue ARN with the queue it
+# declares and adds ReportBatchItemFailures (which on_sqs_message never sets).
 WEBHOOK_BATCH_SIZE = 10
-WEBHOOK_QUEUE_NAME_FOR_CHALICE = delivery_queue_name(runtime.settings.stage)
+WEBHOOK_QUEUE_ARN_FOR_CHALICE = placeholder_queue_arn(runtime.settings.stage)
 
 
 @app.on_dynamodb_record(
@@ -45,7 +45,9 @@ def webhook_fanout(event: DynamoDBEvent) -> dict[str, Any]:
 
 
 @app.on_sqs_message(
-    queue=WEBHOOK_QUEUE_NAME_FOR_CHALICE, batch_size=WEBHOOK_BATCH_SIZE, name="webhook_deliveries"
+    queue_arn=WEBHOOK_QUEUE_ARN_FOR_CHALICE,
+    batch_size=WEBHOOK_BATCH_SIZE,
+    name="webhook_deliveries",
 )
 def webhook_deliveries(event: SQSEvent) -> dict[str, Any]:
     return runtime.webhook_delivery.handle(event.to_dict())

@@ -238,6 +238,8 @@ class DeliveryWorker:
             try:
                 received = self.poll_once()
             except (BotoCoreError, ClientError) as exc:
+                if self.stop.is_set():
+                    break  # stopping with the stack: moto may already be gone
                 # moto restarting, or its queues not created again yet: look again later.
                 logger.warning(
                     "delivery queue read failed; retrying",

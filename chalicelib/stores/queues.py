@@ -72,6 +72,17 @@ def delivery_queue(stage: str) -> QueueDefinition:
     )
 
 
+def placeholder_queue_arn(stage: str) -> str:
+    """The delivery queue ARN app.py gives chalice's ``on_sqs_message``: a literal, which
+    ``infra/merge-template.json`` replaces with the queue it declares. (Given a queue *name*,
+    chalice writes an ``Fn::Sub`` object, and the merge would fold the template's ``Fn::GetAtt``
+    into that object instead of replacing it.)"""
+    return (
+        f"arn:aws:sqs:us-east-1:000000000000:{delivery_queue_name(stage)}"
+        "-PLACEHOLDER-set-by-infra-merge-template"
+    )
+
+
 def dead_letter_queue(stage: str) -> QueueDefinition:
     """Where the delivery handler puts a delivery after its last attempt."""
     return QueueDefinition(f"{delivery_queue_name(stage)}-dlq")
