@@ -9,6 +9,7 @@ Each test gets its own pair of queues (a fresh "stage" name) on the session's mo
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
 import signal
 import subprocess
@@ -18,19 +19,22 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import boto3
 import pytest
 from chalice import Chalice
-from chalice.app import SQSEvent
+from chalice.app import DynamoDBEventConfig, SQSEvent, SQSEventConfig
 
 from chalicelib.settings import Settings
 from chalicelib.stores.aws import sqs_client
 from chalicelib.stores.queues import QueueUrls, ensure_queues, queue_arn
+from devstack import delivery_worker, stream_worker
 from devstack.delivery_worker import DeliveryWorker
 from devstack.ports import free_port
 from devstack.sqs_local import SqsLocal
+from devstack.stack import WORKERS
 from devstack.stage_env import stage_environment
 from tests.conftest import TEST_ENV
 
@@ -345,3 +349,39 @@ def test_the_worker_process_runs_the_apps_handler_and_stops_on_sigterm(
     text = log.read_text()
     assert queues.queue_url in text
     assert "delivery worker stopped" in text
+
+
+@pytest.fixture
+def app_module(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
+    """The real app.py (importing it builds the runtime; nothing connects until used)."""
+    for name, value in {**stage_environment("local"), **TEST_ENV}.items():
+        monkeypatch.setenv(name, value)
+    sys.modules.pop("app", None)
+    yield importlib.import_module("app")
+    sys.modules.pop("app", None)
+
+
+def test_every_event_source_of_the_app_has_its_local_worker(app_module: ModuleType) -> None:
+    """WORKERS covers what app.py registers: one stream worker per stream handler, the delivery
+    worker for the SQS handler, at the batch size Lambda will use."""
+    app = app_module.app
+    streams = {s.name for s in app.event_sources if isinstance(s, DynamoDBEventConfig)}
+    (queue,) = [s for s in app.event_sources if isinstance(s, SQSEventConfig)]
+    assert streams == {"events_stream", "webhook_fanout"}
+    by_module: dict[str, list[Any]] = {}
+    for w in WORKERS:
+        by_module.setdefault(w.args[1], []).append(w.args[2:])
+    assert {
+        stream_worker.parse_args(list(a)).handler for a in by_module["devstack.stream_worker"]
+    } == streams
+    (delivery_args,) = by_module["devstack.delivery_worker"]
+    options = delivery_worker.parse_args(list(delivery_args))
+    assert options.handler == queue.name == "webhook_deliveries"
+    assert options.batch_size == queue.batch_size == app_module.WEBHOOK_BATCH_SIZE
+    for name in streams:
+        assert callable(stream_worker.app_handler(name))
+    assert callable(delivery_worker.app_handler(queue.name))
+    with pytest.raises(SystemExit):
+        stream_worker.app_handler("webhook_deliveries")  # an SQS handler, not a stream one
+    with pytest.raises(SystemExit):
+        delivery_worker.app_handler("events_stream")
