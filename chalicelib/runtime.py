@@ -133,6 +133,7 @@ class Runtime:
                 event_store,
                 queue,
                 endpoint_limiter,
+                analytics=analytics_store,
                 allow_private_targets=settings.webhook_allow_private_targets,
                 now=now,
                 metrics_config=metrics,

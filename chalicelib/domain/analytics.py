@@ -36,7 +36,16 @@ RETENTION_SECONDS = {"minute": 35 * DAY, "hour": 400 * DAY, "day": 1830 * DAY}
 MARKER_TTL_SECONDS = 2 * DAY
 MARKER_PREFIX = "#stream-record#"  # tenants cannot start with '#', so no counter pk collides
 
-ACTIVITY_COUNTERS = ("ingested", "acknowledged", "deleted", "expired", "ack_latency_ms_sum")
+ACTIVITY_COUNTERS = (
+    "ingested",
+    "acknowledged",
+    "deleted",
+    "expired",
+    "ack_latency_ms_sum",
+    # Webhook deliveries that ended in the window (counted by the delivery worker, once each).
+    "deliveries_succeeded",
+    "deliveries_failed",
+)
 COHORT_COUNTERS = (
     "cohort_acknowledged",
     "cohort_removed_pending",
@@ -68,6 +77,7 @@ class RecordEffect:
     ingestion_lag_ms: float | None = None
     ack_latency_ms: float | None = None
     kind: str = "ignored"  # ingested | acknowledged | deleted | expired | ignored
+    request_id: str | None = None  # of the POST that created the event (logged, not counted)
 
 
 @dataclass(frozen=True)
@@ -153,8 +163,14 @@ def change_effect(change: StreamChange) -> RecordEffect:
         if who.status != STATUS_PENDING:
             return RecordEffect(sequence, record_id)
         lag = max(0.0, _arrival(change) - who.created) * 1000
+        request_id = (change.new_image or {}).get("request_id")
         return RecordEffect(
-            sequence, record_id, (_inc(who, who.created, ingested=1),), lag, kind="ingested"
+            sequence,
+            record_id,
+            (_inc(who, who.created, ingested=1),),
+            lag,
+            kind="ingested",
+            request_id=request_id if isinstance(request_id, str) else None,
         )
     if name == "MODIFY":
         old, new = _identity(change.old_image), _identity(change.new_image)
@@ -259,6 +275,15 @@ def aggregate(effects: Iterable[RecordEffect]) -> list[CounterUpdate]:
     return [u for _, u in sorted(updates.items()) if any(u.counts.values())]
 
 
+def delivery_outcome(
+    tenant_id: str, source: str, event_type: str, at: float, succeeded: bool
+) -> list[CounterUpdate]:
+    """The counter updates for one webhook delivery that ended at ``at``."""
+    name = "deliveries_succeeded" if succeeded else "deliveries_failed"
+    increment = Increment(tenant_id, source, event_type, floor_to("minute", at), {name: 1})
+    return aggregate([RecordEffect("", "", (increment,))])
+
+
 # -- reading a time range -----------------------------------------------------------------------
 @dataclass(frozen=True)
 class Span:
@@ -355,6 +380,10 @@ def _public(counts: Mapping[str, int]) -> dict[str, Any]:
         "deleted": counts["deleted"],
         "expired": counts["expired"],
         "ack_latency_ms_avg": round(counts["ack_latency_ms_sum"] / acked, 1) if acked else None,
+        "deliveries": {
+            "succeeded": counts["deliveries_succeeded"],
+            "failed": counts["deliveries_failed"],
+        },
         "by_status": {
             "pending": counts["ingested"] - counts["cohort_acknowledged"] - removed_pending,
             "acknowledged": counts["cohort_acknowledged"] - removed_acked,

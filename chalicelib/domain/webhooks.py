@@ -170,6 +170,7 @@ class Delivery:
     request_id: str | None = None
     test_payload: str | None = None  # the data of a webhook.test send (no stored event)
     failure_reason: str | None = None  # why it failed without (more) attempts, when it did
+    source: str = ""  # the event's source (analytics counts outcomes by source and type)
 
     @property
     def attempt_count(self) -> int:

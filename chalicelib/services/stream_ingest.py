@@ -137,6 +137,9 @@ class StreamIngestService:
                 "already_counted": outcome.already_counted,
                 "ignored": outcome.ignored,
                 "failed": failed,
+                # The POSTs whose events this batch counted: one Logs Insights query follows a
+                # request id from the API through this handler (docs/OBSERVABILITY.md).
+                "request_ids": sorted({e.request_id for e in counted if e.request_id}),
             },
         )
         with metrics.request_scope(self._metrics):

@@ -30,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.domain.analytics import delivery_outcome
 from chalicelib.domain.clock import format_ts
 from chalicelib.domain.retry_schedule import (
     Outcome,
@@ -61,8 +62,9 @@ from chalicelib.observability import metrics
 from chalicelib.observability.logging import logger
 from chalicelib.services import outbound_http
 from chalicelib.services.rate_limiter import RateLimiter
-from chalicelib.stores.errors import ClaimRefused, ConditionFailed, StoreError
+from chalicelib.stores.errors import AlreadyCounted, ClaimRefused, ConditionFailed, StoreError
 from chalicelib.stores.protocols import (
+    AnalyticsStorage,
     DeliveryQueuing,
     DeliveryStorage,
     EventStorage,
@@ -114,6 +116,7 @@ class WebhookDeliveryService:
         queue: DeliveryQueuing,
         limiter: RateLimiter,
         *,
+        analytics: AnalyticsStorage | None = None,
         allow_private_targets: bool,
         schedule: RetrySchedule | None = None,
         post: Poster = outbound_http.post,
@@ -127,6 +130,7 @@ class WebhookDeliveryService:
         self._events = events
         self._queue = queue
         self._limiter = limiter
+        self._analytics = analytics
         self._allow_private = allow_private_targets
         self.schedule = schedule or RetrySchedule()
         self._post = post
@@ -211,6 +215,10 @@ class WebhookDeliveryService:
         self, received: Received, current: Delivery | None, now: float, log: dict[str, Any]
     ) -> bool:
         if current is None or current.finished:
+            if current is not None:
+                # Counted once per delivery (a marker decides): this completes a count that
+                # failed after the outcome was recorded.
+                self._count(current, current.status == DELIVERY_SUCCEEDED, current.updated_at)
             logger.info("webhook message dropped: delivery finished or gone", extra=log)
             return True
         due = max(current.lease_until or 0.0, current.next_attempt_at or 0.0)
@@ -219,10 +227,12 @@ class WebhookDeliveryService:
     def _fail_unattempted(self, message: DeliveryMessage, reason: str, log: dict[str, Any]) -> None:
         delivery = self._deliveries.get(message.webhook_id, message.delivery_id)
         if delivery is not None and not delivery.finished:
+            at = self._now()
             with contextlib.suppress(ConditionFailed):  # finished meanwhile by another copy
                 self._deliveries.record_attempt(
-                    delivery, None, DELIVERY_FAILED, self._now(), failure_reason=reason
+                    delivery, None, DELIVERY_FAILED, at, failure_reason=reason
                 )
+                self._count(delivery, False, at)
         logger.info("webhook delivery not attempted", extra={**log, "reason": reason})
 
     # -- the attempt -------------------------------------------------------------------------
@@ -259,6 +269,7 @@ class WebhookDeliveryService:
             self._deliveries.record_attempt(
                 delivery, None, DELIVERY_FAILED, now, failure_reason="event no longer exists"
             )
+            self._count(delivery, False, now)
             logger.info("webhook delivery failed: event gone", extra=log)
             return True
         headers = delivery_headers(
@@ -302,6 +313,7 @@ class WebhookDeliveryService:
             self._deliveries.record_attempt(
                 delivery, attempt, DELIVERY_FAILED, finished_at, failure_reason=DISABLED_GONE
             )
+            self._count(delivery, False, finished_at)
             self._disable(webhook, DISABLED_GONE, finished_at, log)
             logger.warning("webhook delivery failed: endpoint gone", extra=log)
             return True
@@ -316,6 +328,7 @@ class WebhookDeliveryService:
         log: dict[str, Any],
     ) -> bool:
         self._deliveries.record_attempt(delivery, attempt, DELIVERY_SUCCEEDED, at)
+        self._count(delivery, True, at)
         if webhook.consecutive_failures or webhook.failing_since is not None:
             self._webhooks.record_success(webhook.tenant_id, webhook.webhook_id)
         metrics.record_metric("WebhookDeliverySucceeded", "Count", 1)
@@ -355,6 +368,7 @@ class WebhookDeliveryService:
                 delivery, attempt, DELIVERY_FAILED, at, failure_reason=reason
             )
             self._queue.dead_letter(message, reason)
+            self._count(delivery, False, at)
             metrics.record_metric("WebhookDeliveriesDeadLettered", "Count", 1)
             logger.warning("webhook delivery failed: attempts exhausted", extra=log)
             return True
@@ -384,6 +398,17 @@ class WebhookDeliveryService:
                 "webhook circuit breaker open",
                 extra={**log, "until": until, "consecutive_failures": current.consecutive_failures},
             )
+
+    def _count(self, delivery: Delivery, succeeded: bool, at: float) -> None:
+        """Add the outcome to the tenant's analytics, once per delivery of an event."""
+        if self._analytics is None or delivery.kind == KIND_TEST or not delivery.event_id:
+            return
+        updates = delivery_outcome(
+            delivery.tenant_id, delivery.source, delivery.event_type, at, succeeded
+        )
+        marker = f"delivery#{delivery.webhook_id}#{delivery.delivery_id}"
+        with contextlib.suppress(AlreadyCounted):
+            self._analytics.count([marker], updates)
 
     def _disable(self, webhook: Webhook, reason: str, at: float, log: dict[str, Any]) -> None:
         if self._webhooks.disable(webhook.tenant_id, webhook.webhook_id, reason, at):

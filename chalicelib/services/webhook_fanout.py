@@ -75,6 +75,7 @@ class FanoutOutcome:
     already_queued: int = 0
     failed_from: int | None = None
     pending: list[tuple[int, DeliveryMessage]] = field(default_factory=list)
+    request_ids: set[str] = field(default_factory=set)  # of the events that matched a webhook
 
 
 class WebhookFanout:
@@ -107,6 +108,7 @@ class WebhookFanout:
                 "queued": outcome.queued,
                 "already_queued": outcome.already_queued,
                 "failed": len(failed),
+                "request_ids": sorted(outcome.request_ids),
             },
         )
         with metrics.request_scope(self._metrics):
@@ -171,6 +173,7 @@ class WebhookFanout:
                 created_at=now,
                 updated_at=now,
                 request_id=ref.request_id,
+                source=ref.source,
             )
             existing = self._deliveries.create(delivery)
             if existing is not None and (
@@ -182,6 +185,8 @@ class WebhookFanout:
                 ref.tenant_id, webhook.webhook_id, delivery_id, ref.request_id
             )
             outcome.pending.append((index, message))
+            if ref.request_id:
+                outcome.request_ids.add(ref.request_id)
             logger.debug(
                 "webhook delivery created",
                 extra={

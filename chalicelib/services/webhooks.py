@@ -317,7 +317,12 @@ class WebhookService:
         refs.sort(key=lambda r: (r.created_at, r.event_id))
         deliveries = [
             self._new_delivery(
-                webhook, KIND_REPLAY, r.event_id, r.event_type, request_id=request_id
+                webhook,
+                KIND_REPLAY,
+                r.event_id,
+                r.event_type,
+                request_id=request_id,
+                source=r.source,
             )
             for r in refs
         ]

@@ -91,6 +91,7 @@ def item_to_delivery(item: Mapping[str, Any]) -> Delivery:
         request_id=_opt_s(item, "request_id"),
         test_payload=_opt_s(item, "test_payload"),
         failure_reason=_opt_s(item, "failure_reason"),
+        source=_opt_s(item, "source") or "",
     )
 
 
@@ -108,6 +109,8 @@ def delivery_to_item(delivery: Delivery) -> dict[str, Any]:
         "attempts": {"L": [attempt_value(a) for a in delivery.attempts]},
         "expires_at": codec.n(int(delivery.created_at) + DELIVERY_RETENTION_SECONDS),
     }
+    if delivery.source:
+        item["source"] = codec.s(delivery.source)
     for name in ("request_id", "test_payload", "failure_reason"):
         value = getattr(delivery, name)
         if value is not None:

@@ -52,6 +52,18 @@ class AnalyticsStatusCounts(Response):
     removed: int = Field(ge=0, description="Deleted or expired since.")
 
 
+class AnalyticsDeliveryCounts(Response):
+    """Webhook deliveries that ended in the window (one per event and endpoint; tests and
+    replays of no stored event are not counted)."""
+
+    succeeded: int = Field(ge=0, description="Delivered: the endpoint answered 2xx.")
+    failed: int = Field(
+        ge=0,
+        description="Failed: every attempt failed, the endpoint answered 410, or it was "
+        "paused, disabled or deleted before the delivery.",
+    )
+
+
 class AnalyticsCounts(Response):
     ingested: int = Field(ge=0, description="Events created in the window.")
     acknowledged: int = Field(ge=0, description="Acknowledgements made in the window.")
@@ -63,6 +75,7 @@ class AnalyticsCounts(Response):
             "null when there were none."
         ),
     )
+    deliveries: AnalyticsDeliveryCounts
     by_status: AnalyticsStatusCounts
 
 
@@ -87,6 +100,7 @@ class AnalyticsSummary(Response):
                     "deleted": 3,
                     "expired": 0,
                     "ack_latency_ms_avg": 812.5,
+                    "deliveries": {"succeeded": 95, "failed": 1},
                     "by_status": {"pending": 18, "acknowledged": 99, "removed": 3},
                 },
                 "by_source": [],
