@@ -92,20 +92,24 @@ class MigrationResult:
     index_status: str | None
 
 
-def _index_definition(settings: Settings) -> tuple[dict[str, Any], list[dict[str, str]]]:
+def _index_definition(
+    settings: Settings, index_name: str = EVENT_ID_INDEX
+) -> tuple[dict[str, Any], list[dict[str, str]]]:
     """The index and its attribute definitions, from the table definition (single source)."""
-    table = events_table(settings, with_event_id_index=True)
-    index = next(g for g in table["GlobalSecondaryIndexes"] if g["IndexName"] == EVENT_ID_INDEX)
+    table = events_table(settings)
+    index = next(g for g in table["GlobalSecondaryIndexes"] if g["IndexName"] == index_name)
     keys = {k["AttributeName"] for k in index["KeySchema"]}
     attrs = [a for a in table["AttributeDefinitions"] if a["AttributeName"] in keys]
     return index, attrs
 
 
-def index_status(client: DynamoDBClient, table_name: str) -> str | None:
+def index_status(
+    client: DynamoDBClient, table_name: str, index_name: str = EVENT_ID_INDEX
+) -> str | None:
     """``CREATING`` / ``ACTIVE`` / ... (``BACKFILLING`` while filling), or None when absent."""
     table = client.describe_table(TableName=table_name)["Table"]
     for gsi in table.get("GlobalSecondaryIndexes", []):
-        if gsi["IndexName"] == EVENT_ID_INDEX:
+        if gsi["IndexName"] == index_name:
             if gsi.get("Backfilling"):
                 return "BACKFILLING"
             return str(gsi.get("IndexStatus"))
@@ -121,20 +125,22 @@ def add_event_id_index(
     poll: float = 5.0,
     sleep: Callable[[float], None] = time.sleep,
     report: Callable[[str], None] = print,
+    index_name: str = EVENT_ID_INDEX,
 ) -> MigrationResult:
-    """Add ``event-id-index`` to the events table if it lacks it and wait until it is ACTIVE.
+    """Add ``index_name`` (default ``event-id-index``) to the events table if it lacks it and
+    wait until it is ACTIVE.
 
     Safe to run twice (or twice at once): an index that exists is only waited for.
     """
     table_name = settings.events_table
-    status = index_status(client, table_name)
+    status = index_status(client, table_name, index_name)
     if status == "ACTIVE":
-        report(f"{EVENT_ID_INDEX} on {table_name} is already ACTIVE: nothing to do")
+        report(f"{index_name} on {table_name} is already ACTIVE: nothing to do")
         return MigrationResult("already-active", status)
-    index, attrs = _index_definition(settings)
+    index, attrs = _index_definition(settings, index_name)
     if status is None:
         if dry_run:
-            report(f"would add {EVENT_ID_INDEX} to {table_name}: {index}")
+            report(f"would add {index_name} to {table_name}: {index}")
             return MigrationResult("would-create", None)
         create: dict[str, Any] = dict(index)
         table = client.describe_table(TableName=table_name)["Table"]
@@ -151,28 +157,26 @@ def add_event_id_index(
                 GlobalSecondaryIndexUpdates=[{"Create": create}],  # type: ignore[typeddict-item]
             )
             action = "created"
-            report(f"adding {EVENT_ID_INDEX} to {table_name}")
+            report(f"adding {index_name} to {table_name}")
         except ClientError as exc:
             # Someone else's run got there first: fall through and wait for it.
             if error_code(exc) not in ("ResourceInUseException", "ValidationException"):
                 raise
-            if index_status(client, table_name) is None:
+            if index_status(client, table_name, index_name) is None:
                 raise
             action = "waited"
     else:
         if dry_run:
-            report(f"{EVENT_ID_INDEX} on {table_name} is {status}; would wait for ACTIVE")
+            report(f"{index_name} on {table_name} is {status}; would wait for ACTIVE")
             return MigrationResult("waited", status)
         action = "waited"
     deadline = time.monotonic() + timeout
     while True:
-        status = index_status(client, table_name)
+        status = index_status(client, table_name, index_name)
         if status == "ACTIVE":
-            report(f"{EVENT_ID_INDEX} on {table_name} is ACTIVE")
+            report(f"{index_name} on {table_name} is ACTIVE")
             return MigrationResult(action, status)
         if time.monotonic() > deadline:
-            raise TimeoutError(
-                f"{EVENT_ID_INDEX} on {table_name} is {status} after {timeout:.0f} s"
-            )
-        report(f"{EVENT_ID_INDEX} on {table_name} is {status}; waiting")
+            raise TimeoutError(f"{index_name} on {table_name} is {status} after {timeout:.0f} s")
+        report(f"{index_name} on {table_name} is {status}; waiting")
         sleep(poll)
