@@ -276,8 +276,16 @@ def test_webhook_functions_have_their_own_narrow_policies(stage):
     assert grants(policies["webhook_deliveries"]) == {
         "logs:CreateLogStream": {"WebhookDeliveriesLogGroup"},
         "logs:PutLogEvents": {"WebhookDeliveriesLogGroup"},
-        "dynamodb:GetItem": {"EventsTable", "WebhooksTable"},
-        "dynamodb:UpdateItem": {"DeliveriesTable", "WebhooksTable", "AnalyticsTable"},
+        # The delivery record and the endpoint's health; the endpoint's rate-limit bucket; the
+        # outcome's analytics counters (a transaction: a marker put and counter updates).
+        "dynamodb:GetItem": {"EventsTable", "WebhooksTable", "DeliveriesTable", "RateLimitsTable"},
+        "dynamodb:PutItem": {"AnalyticsTable"},
+        "dynamodb:UpdateItem": {
+            "DeliveriesTable",
+            "WebhooksTable",
+            "AnalyticsTable",
+            "RateLimitsTable",
+        },
         "sqs:ReceiveMessage": {"WebhookDeliveryQueue"},
         "sqs:DeleteMessage": {"WebhookDeliveryQueue"},
         "sqs:ChangeMessageVisibility": {"WebhookDeliveryQueue"},
