@@ -33,6 +33,7 @@ from typing import Any
 from chalicelib.domain.analytics import delivery_outcome
 from chalicelib.domain.clock import format_ts
 from chalicelib.domain.retry_schedule import (
+    BREAKER_OPEN_SECONDS,
     Outcome,
     RetrySchedule,
     breaker_open_until,
@@ -187,8 +188,13 @@ class WebhookDeliveryService:
             self._fail_unattempted(message, reason, log)
             return True
         now = self._now()
-        if webhook.breaker_open_until is not None and webhook.breaker_open_until > now:
-            return self._wait(received, webhook.breaker_open_until - now, "circuit open", log)
+        if webhook.breaker_open_until is not None:
+            if webhook.breaker_open_until > now:
+                return self._wait(received, webhook.breaker_open_until - now, "circuit open", log)
+            # The hold is over: one attempt (the probe) goes through; the rest wait again.
+            until = now + BREAKER_OPEN_SECONDS
+            if not self._webhooks.take_probe(webhook.tenant_id, webhook.webhook_id, now, until):
+                return self._wait(received, BREAKER_OPEN_SECONDS, "circuit half-open", log)
         if webhook.rate_limit_per_second is not None:
             check = self._limiter.check(
                 f"webhook#{webhook.webhook_id}", webhook.rate_limit_per_second

@@ -326,6 +326,11 @@ class WebhookStorage(Protocol):
     def open_breaker(self, tenant_id: str, webhook_id: str, until: float) -> None:
         """Hold new attempts to the endpoint until ``until``."""
 
+    def take_probe(self, tenant_id: str, webhook_id: str, now: float, until: float) -> bool:
+        """Renew an expired breaker hold to ``until``, conditionally: ``True`` for the one
+        caller that did (it may send one attempt), ``False`` for the rest."""
+        ...
+
     def record_success(self, tenant_id: str, webhook_id: str) -> None:
         """End a run of failures (no write when there is none)."""
 

@@ -291,6 +291,23 @@ class WebhookStore:
                 ExpressionAttributeValues={":until": codec.n(until)},
             )
 
+    def take_probe(self, tenant_id: str, webhook_id: str, now: float, until: float) -> bool:
+        """Half-open breaker: the one caller that moves an expired hold to ``until`` may send
+        one attempt; everyone else finds the hold renewed (False)."""
+        try:
+            with translate_errors("UpdateItem webhooks probe"):
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=self._key(tenant_id, webhook_id),
+                    UpdateExpression="SET breaker_open_until = :until",
+                    ConditionExpression="attribute_exists(webhook_id) AND "
+                    "(attribute_not_exists(breaker_open_until) OR breaker_open_until <= :now)",
+                    ExpressionAttributeValues={":until": codec.n(until), ":now": codec.n(now)},
+                )
+        except ConditionFailed:
+            return False
+        return True
+
     def record_success(self, tenant_id: str, webhook_id: str) -> None:
         """Reset the failure run (written only when there is one to reset)."""
         try:
