@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from chalicelib.domain import webhooks as hooks
 from chalicelib.domain.analytics import (
     COUNTERS,
     RETENTION_SECONDS,
@@ -21,11 +23,21 @@ from chalicelib.domain.analytics import (
     KeyRange,
 )
 from chalicelib.domain.events import STATUS_ACKNOWLEDGED, STATUS_PENDING, Event
-from chalicelib.domain.inbox import InboxItem, IndexPlan, inbox_keys
+from chalicelib.domain.inbox import InboxItem, IndexPlan, inbox_keys, replay_partition, sort_key
 from chalicelib.domain.keys import ApiKey, SecretEntry
 from chalicelib.domain.token_bucket import Branch
+from chalicelib.domain.webhooks import (
+    DELIVERY_PENDING,
+    DELIVERY_RETENTION_SECONDS,
+    Attempt,
+    Delivery,
+    DeliveryMessage,
+    Webhook,
+)
+from chalicelib.services.outbound_http import HttpResult
 from chalicelib.stores.errors import (
     AlreadyCounted,
+    ClaimRefused,
     ConditionFailed,
     EventNotPending,
     StorageUnavailable,
@@ -35,14 +47,18 @@ from chalicelib.stores.protocols import (
     BATCH_WRITE_MAX_ITEMS,
     MAX_TRANSACTION_ITEMS,
     STATUS_ACTIVE,
+    DeliveryPage,
     IdempotencyRecord,
     InboxPage,
     KeyPage,
     KeyRecord,
     NewEvent,
+    ReplayRef,
+    WebhookPage,
     WriteResult,
     legacy_key,
 )
+from chalicelib.stores.webhooks import EDITABLE
 
 
 # -- api keys ----------------------------------------------------------------------------------
@@ -153,23 +169,25 @@ class FakeRateLimitStore:
         self.tat: dict[str, int] = {}
         self.calls: list[Branch] = []
         self.down = False
+        self._lock = threading.Lock()  # a conditional write is atomic (callers use threads)
 
     def take(
         self, key_id: str, branch: Branch, now_us: int, interval_us: int, tat_limit_us: int
     ) -> WriteResult:
         if branch not in (Branch.IDLE, Branch.BUSY):
             raise ValueError("only the IDLE and BUSY branches write")
-        self.calls.append(branch)
-        if self.down:
-            raise StorageUnavailable("UpdateItem rate-limits: ConnectTimeoutError")
-        current = self.tat.get(key_id)
-        if branch is Branch.IDLE and (current is None or current <= now_us):
-            self.tat[key_id] = now_us + interval_us
-            return WriteResult(True, self.tat[key_id])
-        if branch is Branch.BUSY and current is not None and now_us < current <= tat_limit_us:
-            self.tat[key_id] = current + interval_us
-            return WriteResult(True, self.tat[key_id])
-        return WriteResult(False, current)
+        with self._lock:
+            self.calls.append(branch)
+            if self.down:
+                raise StorageUnavailable("UpdateItem rate-limits: ConnectTimeoutError")
+            current = self.tat.get(key_id)
+            if branch is Branch.IDLE and (current is None or current <= now_us):
+                self.tat[key_id] = now_us + interval_us
+                return WriteResult(True, self.tat[key_id])
+            if branch is Branch.BUSY and current is not None and now_us < current <= tat_limit_us:
+                self.tat[key_id] = current + interval_us
+                return WriteResult(True, self.tat[key_id])
+            return WriteResult(False, current)
 
     def read(self, key_id: str) -> int | None:
         return self.tat.get(key_id)
@@ -316,6 +334,25 @@ class FakeEventStore:
         stopped = evaluated[-1][0] if len(evaluated) == limit else None
         return InboxPage(items, stopped)
 
+    def query_replay_partition(
+        self, partition: str, lower: str, upper: str, limit: int
+    ) -> list[ReplayRef]:
+        """Every live event (pending or acknowledged) of the partition in the inclusive range,
+        oldest first; at most ``limit + 1``."""
+        found = []
+        for new in self.events.values():
+            event = new.event
+            key = sort_key(event.created_at, event.event_id)
+            if (
+                replay_partition(event.tenant_id, new.shard) == partition
+                and lower <= key <= upper
+                and new.expires_at > self._now()
+            ):
+                ref = ReplayRef(event.event_id, event.source, event.event_type, event.created_at)
+                found.append((key, ref))
+        found.sort(key=lambda entry: entry[0])
+        return [ref for _, ref in found[: limit + 1]]
+
 
 # -- analytics ---------------------------------------------------------------------------------
 class FakeAnalyticsStore:
@@ -350,3 +387,287 @@ class FakeAnalyticsStore:
             if in_range and expires > self._now():
                 rows.append(CounterRow(source, event_type, {n: counts.get(n, 0) for n in COUNTERS}))
         return rows
+
+
+# -- webhooks ----------------------------------------------------------------------------------
+class FakeWebhookStore:
+    """:class:`WebhookStorage` over a dict, with the table's conditions: ``create`` of a new id
+    only, ``save`` only over the version read, health counters only on a webhook that exists
+    (``open_breaker`` on a gone one raises, as the conditional UpdateItem does), ``disable``
+    once. ``saves`` counts the saves that wrote."""
+
+    def __init__(self) -> None:
+        self.webhooks: dict[tuple[str, str], Webhook] = {}
+        self.saves = 0
+        self._lock = threading.Lock()
+
+    def create(self, webhook: Webhook) -> None:
+        with self._lock:
+            key = (webhook.tenant_id, webhook.webhook_id)
+            if key in self.webhooks:
+                raise ConditionFailed()
+            self.webhooks[key] = webhook
+
+    def count(self, tenant_id: str) -> int:
+        return sum(1 for tenant, _ in self.webhooks if tenant == tenant_id)
+
+    def get(self, tenant_id: str, webhook_id: str) -> Webhook | None:
+        return self.webhooks.get((tenant_id, webhook_id))
+
+    def page(self, tenant_id: str, after: str | None, limit: int) -> WebhookPage:
+        ids = sorted(w for t, w in self.webhooks if t == tenant_id and (after is None or w > after))
+        hooks = [self.webhooks[(tenant_id, w)] for w in ids[:limit]]
+        # A Query that stops at its Limit says where, whether or not more items follow.
+        return WebhookPage(hooks, hooks[-1].webhook_id if len(hooks) == limit else None)
+
+    def receiving(self, tenant_id: str) -> list[Webhook]:
+        return [
+            self.webhooks[(tenant_id, w)]
+            for t, w in sorted(self.webhooks)
+            if t == tenant_id and self.webhooks[(t, w)].status == hooks.STATUS_ACTIVE
+        ]
+
+    def save(self, webhook: Webhook, fields: tuple[str, ...], read_updated_at: float) -> None:
+        with self._lock:
+            key = (webhook.tenant_id, webhook.webhook_id)
+            stored = self.webhooks.get(key)
+            if stored is None or stored.updated_at != read_updated_at:
+                raise ConditionFailed()
+            names = tuple(dict.fromkeys((*fields, "updated_at")))
+            unknown = [name for name in names if name not in EDITABLE]
+            if unknown:
+                raise KeyError(unknown[0])  # the store has no way to write it either
+            changes = {name: getattr(webhook, name) for name in names}
+            self.webhooks[key] = dataclasses.replace(stored, **changes)
+            self.saves += 1
+
+    def delete(self, tenant_id: str, webhook_id: str) -> bool:
+        with self._lock:
+            return self.webhooks.pop((tenant_id, webhook_id), None) is not None
+
+    def record_failure(self, tenant_id: str, webhook_id: str, at: float) -> Webhook | None:
+        with self._lock:
+            stored = self.webhooks.get((tenant_id, webhook_id))
+            if stored is None:
+                return None
+            since = stored.failing_since if stored.failing_since is not None else at
+            updated = dataclasses.replace(
+                stored, consecutive_failures=stored.consecutive_failures + 1, failing_since=since
+            )
+            self.webhooks[(tenant_id, webhook_id)] = updated
+            return updated
+
+    def open_breaker(self, tenant_id: str, webhook_id: str, until: float) -> None:
+        with self._lock:
+            stored = self.webhooks.get((tenant_id, webhook_id))
+            if stored is None:
+                raise ConditionFailed()
+            updated = dataclasses.replace(stored, breaker_open_until=until)
+            self.webhooks[(tenant_id, webhook_id)] = updated
+
+    def record_success(self, tenant_id: str, webhook_id: str) -> None:
+        with self._lock:
+            stored = self.webhooks.get((tenant_id, webhook_id))
+            if stored is None or (
+                stored.consecutive_failures <= 0 and stored.failing_since is None
+            ):
+                return
+            self.webhooks[(tenant_id, webhook_id)] = dataclasses.replace(
+                stored, consecutive_failures=0, failing_since=None, breaker_open_until=None
+            )
+
+    def disable(self, tenant_id: str, webhook_id: str, reason: str, at: float) -> bool:
+        with self._lock:
+            stored = self.webhooks.get((tenant_id, webhook_id))
+            if stored is None or stored.status == hooks.STATUS_DISABLED:
+                return False
+            self.webhooks[(tenant_id, webhook_id)] = dataclasses.replace(
+                stored,
+                status=hooks.STATUS_DISABLED,
+                disabled_reason=reason,
+                updated_at=at,
+                breaker_open_until=None,
+            )
+            return True
+
+
+def _as_stored(attempt: Attempt) -> Attempt:
+    """An attempt as the table keeps it: latency to 0.1 ms, at most 300 characters of detail."""
+    detail = attempt.error_detail[:300] if attempt.error_detail else None
+    return dataclasses.replace(
+        attempt, latency_ms=round(attempt.latency_ms, 1), error_detail=detail
+    )
+
+
+class FakeDeliveryStore:
+    """:class:`DeliveryStorage` over a dict, with the table's rules: ``create`` never
+    overwrites (it hands back what is stored), ``claim`` takes the lease only of a pending,
+    due delivery whose lease is free, ``record_attempt`` only while pending, and a delivery
+    past its retention (``created_at`` + 30 days) still holds its id but reads as gone."""
+
+    def __init__(self, now: Callable[[], float] = time.time) -> None:
+        self.deliveries: dict[tuple[str, str], Delivery] = {}
+        self._now = now
+        self._lock = threading.Lock()
+
+    def _live(self, delivery: Delivery | None) -> Delivery | None:
+        if delivery is None:
+            return None
+        expires_at = int(delivery.created_at) + DELIVERY_RETENTION_SECONDS
+        return delivery if expires_at > self._now() else None
+
+    @staticmethod
+    def _stored(delivery: Delivery) -> Delivery:
+        attempts = tuple(_as_stored(a) for a in delivery.attempts)
+        return dataclasses.replace(delivery, attempts=attempts, lease_until=None)
+
+    def create(self, delivery: Delivery) -> Delivery | None:
+        with self._lock:
+            key = (delivery.webhook_id, delivery.delivery_id)
+            stored = self.deliveries.get(key)
+            if stored is not None:
+                return stored
+            self.deliveries[key] = self._stored(delivery)
+            return None
+
+    def create_many(self, deliveries: Sequence[Delivery]) -> None:
+        with self._lock:  # BatchWriteItem: unconditional puts
+            for delivery in deliveries:
+                key = (delivery.webhook_id, delivery.delivery_id)
+                self.deliveries[key] = self._stored(delivery)
+
+    def get(self, webhook_id: str, delivery_id: str) -> Delivery | None:
+        return self._live(self.deliveries.get((webhook_id, delivery_id)))
+
+    def claim(
+        self, webhook_id: str, delivery_id: str, now: float, lease_seconds: float
+    ) -> Delivery:
+        with self._lock:
+            stored = self.deliveries.get((webhook_id, delivery_id))
+            if (
+                stored is None
+                or stored.status != DELIVERY_PENDING
+                or (stored.lease_until is not None and stored.lease_until > now)
+                or (stored.next_attempt_at is not None and stored.next_attempt_at > now + 1.0)
+            ):
+                raise ClaimRefused(self._live(stored))
+            claimed = dataclasses.replace(stored, lease_until=now + lease_seconds)
+            self.deliveries[(webhook_id, delivery_id)] = claimed
+            if self._live(claimed) is None:
+                raise ClaimRefused(None)
+            return claimed
+
+    def record_attempt(
+        self,
+        delivery: Delivery,
+        attempt: Attempt | None,
+        status: str,
+        at: float,
+        next_attempt_at: float | None = None,
+        failure_reason: str | None = None,
+    ) -> None:
+        with self._lock:
+            key = (delivery.webhook_id, delivery.delivery_id)
+            stored = self.deliveries.get(key)
+            if stored is None or stored.status != DELIVERY_PENDING:
+                raise ConditionFailed()
+            added = () if attempt is None else (_as_stored(attempt),)
+            self.deliveries[key] = dataclasses.replace(
+                stored,
+                attempts=stored.attempts + added,
+                status=status,
+                updated_at=at,
+                lease_until=None,
+                next_attempt_at=next_attempt_at,
+                failure_reason=stored.failure_reason if failure_reason is None else failure_reason,
+            )
+
+    def page(
+        self, webhook_id: str, status: str | None, after: str | None, limit: int
+    ) -> DeliveryPage:
+        found = sorted(
+            (
+                d
+                for (w, delivery_id), d in self.deliveries.items()
+                if w == webhook_id
+                and self._live(d) is not None
+                and (status is None or d.status == status)
+                and (after is None or delivery_id < after)
+            ),
+            key=lambda d: d.delivery_id,
+            reverse=True,
+        )[:limit]
+        return DeliveryPage(found, found[-1].delivery_id if len(found) == limit else None)
+
+
+class FakeDeliveryQueue:
+    """:class:`DeliveryQueuing` in memory. ``sent`` holds every message the queue took,
+    ``delays`` the visibility changes asked for each receipt handle (as asked: the real queue
+    rounds them and caps them at 12 hours), ``dead_letters`` the copies with their reasons.
+    ``refuse`` refuses that many of the next messages (SQS's ``Failed`` entries),
+    ``refuse_once`` the next message of each delivery id it holds, and ``down`` every send, as
+    the real queue does when SQS is unreachable. Refused messages are handed back as given."""
+
+    def __init__(self) -> None:
+        self.sent: list[DeliveryMessage] = []
+        self.delays: dict[str, list[float]] = {}
+        self.dead_letters: list[tuple[DeliveryMessage, str]] = []
+        self.refuse = 0
+        self.refuse_once: set[str] = set()
+        self.down = False
+        self._lock = threading.Lock()
+
+    def send(self, messages: Sequence[DeliveryMessage]) -> list[DeliveryMessage]:
+        refused: list[DeliveryMessage] = []
+        with self._lock:
+            for message in messages:
+                if self.down or self.refuse > 0 or message.delivery_id in self.refuse_once:
+                    self.refuse = max(0, self.refuse - 1)
+                    self.refuse_once.discard(message.delivery_id)
+                    refused.append(message)
+                else:
+                    self.sent.append(message)
+        return refused
+
+    def delay(self, receipt_handle: str, seconds: float) -> None:
+        with self._lock:
+            self.delays.setdefault(receipt_handle, []).append(seconds)
+
+    def dead_letter(self, message: DeliveryMessage, reason: str) -> None:
+        with self._lock:
+            self.dead_letters.append((message, reason))
+
+
+# -- outbound webhook POSTs --------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class PostCall:
+    url: str
+    body: bytes
+    headers: dict[str, str]
+    allow_private: bool
+    timeout: float
+
+
+class FakePoster:
+    """The delivery worker's ``post`` (``services/outbound_http.post``) without a network: it
+    answers with ``answers`` in order (then ``default``) and records every call."""
+
+    def __init__(self, *answers: HttpResult, default: HttpResult | None = None) -> None:
+        self.answers = list(answers)
+        self.default = default or HttpResult(200, latency_ms=20.0)
+        self.calls: list[PostCall] = []
+        self._lock = threading.Lock()
+
+    def __call__(
+        self,
+        url: str,
+        body: bytes,
+        headers: Mapping[str, str],
+        *,
+        allow_private: bool,
+        timeout: float,
+        **_: object,
+    ) -> HttpResult:
+        with self._lock:
+            self.calls.append(PostCall(url, body, dict(headers), allow_private, timeout))
+            return self.answers.pop(0) if self.answers else self.default
