@@ -536,6 +536,14 @@ class FakeDeliveryStore:
                 key = (delivery.webhook_id, delivery.delivery_id)
                 self.deliveries[key] = self._stored(delivery)
 
+    def mark_queued(self, webhook_id: str, delivery_id: str, at: float) -> None:
+        with self._lock:
+            stored = self.deliveries.get((webhook_id, delivery_id))
+            if stored is not None and stored.queued_at is None:
+                self.deliveries[(webhook_id, delivery_id)] = dataclasses.replace(
+                    stored, queued_at=at
+                )
+
     def get(self, webhook_id: str, delivery_id: str) -> Delivery | None:
         return self._live(self.deliveries.get((webhook_id, delivery_id)))
 

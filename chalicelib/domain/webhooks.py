@@ -7,7 +7,8 @@ one keeps signing beside it until its grace ends, so receivers can switch withou
 
 A delivery is one event sent to one webhook, with its attempts. The delivery made by the stream
 fan-out has an id derived from the event's (``msg_`` + the event's ULID), so a redelivered
-stream record finds the delivery it already made; test sends and replays get fresh ids.
+stream record finds the delivery it already made (and, by its ``queued_at``, whether its message
+was queued); test sends and replays get fresh ids.
 """
 
 from __future__ import annotations
@@ -171,6 +172,7 @@ class Delivery:
     test_payload: str | None = None  # the data of a webhook.test send (no stored event)
     failure_reason: str | None = None  # why it failed without (more) attempts, when it did
     source: str = ""  # the event's source (analytics counts outcomes by source and type)
+    queued_at: float | None = None  # when the fan-out saw the queue take its message
 
     @property
     def attempt_count(self) -> int:

@@ -6,10 +6,12 @@ event (an INSERT) it reads the tenant's active webhooks (one Query per tenant pe
 those whose filters pass, and for each stores a delivery whose id is fixed by the event
 (``msg_`` + its ULID) with a conditional put, then queues a message for it.
 
-Redelivered records (Lambda retries, bisect) find their delivery stored: it is queued again only
-while it has never been attempted, and the delivery worker's claim lets only one copy of a
-message attempt it, so a pair is never sent twice by the fan-out. A record whose work fails
-(storage or SQS) is reported, with every record after it, for Lambda to deliver again.
+Once the queue has taken a delivery's message, the delivery is marked ``queued_at``. Redelivered
+records (Lambda retries, bisect) find their delivery stored: it is queued again only when it was
+never marked queued and never attempted (its message was refused, or the fan-out stopped before
+marking it); should that make a second message, the delivery worker's claim lets only one copy
+attempt it. A record whose work fails (storage or SQS) is reported, with every record after it,
+for Lambda to deliver again.
 """
 
 from __future__ import annotations
@@ -177,10 +179,13 @@ class WebhookFanout:
             )
             existing = self._deliveries.create(delivery)
             if existing is not None and (
-                existing.finished or existing.attempts or existing.lease_until is not None
+                existing.queued_at is not None
+                or existing.finished
+                or existing.attempts
+                or existing.lease_until is not None
             ):
                 outcome.already_queued += 1
-                continue  # its message exists and has been worked on
+                continue  # its message was queued (and may have been worked on)
             message = DeliveryMessage(
                 ref.tenant_id, webhook.webhook_id, delivery_id, ref.request_id
             )
@@ -215,3 +220,20 @@ class WebhookFanout:
             first = min(index_of[id(m)] for m in refused)
             if outcome.failed_from is None or first < outcome.failed_from:
                 outcome.failed_from = first
+        taken = {id(m) for _, m in pending} - {id(m) for m in refused}
+        self._mark_queued([m for _, m in pending if id(m) in taken])
+
+    def _mark_queued(self, messages: Sequence[DeliveryMessage]) -> None:
+        """Mark the deliveries whose messages the queue took, so that a redelivered record does
+        not queue them again. A failure here only costs a duplicate message should the record
+        come back (the worker's claim attempts one copy): it does not fail the record."""
+        at = self._now()
+        for message in messages:
+            try:
+                self._deliveries.mark_queued(message.webhook_id, message.delivery_id, at)
+            except StoreError as exc:
+                logger.warning(
+                    "could not mark a webhook delivery queued",
+                    extra={"delivery_id": message.delivery_id, "error": str(exc)},
+                )
+                return

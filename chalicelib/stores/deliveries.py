@@ -3,7 +3,8 @@
 Keys: ``webhook_id`` + ``delivery_id`` (``msg_`` + a ULID, so newest-first is a reverse Query).
 
 Who may attempt a delivery is decided here, not by the queue: SQS may hand the same message to
-two workers, and a redelivered stream record may enqueue a delivery twice. :meth:`claim` takes a
+two workers, and a fan-out that stopped between queueing a message and :meth:`mark_queued`
+queues it again when its stream record comes back. :meth:`claim` takes a
 short lease with one conditional write, and only while the delivery is pending and due; the
 holder records the attempt (:meth:`record_attempt`), which releases the lease and says when the
 next attempt is due. A second copy of the message finds the lease held or the attempt not yet
@@ -92,6 +93,7 @@ def item_to_delivery(item: Mapping[str, Any]) -> Delivery:
         test_payload=_opt_s(item, "test_payload"),
         failure_reason=_opt_s(item, "failure_reason"),
         source=_opt_s(item, "source") or "",
+        queued_at=_opt_n(item, "queued_at"),
     )
 
 
@@ -115,8 +117,10 @@ def delivery_to_item(delivery: Delivery) -> dict[str, Any]:
         value = getattr(delivery, name)
         if value is not None:
             item[name] = codec.s(value)
-    if delivery.next_attempt_at is not None:
-        item["next_attempt_at"] = codec.n(delivery.next_attempt_at)
+    for number in ("next_attempt_at", "queued_at"):
+        value = getattr(delivery, number)
+        if value is not None:
+            item[number] = codec.n(value)
     return item
 
 
@@ -175,6 +179,21 @@ class DeliveryStore:
                     break
             if pending:
                 raise StorageUnavailable("BatchWriteItem deliveries: items left unprocessed")
+
+    def mark_queued(self, webhook_id: str, delivery_id: str, at: float) -> None:
+        """Set ``queued_at`` (the first one stays): a redelivered stream record then knows the
+        message exists and does not queue another."""
+        try:
+            with translate_errors("UpdateItem deliveries queued"):
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=self._key(webhook_id, delivery_id),
+                    UpdateExpression="SET queued_at = if_not_exists(queued_at, :at)",
+                    ConditionExpression="attribute_exists(delivery_id)",
+                    ExpressionAttributeValues={":at": codec.n(at)},
+                )
+        except ConditionFailed:
+            pass  # gone: nothing to mark
 
     def get(self, webhook_id: str, delivery_id: str) -> Delivery | None:
         with translate_errors("GetItem deliveries"):

@@ -353,6 +353,10 @@ class DeliveryStorage(Protocol):
     def create_many(self, deliveries: Sequence[Delivery]) -> None:
         """Store deliveries whose ids are new; raises StorageUnavailable if some are not."""
 
+    def mark_queued(self, webhook_id: str, delivery_id: str, at: float) -> None:
+        """Note that the delivery's message was queued (its first ``queued_at`` is kept);
+        nothing when the delivery is gone."""
+
     def get(self, webhook_id: str, delivery_id: str) -> Delivery | None:
         """The delivery (consistent read; none once expired)."""
         ...

@@ -333,6 +333,22 @@ def test_create_many_writes_more_than_one_batch(stores: Stores) -> None:
     assert [stores.deliveries.get(WEBHOOK_ID, d.delivery_id) for d in news] == news
 
 
+def test_queued_is_marked_once_and_not_on_a_missing_delivery(stores: Stores) -> None:
+    new = delivery(stores)
+    stores.deliveries.create(new)
+    now = stores.clock.now()
+    stores.deliveries.mark_queued(WEBHOOK_ID, new.delivery_id, now + 1)
+    stores.deliveries.mark_queued(WEBHOOK_ID, new.delivery_id, now + 2)
+    marked = dataclasses.replace(new, queued_at=now + 1)
+    assert stores.deliveries.get(WEBHOOK_ID, new.delivery_id) == marked
+    assert stores.deliveries.create(new) == marked  # what a redelivered record finds
+    missing = delivery(stores)
+    stores.deliveries.mark_queued(WEBHOOK_ID, missing.delivery_id, now)
+    assert stores.deliveries.get(WEBHOOK_ID, missing.delivery_id) is None
+    with pytest.raises(ClaimRefused):  # no item was made by the mark
+        stores.deliveries.claim(WEBHOOK_ID, missing.delivery_id, now, LEASE)
+
+
 def test_a_claim_takes_the_lease_of_a_pending_due_delivery(stores: Stores) -> None:
     new = delivery(stores)
     stores.deliveries.create(new)
