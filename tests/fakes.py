@@ -619,7 +619,7 @@ class FakeDeliveryQueue:
     def __init__(self) -> None:
         self.sent: list[DeliveryMessage] = []
         self.delays: dict[str, list[float]] = {}
-        self.dead_letters: list[tuple[DeliveryMessage, str]] = []
+        self.dead_letters: list[tuple[DeliveryMessage | str, str]] = []
         self.refuse = 0
         self.refuse_once: set[str] = set()
         self.down = False
@@ -641,7 +641,7 @@ class FakeDeliveryQueue:
         with self._lock:
             self.delays.setdefault(receipt_handle, []).append(seconds)
 
-    def dead_letter(self, message: DeliveryMessage, reason: str) -> None:
+    def dead_letter(self, message: DeliveryMessage | str, reason: str) -> None:
         with self._lock:
             self.dead_letters.append((message, reason))
 

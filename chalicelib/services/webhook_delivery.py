@@ -174,7 +174,8 @@ class WebhookDeliveryService:
                 "webhook message unreadable; dead-lettered",
                 extra={"message_id": received.message_id, "reason": str(exc)},
             )
-            self._queue.dead_letter(DeliveryMessage("?", "?", "?"), f"unreadable message: {exc}")
+            # The body as it came (SQS never hands over an empty one), for someone to read.
+            self._queue.dead_letter(received.body or "(empty)", f"unreadable message: {exc}")
             return True
         log = {
             "webhook_id": message.webhook_id,

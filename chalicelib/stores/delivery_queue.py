@@ -86,7 +86,8 @@ class DeliveryQueue:
                 QueueUrl=self._url, ReceiptHandle=receipt_handle, VisibilityTimeout=timeout
             )
 
-    def dead_letter(self, message: DeliveryMessage, reason: str) -> None:
+    def dead_letter(self, message: DeliveryMessage | str, reason: str) -> None:
+        """Copy ``message`` (or a body that is not one of ours, as it is) to the DLQ."""
         if not self._dlq:
             raise StoreError("no webhook dead-letter queue configured (WEBHOOK_DLQ_URL)")
         attributes: Mapping[str, Any] = {
@@ -94,5 +95,7 @@ class DeliveryQueue:
         }
         with translate_errors("SendMessage webhooks DLQ"):
             self._client.send_message(
-                QueueUrl=self._dlq, MessageBody=message.body(), MessageAttributes=attributes
+                QueueUrl=self._dlq,
+                MessageBody=message if isinstance(message, str) else message.body(),
+                MessageAttributes=attributes,
             )

@@ -397,5 +397,6 @@ class DeliveryQueuing(Protocol):
     def delay(self, receipt_handle: str, seconds: float) -> None:
         """Make a received message visible again after ``seconds`` (at most 12 hours)."""
 
-    def dead_letter(self, message: DeliveryMessage, reason: str) -> None:
-        """Copy the message to the dead-letter queue."""
+    def dead_letter(self, message: DeliveryMessage | str, reason: str) -> None:
+        """Copy the message to the dead-letter queue; a body that is not one of our messages
+        (a string) is copied as it is, for someone to read."""
