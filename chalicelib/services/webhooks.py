@@ -169,11 +169,11 @@ class WebhookService:
                     "failing_since",
                     "breaker_open_until",
                 )
-            try:
-                with storage_unavailable_as_503():
+            with storage_unavailable_as_503():
+                try:
                     self._webhooks.save(edited, fields, current.updated_at)
-            except ConditionFailed:
-                continue  # changed (or deleted) since we read it: read again
+                except ConditionFailed:
+                    continue  # changed (or deleted) since we read it: read again
             logger.info(
                 "webhook updated",
                 extra={
@@ -210,11 +210,11 @@ class WebhookService:
             now = self._now()
             secrets = plan_secret_rotation(current, secret, now, grace_seconds)
             rotated = replace(current, secrets=secrets, updated_at=now)
-            try:
-                with storage_unavailable_as_503():
+            with storage_unavailable_as_503():
+                try:
                     self._webhooks.save(rotated, ("secrets",), current.updated_at)
-            except ConditionFailed:
-                continue
+                except ConditionFailed:
+                    continue  # changed (or deleted) since we read it: read again
             previous = [s.expires_at for s in secrets[1:] if s.expires_at is not None]
             logger.info("webhook secret rotated", extra={"webhook_id": webhook_id})
             return IssuedWebhook(rotated, secret, max(previous) if previous else None)
