@@ -16,7 +16,7 @@ from typing import Any
 
 from chalicelib import errors
 from chalicelib.domain.clock import format_ts
-from chalicelib.domain.inbox import HIGHEST, LOWEST, replay_partition
+from chalicelib.domain.inbox import HIGHEST, LOWEST, replay_partition, sort_key
 from chalicelib.domain.ssrf import TargetRefused, check_url
 from chalicelib.domain.ulid import UlidGenerator
 from chalicelib.domain.webhook_signing import new_webhook_secret
@@ -49,7 +49,8 @@ from chalicelib.stores.protocols import (
     WebhookStorage,
 )
 
-MAX_REPLAY_EVENTS = 1000
+MAX_REPLAY_EVENTS = 1000  # matching events queued by one replay
+MAX_REPLAY_READ = 20 * MAX_REPLAY_EVENTS  # events read by one replay, matching or not
 EDIT_ATTEMPTS = 3
 DISABLED_BY_ADMIN = "Disabled through the API."
 Resolver = Callable[[str, int], list[str]]
@@ -296,25 +297,11 @@ class WebhookService:
     ) -> ReplayResult:
         """Queue a new delivery of every live event of the tenant created in [since, until]
         that passes the webhook's filters (acknowledged ones too). At most
-        ``MAX_REPLAY_EVENTS``: a wider range is refused whole, nothing queued."""
+        ``MAX_REPLAY_EVENTS`` matching events, found among at most ``MAX_REPLAY_READ``: a wider
+        range is refused whole, nothing queued."""
         webhook = self.get(tenant_id, webhook_id)
         self._require_active(webhook)
-        lower = format_ts(since) + LOWEST
-        upper = format_ts(until) + HIGHEST
-        refs: list[ReplayRef] = []
-        with storage_unavailable_as_503():
-            for shard in range(self._shards):
-                part = self._events.query_replay_partition(
-                    replay_partition(tenant_id, shard), lower, upper, MAX_REPLAY_EVENTS
-                )
-                refs.extend(r for r in part if webhook.matches(r.source, r.event_type))
-                if len(refs) > MAX_REPLAY_EVENTS:
-                    raise errors.ValidationError(
-                        f"The range holds more than {MAX_REPLAY_EVENTS} matching events; "
-                        "replay a narrower range.",
-                        details=[{"field": "since", "message": "range too wide"}],
-                    )
-        refs.sort(key=lambda r: (r.created_at, r.event_id))
+        refs = self._replay_refs(webhook, format_ts(since) + LOWEST, format_ts(until) + HIGHEST)
         deliveries = [
             self._new_delivery(
                 webhook,
@@ -333,6 +320,34 @@ class WebhookService:
             extra={"webhook_id": webhook_id, "queued": len(deliveries), "since": since},
         )
         return ReplayResult(queued=len(deliveries), matched_events=len(refs))
+
+    def _replay_refs(self, webhook: Webhook, lower: str, upper: str) -> Sequence[ReplayRef]:
+        """The events of the range that pass the webhook's filters, oldest first, read a page at
+        a time from every shard: the filters are applied after the read, so a page full of
+        events that do not match must not end the shard's read."""
+        refs: list[ReplayRef] = []
+        read = 0
+        with storage_unavailable_as_503():
+            for shard in range(self._shards):
+                partition = replay_partition(webhook.tenant_id, shard)
+                low = lower
+                while True:
+                    part = self._events.query_replay_partition(
+                        partition, low, upper, MAX_REPLAY_EVENTS
+                    )
+                    read += len(part)
+                    refs.extend(r for r in part if webhook.matches(r.source, r.event_type))
+                    if len(refs) > MAX_REPLAY_EVENTS or read > MAX_REPLAY_READ:
+                        raise errors.ValidationError(
+                            f"The range holds more than {MAX_REPLAY_EVENTS} matching events "
+                            f"(or more than {MAX_REPLAY_READ} events); replay a narrower range.",
+                            details=[{"field": "since", "message": "range too wide"}],
+                        )
+                    if len(part) <= MAX_REPLAY_EVENTS:
+                        break  # the shard's range is read to its end
+                    last = part[-1]  # sort keys have one width: "!" sorts before any next one
+                    low = sort_key(last.created_at, last.event_id) + "!"
+        return sorted(refs, key=lambda r: (r.created_at, r.event_id))
 
     def deliveries(
         self, tenant_id: str, webhook_id: str, status: str | None, after: str | None, limit: int

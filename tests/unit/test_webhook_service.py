@@ -5,6 +5,7 @@ the size limit, a queue that refuses), and the deliveries log."""
 from __future__ import annotations
 
 import dataclasses
+import time
 from typing import Any
 
 import pytest
@@ -35,6 +36,7 @@ from chalicelib.services.events import EventService
 from chalicelib.services.webhooks import (
     DISABLED_BY_ADMIN,
     MAX_REPLAY_EVENTS,
+    MAX_REPLAY_READ,
     WebhookService,
     WebhookSpec,
 )
@@ -414,6 +416,31 @@ def test_a_replay_of_exactly_the_limit_is_queued() -> None:
     result = w.service.replay(TENANT, hook.webhook_id, since, w.clock.now(), None)
     assert result.queued == MAX_REPLAY_EVENTS
     assert len(w.queue.sent) == MAX_REPLAY_EVENTS
+
+
+def test_a_replay_finds_matching_events_behind_many_that_do_not_match() -> None:
+    """The limit is on matching events: events the filters skip do not hide later ones."""
+    w = World()
+    hook = w.create(event_types=("invoice.*",))
+    since = w.clock.now()
+    # More than the limit in every shard, none of them matching; then five that match.
+    _many_events(w, SHARDS * (MAX_REPLAY_EVENTS + 250), event_type="order.created")
+    _many_events(w, 5, event_type="invoice.paid")
+    started = time.monotonic()
+    result = w.service.replay(TENANT, hook.webhook_id, since, w.clock.now(), None)
+    assert (result.queued, result.matched_events) == (5, 5)
+    assert time.monotonic() - started < 5
+
+
+def test_a_replay_reads_a_bounded_number_of_events() -> None:
+    w = World()
+    hook = w.create(event_types=("invoice.*",))
+    since = w.clock.now()
+    _many_events(w, MAX_REPLAY_READ + 1, event_type="order.created")
+    with pytest.raises(errors.ValidationError) as refused:
+        w.service.replay(TENANT, hook.webhook_id, since, w.clock.now(), None)
+    assert "narrower range" in refused.value.message
+    assert (w.deliveries.deliveries, w.queue.sent) == ({}, [])
 
 
 def test_a_refused_send_fails_those_deliveries_and_answers_503() -> None:
