@@ -278,7 +278,7 @@ def test_webhook_functions_have_their_own_narrow_policies(stage):
         "logs:PutLogEvents": {"WebhookDeliveriesLogGroup"},
         # The delivery record and the endpoint's health; the endpoint's rate-limit bucket; the
         # outcome's analytics counters (a transaction: a marker put and counter updates).
-        "dynamodb:GetItem": {"EventsTable", "WebhooksTable", "DeliveriesTable", "RateLimitsTable"},
+        "dynamodb:GetItem": {"EventsTable", "WebhooksTable", "DeliveriesTable"},
         "dynamodb:PutItem": {"AnalyticsTable"},
         "dynamodb:UpdateItem": {
             "DeliveriesTable",
