@@ -4,9 +4,10 @@ A message names one delivery (``tenant_id``, ``webhook_id``, ``delivery_id``) an
 request id of the POST that created the event, for the logs. Everything else is read from the
 tables when the message is handled, so a message never carries a secret or a payload.
 
-Retries are scheduled by changing the message's visibility (at most SQS's 12 hours); after the
-last attempt the worker copies the message to the dead-letter queue itself and lets the original
-be deleted, so the queue's own redrive (``maxReceiveCount``) is only a safety net.
+Retries are scheduled by changing the message's visibility (SQS allows 12 hours in all from the
+receive, so a little less is asked; a message back before its delivery is due waits again);
+after the last attempt the worker copies the message to the dead-letter queue itself and lets
+the original be deleted, so the queue's own redrive (``maxReceiveCount``) is only a safety net.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 MAX_VISIBILITY_SECONDS = 12 * 3600
+# SQS refuses a visibility that would end more than 12 hours after the message was received; a
+# message reaches its handler well within this margin of its receive (60 s function timeout).
+MAX_DELAY_SECONDS = MAX_VISIBILITY_SECONDS - 15 * 60
 SEND_BATCH = 10
 
 
@@ -80,7 +84,7 @@ class DeliveryQueue:
     def delay(self, receipt_handle: str, seconds: float) -> None:
         """Make a received message visible again after ``seconds`` (its next attempt)."""
         self._require()
-        timeout = max(0, min(MAX_VISIBILITY_SECONDS, round(seconds)))
+        timeout = max(0, min(MAX_DELAY_SECONDS, round(seconds)))
         with translate_errors("ChangeMessageVisibility webhooks"):
             self._client.change_message_visibility(
                 QueueUrl=self._url, ReceiptHandle=receipt_handle, VisibilityTimeout=timeout

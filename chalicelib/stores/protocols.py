@@ -395,7 +395,8 @@ class DeliveryQueuing(Protocol):
         ...
 
     def delay(self, receipt_handle: str, seconds: float) -> None:
-        """Make a received message visible again after ``seconds`` (at most 12 hours)."""
+        """Make a received message visible again after ``seconds`` (at most 11 h 45 min: SQS
+        allows 12 hours from the receive; a message back early waits again)."""
 
     def dead_letter(self, message: DeliveryMessage | str, reason: str) -> None:
         """Copy the message to the dead-letter queue; a body that is not one of our messages

@@ -16,19 +16,15 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import boto3
-import pytest
 from chalice import Chalice
 from chalice.app import DynamoDBEventConfig, SQSEvent, SQSEventConfig
 
 from chalicelib.settings import Settings
-from chalicelib.stores.aws import sqs_client
 from chalicelib.stores.queues import QueueUrls, ensure_queues, queue_arn
 from devstack import delivery_worker, stream_worker
 from devstack.delivery_worker import DeliveryWorker
@@ -37,33 +33,9 @@ from devstack.sqs_local import SqsLocal
 from devstack.stack import WORKERS
 from devstack.stage_env import stage_environment
 from tests.conftest import TEST_ENV
+from tests.integration.conftest import local_sqs
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="session")
-def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SqsLocal]:
-    log = tmp_path_factory.mktemp("moto") / "moto-sqs.log"
-    with SqsLocal(free_port(), log_path=str(log)) as server:
-        yield server
-
-
-def local_sqs(settings: Settings, endpoint: str) -> Any:
-    """The app's SQS client (timeouts, bounded retries) on a moto server."""
-    session = boto3.Session(
-        aws_access_key_id="local", aws_secret_access_key="local", region_name="us-east-1"
-    )
-    return sqs_client(settings, session=session, endpoint_url=endpoint)
-
-
-@pytest.fixture
-def sqs(moto: SqsLocal, test_settings: Settings) -> Any:
-    return local_sqs(test_settings, moto.endpoint)
-
-
-@pytest.fixture
-def queues(sqs: Any) -> QueueUrls:
-    return ensure_queues(sqs, "t" + uuid.uuid4().hex[:12])
 
 
 class Recorder:

@@ -554,6 +554,10 @@ def test_a_replay_read_says_when_a_partition_holds_more_than_the_limit(stores: S
     assert got == [ref(n) for n in news[:3]]  # limit + 1: "there are more"
     exact = stores.events.query_replay_partition(partition, LOWEST, HIGHEST, len(news))
     assert exact == [ref(n) for n in news]
+    # The replay service reads on after the last one it got: its sort key + "!" (exclusive).
+    after = sort_key(got[-1].created_at, got[-1].event_id) + "!"
+    rest = stores.events.query_replay_partition(partition, after, HIGHEST, len(news))
+    assert rest == [ref(n) for n in news[3:]]
 
 
 def test_expired_events_are_not_replayed(stores: Stores) -> None:
