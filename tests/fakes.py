@@ -465,6 +465,16 @@ class FakeWebhookStore:
             updated = dataclasses.replace(stored, breaker_open_until=until)
             self.webhooks[(tenant_id, webhook_id)] = updated
 
+    def take_probe(self, tenant_id: str, webhook_id: str, now: float, until: float) -> bool:
+        with self._lock:
+            stored = self.webhooks.get((tenant_id, webhook_id))
+            held = stored is not None and stored.breaker_open_until is not None
+            if stored is None or (held and (stored.breaker_open_until or 0.0) > now):
+                return False
+            updated = dataclasses.replace(stored, breaker_open_until=until)
+            self.webhooks[(tenant_id, webhook_id)] = updated
+            return True
+
     def record_success(self, tenant_id: str, webhook_id: str) -> None:
         with self._lock:
             stored = self.webhooks.get((tenant_id, webhook_id))

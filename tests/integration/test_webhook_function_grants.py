@@ -10,6 +10,7 @@ what the function's ``.chalice/policy-<stage>-<function>.json`` grants on tables
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -78,7 +79,8 @@ class Stack:
     def __init__(self, ddb: Database, calls: Calls) -> None:
         settings, client = ddb.settings, ddb.client
         self.calls = calls
-        self.clock = FixedClock(1_795_000_000.0)
+        # In the future, so that DynamoDB Local's TTL sweep (on the real clock) keeps the events.
+        self.clock = FixedClock(round(time.time()) + 30 * 86400)
         now = self.clock.now
         self.webhooks = WebhookStore(client, settings.webhooks_table, now)
         self.deliveries = DeliveryStore(client, settings.deliveries_table, now)

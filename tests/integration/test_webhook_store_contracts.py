@@ -262,6 +262,19 @@ def test_the_breaker_of_a_deleted_webhook_is_not_opened(stores: Stores) -> None:
     assert stores.webhooks.get(TENANT, hook_id(99)) is None
 
 
+def test_one_caller_takes_the_probe_when_a_hold_ends(stores: Stores) -> None:
+    hook = webhook(stores)
+    stores.webhooks.create(hook)
+    stores.webhooks.open_breaker(TENANT, hook.webhook_id, 100.0)
+    assert stores.webhooks.take_probe(TENANT, hook.webhook_id, 99.0, 159.0) is False  # held
+    assert stores.webhooks.take_probe(TENANT, hook.webhook_id, 100.0, 160.0) is True
+    assert stores.webhooks.take_probe(TENANT, hook.webhook_id, 100.0, 161.0) is False  # taken
+    stored = stores.webhooks.get(TENANT, hook.webhook_id)
+    assert stored == dataclasses.replace(hook, breaker_open_until=160.0)
+    assert stores.webhooks.take_probe(TENANT, hook_id(99), 100.0, 160.0) is False
+    assert stores.webhooks.get(TENANT, hook_id(99)) is None
+
+
 def test_disable_happens_once(stores: Stores) -> None:
     hook = webhook(stores, breaker_open_until=500.0, consecutive_failures=5, failing_since=1.0)
     stores.webhooks.create(hook)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
@@ -330,6 +331,43 @@ def test_five_failures_in_a_row_open_the_breaker_and_later_messages_wait_unattem
     assert len(w.poster.calls) == 6  # the hold ended: one attempt went through...
     held = w.webhook(hook).breaker_open_until
     assert held == w.clock.now() + BREAKER_OPEN_SECONDS  # ...and its failure holds it again
+
+
+class SlowPoster(FakePoster):
+    """Each POST takes a while (a dead endpoint timing out): it waits up to ``hold`` seconds
+    for another POST to start, so attempts made concurrently overlap for certain."""
+
+    def __init__(self, *answers: HttpResult, default: HttpResult, hold: float = 0.5) -> None:
+        super().__init__(*answers, default=default)
+        self.hold = hold
+
+    def __call__(self, *args: Any, **kwargs: Any) -> HttpResult:
+        result = super().__call__(*args, **kwargs)
+        mine = len(self.calls)
+        deadline = time.monotonic() + self.hold
+        while len(self.calls) == mine and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return result
+
+
+def test_when_the_hold_ends_one_attempt_goes_through_while_the_others_wait() -> None:
+    w = World()
+    w.poster = SlowPoster(default=ERROR, hold=0)
+    w.rebuild()
+    hook = w.hook()
+    messages = w.queued(8)
+    for message in messages[:5]:
+        w.deliver(message)
+    w.clock.current = w.webhook(hook).breaker_open_until or 0.0
+    w.poster.hold = 0.5
+    held = messages[5:]
+    kept = w.deliver(*held)  # one batch, attempted concurrently
+    assert len(w.poster.calls) == 6  # one probe, not one attempt per held message
+    assert sorted(kept) == sorted(message_id(m) for m in held)
+    assert sum(len(w.delivery(m).attempts) for m in held) == 1
+    assert w.webhook(hook).breaker_open_until == w.clock.now() + BREAKER_OPEN_SECONDS
+    waits = [w.queue.delays[receipt(m)] for m in held if not w.delivery(m).attempts]
+    assert waits == [[pytest.approx(BREAKER_OPEN_SECONDS)]] * 2  # the probe's outcome decides
 
 
 def test_a_success_closes_the_breaker() -> None:
