@@ -535,7 +535,7 @@ def read_replay(stores: Stores, lower: str, upper: str, limit: int = 100) -> lis
             sort_key(r.created_at, r.event_id) for r in part
         )
         refs += part
-    return sorted(refs, key=lambda r: r.created_at)
+    return sorted(refs, key=lambda r: (r.created_at, r.event_id))  # ids: in creation order
 
 
 def test_the_replay_index_holds_every_event_of_each_shard_in_time_order(stores: Stores) -> None:
