@@ -38,7 +38,7 @@ from chalicelib.domain.webhooks import (
 )
 from chalicelib.observability.logging import logger
 from chalicelib.services.storage_errors import storage_unavailable_as_503
-from chalicelib.stores.errors import ConditionFailed
+from chalicelib.stores.errors import ConditionFailed, StoreError
 from chalicelib.stores.protocols import (
     DeliveryPage,
     DeliveryQueuing,
@@ -248,14 +248,20 @@ class WebhookService:
 
     def _enqueue(self, deliveries: Sequence[Delivery], request_id: str | None) -> None:
         """Store the deliveries, then queue one message each. A delivery whose message SQS
-        refused is marked failed (it would never be sent) and the request answers 503."""
+        refused is marked failed (it would never be sent) and the request answers 503; so is
+        every one when the send fails as a whole (a message of those that got through finds its
+        delivery failed and is dropped)."""
         with storage_unavailable_as_503():
             self._deliveries.create_many(deliveries)
             messages = [
                 DeliveryMessage(d.tenant_id, d.webhook_id, d.delivery_id, request_id)
                 for d in deliveries
             ]
-            refused = {m.delivery_id for m in self._queue.send(messages)}
+            try:
+                refused = {m.delivery_id for m in self._queue.send(messages)}
+            except StoreError as exc:
+                logger.warning("webhook queue refused a send", extra={"error": str(exc)})
+                refused = {m.delivery_id for m in messages}
             if not refused:
                 return
             now = self._now()

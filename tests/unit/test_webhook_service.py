@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -30,6 +31,7 @@ from chalicelib.domain.webhooks import (
     STATUS_DISABLED,
     STATUS_PAUSED,
     TEST_EVENT_TYPE,
+    DeliveryMessage,
     Webhook,
 )
 from chalicelib.services.events import EventService
@@ -40,7 +42,7 @@ from chalicelib.services.webhooks import (
     WebhookService,
     WebhookSpec,
 )
-from chalicelib.stores.errors import ConditionFailed
+from chalicelib.stores.errors import ConditionFailed, StoreError
 from chalicelib.stores.protocols import NewEvent
 from tests.fakes import FakeDeliveryQueue, FakeDeliveryStore, FakeEventStore, FakeWebhookStore
 
@@ -463,6 +465,39 @@ def test_a_refused_send_fails_those_deliveries_and_answers_503() -> None:
         w.service.send_test(TENANT, hook.webhook_id, None)
     statuses = sorted(d.status for d in w.deliveries.deliveries.values())
     assert statuses == [DELIVERY_FAILED] * 2 + [DELIVERY_PENDING] * 2
+
+
+class BrokenQueue(FakeDeliveryQueue):
+    """Raises on every send, as the real queue does for errors other than unavailability
+    (no queue configured, access denied, no such queue)."""
+
+    def send(self, messages: Sequence[DeliveryMessage]) -> list[DeliveryMessage]:
+        raise StoreError("SendMessageBatch webhooks: AccessDenied")
+
+
+def test_a_send_that_fails_whole_fails_every_delivery_and_answers_503() -> None:
+    w = World()
+    w.service = WebhookService(
+        w.webhooks,
+        w.deliveries,
+        w.events,
+        BrokenQueue(),
+        shards=SHARDS,
+        allow_private_targets=False,
+        resolve=resolve,
+        now=w.clock.now,
+    )
+    hook = w.create()
+    since = w.clock.now()
+    for _ in range(2):
+        w.event()
+    with pytest.raises(errors.ServiceUnavailable):
+        w.service.replay(TENANT, hook.webhook_id, since, w.clock.now(), None)
+    stored = list(w.deliveries.deliveries.values())
+    assert len(stored) == 2
+    assert {(d.status, d.failure_reason) for d in stored} == {
+        (DELIVERY_FAILED, "could not be queued")
+    }
 
 
 # -- the deliveries log and delete -------------------------------------------------------------
