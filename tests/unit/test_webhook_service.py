@@ -5,7 +5,6 @@ the size limit, a queue that refuses), and the deliveries log."""
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -428,10 +427,8 @@ def test_a_replay_finds_matching_events_behind_many_that_do_not_match() -> None:
     # More than the limit in every shard, none of them matching; then five that match.
     _many_events(w, SHARDS * (MAX_REPLAY_EVENTS + 250), event_type="order.created")
     _many_events(w, 5, event_type="invoice.paid")
-    started = time.monotonic()
     result = w.service.replay(TENANT, hook.webhook_id, since, w.clock.now(), None)
     assert (result.queued, result.matched_events) == (5, 5)
-    assert time.monotonic() - started < 5
 
 
 def test_a_replay_reads_a_bounded_number_of_events() -> None:
