@@ -16,11 +16,12 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import pytest
 from chalice import Chalice
 from chalice.app import DynamoDBEventConfig, SQSEvent, SQSEventConfig
 

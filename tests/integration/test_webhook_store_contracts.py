@@ -311,6 +311,7 @@ def delivery(stores: Stores, **changes: object) -> Delivery:
         created_at=now,
         updated_at=now,
         request_id="req-1",
+        source="billing",
     )
     return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 

@@ -122,6 +122,7 @@ def test_each_new_event_goes_to_every_active_webhook_whose_filters_pass() -> Non
         created_at=w.clock.now(),
         updated_at=w.clock.now(),
         request_id="req-billing",
+        source="billing",
         queued_at=w.clock.now(),  # the queue took its message
     )
     assert w.queue.sent[0] == DeliveryMessage(
