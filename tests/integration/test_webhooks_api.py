@@ -161,8 +161,8 @@ def open_api(db: Database, sqs: SQSClient, queues: QueueUrls) -> Iterator[Api]:
 
 
 @pytest.fixture
-def api(webhook_db: Database, sqs_client: SQSClient, sqs_queues: QueueUrls) -> Iterator[Api]:
-    with open_api(webhook_db, sqs_client, sqs_queues) as opened:
+def api(webhook_db: Database, sqs_shared: SQSClient, sqs_queues: QueueUrls) -> Iterator[Api]:
+    with open_api(webhook_db, sqs_shared, sqs_queues) as opened:
         yield opened
 
 
@@ -663,12 +663,12 @@ def test_replay_needs_a_body(api: Api) -> None:
 
 
 def test_a_queue_that_refuses_is_503_and_the_deliveries_are_marked_failed(
-    webhook_db: Database, sqs_client: SQSClient, sqs_queues: QueueUrls
+    webhook_db: Database, sqs_shared: SQSClient, sqs_queues: QueueUrls
 ) -> None:
     """The queue is gone (or its URL is wrong): test and replay answer 503, and the deliveries
     they stored say they could not be queued instead of staying pending for ever."""
     broken = QueueUrls(sqs_queues.queue_url + "-missing", sqs_queues.dlq_url)
-    with open_api(webhook_db, sqs_client, broken) as api:
+    with open_api(webhook_db, sqs_shared, broken) as api:
         webhook_id = api.create()["webhook_id"]
         t0 = float(int(time.time()) - 60)
         seed_events(api, [(t0, "billing", "invoice.paid"), (t0 + 1, "billing", "invoice.sent")])

@@ -44,8 +44,8 @@ def webhook_db(dynamodb_local: DynamoDBLocal) -> Database:
 
 
 @pytest.fixture
-def api(webhook_db: Database, sqs_client: SQSClient, sqs_queues: QueueUrls) -> Iterator[Api]:
-    with open_api(webhook_db, sqs_client, sqs_queues) as opened:
+def api(webhook_db: Database, sqs_shared: SQSClient, sqs_queues: QueueUrls) -> Iterator[Api]:
+    with open_api(webhook_db, sqs_shared, sqs_queues) as opened:
         yield opened
 
 
