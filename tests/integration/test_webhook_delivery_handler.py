@@ -284,8 +284,8 @@ def build_stack(
 
 
 @pytest.fixture
-def stack(ddb: Database, sqs_client: SQSClient, sqs_queues: QueueUrls) -> Stack:
-    return build_stack(ddb, sqs_client, sqs_queues)
+def stack(ddb: Database, sqs_shared: SQSClient, sqs_queues: QueueUrls) -> Stack:
+    return build_stack(ddb, sqs_shared, sqs_queues)
 
 
 def attempts(delivery: Delivery) -> list[tuple[int | None, str | None]]:
@@ -549,9 +549,9 @@ def test_copies_of_one_message_make_one_attempt(stack: Stack, receiver: Receiver
 
 
 def test_a_batch_of_ten_is_delivered_concurrently_each_once(
-    ddb: Database, sqs_client: SQSClient, sqs_queues: QueueUrls, receiver: Receiver
+    ddb: Database, sqs_shared: SQSClient, sqs_queues: QueueUrls, receiver: Receiver
 ) -> None:
-    stack = build_stack(ddb, sqs_client, sqs_queues, timeout=5.0)
+    stack = build_stack(ddb, sqs_shared, sqs_queues, timeout=5.0)
     webhook_id, secret = stack.webhook(receiver.url)
     receiver.secrets = [secret]
     receiver.default = Reply(204, delay=0.5)
@@ -568,7 +568,7 @@ def test_a_batch_of_ten_is_delivered_concurrently_each_once(
 
 
 def test_the_worker_checks_the_address_again_before_each_attempt(
-    ddb: Database, sqs_client: SQSClient, sqs_queues: QueueUrls, receiver: Receiver
+    ddb: Database, sqs_shared: SQSClient, sqs_queues: QueueUrls, receiver: Receiver
 ) -> None:
     """DNS rebinding: a name that resolved to a public address when the webhook was set points
     at loopback when the worker sends. On a stage that refuses private targets, nothing is
@@ -578,7 +578,7 @@ def test_the_worker_checks_the_address_again_before_each_attempt(
     def resolve(host: str, port: int) -> list[str]:
         return list(answers[host])
 
-    stack = build_stack(ddb, sqs_client, sqs_queues, allow_private=False, resolve=resolve)
+    stack = build_stack(ddb, sqs_shared, sqs_queues, allow_private=False, resolve=resolve)
     port = receiver.server.server_address[1]
     webhook_id, _ = stack.webhook(f"http://rebind.attacker.test:{port}/hooks")
     answers["rebind.attacker.test"] = ["127.0.0.1"]
