@@ -3,8 +3,8 @@ from DynamoDB Local's stream in Lambda's shape (devstack's StreamWorker), delive
 DynamoDB Local, messages sent to a moto SQS server.
 
 Lambda delivers a batch again after a failure or a timeout, so the fan-out is called with the
-same records several times: each (event, webhook) pair must get exactly one delivery, and the
-receiver one request, whatever the number of calls.
+same records several times: each (event, webhook) pair must get exactly one delivery and one
+message, and the receiver one request, whatever the number of calls.
 """
 
 from __future__ import annotations
@@ -79,8 +79,8 @@ def receiver() -> Any:
 
 
 @pytest.fixture
-def world(ddb: Database, sqs_client: SQSClient, sqs_queues: QueueUrls, receiver: Receiver) -> World:
-    runtime = build_runtime(ddb, sqs_client, sqs_queues.queue_url, sqs_queues.dlq_url)
+def world(ddb: Database, sqs_shared: SQSClient, sqs_queues: QueueUrls, receiver: Receiver) -> World:
+    runtime = build_runtime(ddb, sqs_shared, sqs_queues.queue_url, sqs_queues.dlq_url)
     tenant, other = "ten_" + uuid.uuid4().hex[:8], "ten_" + uuid.uuid4().hex[:8]
     specs = {
         "all": (tenant, {}),
@@ -195,10 +195,10 @@ def sent_pairs(world: World) -> set[Pair]:
 
 
 def test_three_calls_on_one_batch_make_one_delivery_and_one_message_per_pair(
-    ddb: Database, sqs_client: SQSClient, sqs_queues: QueueUrls, world: World, receiver: Receiver
+    ddb: Database, sqs_shared: SQSClient, sqs_queues: QueueUrls, world: World, receiver: Receiver
 ) -> None:
     fanout = world.runtime.webhook_fanout
-    lam = SqsLambda(sqs_client, sqs_queues, world.runtime.webhook_delivery.handle)
+    lam = SqsLambda(sqs_shared, sqs_queues, world.runtime.webhook_delivery.handle)
 
     assert fanout.handle({"Records": world.records}) == {"batchItemFailures": []}
     assert stored_pairs(ddb, world) == Counter(dict.fromkeys(world.expected, 1))
@@ -212,18 +212,17 @@ def test_three_calls_on_one_batch_make_one_delivery_and_one_message_per_pair(
     assert requests_per_pair(world, receiver) == Counter(dict.fromkeys(sent_pairs(world), 1))
 
 
-def test_calls_before_any_attempt_queue_copies_that_attempt_once(
-    ddb: Database, sqs_client: SQSClient, sqs_queues: QueueUrls, world: World, receiver: Receiver
+def test_calls_before_any_attempt_queue_nothing_new(
+    ddb: Database, sqs_shared: SQSClient, sqs_queues: QueueUrls, world: World, receiver: Receiver
 ) -> None:
-    """A record handed over again before its deliveries were attempted cannot tell whether
-    their messages went out, so it sends them again (at-least-once). The copies are harmless:
-    one delivery per pair, one attempt, one request at the receiver."""
+    """Lambda hands the batch over again before any delivery was attempted: the deliveries are
+    marked queued, so no message is sent twice; the receiver gets one request per pair."""
     fanout = world.runtime.webhook_fanout
     for _ in range(3):
         assert fanout.handle({"Records": world.records}) == {"batchItemFailures": []}
     assert stored_pairs(ddb, world) == Counter(dict.fromkeys(world.expected, 1))
-    lam = SqsLambda(sqs_client, sqs_queues, world.runtime.webhook_delivery.handle)
-    assert queued_pairs(lam, release=True) == Counter(dict.fromkeys(world.expected, 3))
+    lam = SqsLambda(sqs_shared, sqs_queues, world.runtime.webhook_delivery.handle)
+    assert queued_pairs(lam, release=True) == Counter(dict.fromkeys(world.expected, 1))
 
     deliver_everything(lam)
     store = DeliveryStore(ddb.client, ddb.settings.deliveries_table)
@@ -236,10 +235,10 @@ def test_calls_before_any_attempt_queue_copies_that_attempt_once(
 
 
 def test_a_queue_failure_reports_the_records_and_a_retry_queues_them(
-    ddb: Database, sqs_client: SQSClient, sqs_queues: QueueUrls, world: World
+    ddb: Database, sqs_shared: SQSClient, sqs_queues: QueueUrls, world: World
 ) -> None:
     broken = build_runtime(
-        ddb, sqs_client, sqs_queues.queue_url + "-missing", sqs_queues.dlq_url
+        ddb, sqs_shared, sqs_queues.queue_url + "-missing", sqs_queues.dlq_url
     ).webhook_fanout
     answer = broken.handle({"Records": world.records})
     failed = [f["itemIdentifier"] for f in answer["batchItemFailures"]]
@@ -258,17 +257,17 @@ def test_a_queue_failure_reports_the_records_and_a_retry_queues_them(
     )
     fanout = world.runtime.webhook_fanout
     assert fanout.handle({"Records": world.records[first:]}) == {"batchItemFailures": []}
-    lam = SqsLambda(sqs_client, sqs_queues, fanout.handle)
+    lam = SqsLambda(sqs_shared, sqs_queues, fanout.handle)
     assert queued_pairs(lam) == Counter(dict.fromkeys(world.expected, 1))
 
 
 def test_records_that_are_not_new_events_fan_out_nothing(
-    ddb: Database, sqs_client: SQSClient, sqs_queues: QueueUrls, world: World
+    ddb: Database, sqs_shared: SQSClient, sqs_queues: QueueUrls, world: World
 ) -> None:
     others = [r for r in world.records if r["eventName"] != "INSERT"]
     assert len(others) == 2
     answer = world.runtime.webhook_fanout.handle({"Records": others})
     assert answer == {"batchItemFailures": []}
-    lam = SqsLambda(sqs_client, sqs_queues, world.runtime.webhook_fanout.handle)
+    lam = SqsLambda(sqs_shared, sqs_queues, world.runtime.webhook_fanout.handle)
     assert lam.depth() == 0
     assert stored_pairs(ddb, world) == Counter()
