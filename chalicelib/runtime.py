@@ -6,14 +6,18 @@ with injected clients. Nothing here opens a connection: boto3 clients connect on
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from chalicelib.domain.cursor import CursorCodec
+from chalicelib.domain.retry_schedule import RetrySchedule
+from chalicelib.domain.ssrf import Resolver
 from chalicelib.observability.metrics import DEFAULT as DEFAULT_METRICS
 from chalicelib.observability.metrics import MetricsConfig
+from chalicelib.services import outbound_http
 from chalicelib.services.analytics import AnalyticsService
 from chalicelib.services.bulk import BulkService
 from chalicelib.services.events import EventService
@@ -66,7 +70,13 @@ class Runtime:
         now: Callable[[], float] = time.time,
         metrics: MetricsConfig = DEFAULT_METRICS,
         sqs: SQSClient | None = None,
+        resolve: Resolver = system_resolver,
+        webhook_schedule: RetrySchedule | None = None,
+        webhook_timeout: float = outbound_http.DEFAULT_TIMEOUT,
     ) -> Runtime:
+        """``resolve`` turns webhook hosts into addresses (the URL check when a webhook is set,
+        and every delivery attempt); ``webhook_schedule`` and ``webhook_timeout`` are the
+        delivery worker's retry schedule and per-attempt timeout (tests shorten them)."""
         client = dynamodb or dynamodb_client(settings)
         queue = DeliveryQueue(
             sqs or (lambda: sqs_client(settings)),
@@ -123,7 +133,7 @@ class Runtime:
                 queue,
                 shards=settings.inbox_shards,
                 allow_private_targets=settings.webhook_allow_private_targets,
-                resolve=system_resolver,
+                resolve=resolve,
                 now=now,
             ),
             webhook_fanout=WebhookFanout(webhook_store, delivery_store, queue, now, metrics),
@@ -135,6 +145,9 @@ class Runtime:
                 endpoint_limiter,
                 analytics=analytics_store,
                 allow_private_targets=settings.webhook_allow_private_targets,
+                schedule=webhook_schedule,
+                post=functools.partial(outbound_http.post, resolve=resolve),
+                timeout=webhook_timeout,
                 now=now,
                 metrics_config=metrics,
             ),

@@ -11,11 +11,12 @@ from typing import Any
 import boto3
 import pytest
 
-from chalicelib.settings import Settings
+from chalicelib.settings import Settings, load_settings
 from chalicelib.stores.aws import sqs_client
 from chalicelib.stores.queues import QueueUrls, ensure_queues
 from devstack.ports import free_port
 from devstack.sqs_local import SqsLocal
+from tests.conftest import TEST_ENV
 
 
 @pytest.fixture(scope="session")
@@ -41,3 +42,17 @@ def sqs(moto: SqsLocal, test_settings: Settings) -> Any:
 @pytest.fixture
 def queues(sqs: Any) -> QueueUrls:
     return ensure_queues(sqs, "t" + uuid.uuid4().hex[:12])
+
+
+# The webhook integration tests (test_webhooks_api and friends) make many small tests: they
+# share one client for the process and take fresh queues per test.
+@pytest.fixture(scope="session")
+def sqs_shared(moto: SqsLocal) -> Any:
+    """The app's SQS client on the session's moto server, shared by the process's tests."""
+    return local_sqs(load_settings(TEST_ENV), moto.endpoint)
+
+
+@pytest.fixture
+def sqs_queues(sqs_shared: Any) -> QueueUrls:
+    """A fresh pair of webhook queues (a new "stage" name) on ``sqs_shared``."""
+    return ensure_queues(sqs_shared, "t" + uuid.uuid4().hex[:12])

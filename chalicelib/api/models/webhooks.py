@@ -236,10 +236,10 @@ def parse_webhook_replay(body: Any, now: float) -> tuple[float, float]:
     request: WebhookReplay = _validate(WebhookReplay, body)
     since = _instant("since", request.since)
     until = now if request.until is None else _instant("until", request.until)
+    if since > now:  # first: without `until`, "until before since" names a field not sent
+        raise errors.invalid_field("since", "must not be in the future")
     if since > until:
         raise errors.invalid_field("until", "must not be before since")
-    if since > now:
-        raise errors.invalid_field("since", "must not be in the future")
     return since, until
 
 
