@@ -417,8 +417,8 @@ class FakeWebhookStore:
     def page(self, tenant_id: str, after: str | None, limit: int) -> WebhookPage:
         ids = sorted(w for t, w in self.webhooks if t == tenant_id and (after is None or w > after))
         hooks = [self.webhooks[(tenant_id, w)] for w in ids[:limit]]
-        # A Query that stops at its Limit says where, whether or not more items follow.
-        return WebhookPage(hooks, hooks[-1].webhook_id if len(hooks) == limit else None)
+        # A cursor only when a next page exists (the store reads one item more than asked).
+        return WebhookPage(hooks, hooks[-1].webhook_id if len(ids) > limit else None)
 
     def receiving(self, tenant_id: str) -> list[Webhook]:
         return [
@@ -614,8 +614,9 @@ class FakeDeliveryStore:
             ),
             key=lambda d: d.delivery_id,
             reverse=True,
-        )[:limit]
-        return DeliveryPage(found, found[-1].delivery_id if len(found) == limit else None)
+        )
+        page = found[:limit]
+        return DeliveryPage(page, page[-1].delivery_id if len(found) > limit else None)
 
 
 class FakeDeliveryQueue:

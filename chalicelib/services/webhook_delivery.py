@@ -368,13 +368,15 @@ class WebhookDeliveryService:
         at = self._now()
         number = delivery.attempt_count + 1
         delay = self.schedule.delay_before(number + 1, self._rand)
-        self._health_after_failure(webhook, at, log)
         if delay is None:
             reason = f"all {number} attempts failed"
+            # The dead-letter copy first: if recording fails after it, the message comes back
+            # and ends the same way (a second copy at worst), never recorded without a copy.
+            self._queue.dead_letter(message, reason)
             self._deliveries.record_attempt(
                 delivery, attempt, DELIVERY_FAILED, at, failure_reason=reason
             )
-            self._queue.dead_letter(message, reason)
+            self._health_after_failure(webhook, at, log)
             self._count(delivery, False, at)
             metrics.record_metric("WebhookDeliveriesDeadLettered", "Count", 1)
             logger.warning("webhook delivery failed: attempts exhausted", extra=log)
@@ -387,6 +389,8 @@ class WebhookDeliveryService:
         self._deliveries.record_attempt(
             delivery, attempt, DELIVERY_PENDING, at, next_attempt_at=at + delay
         )
+        # After the attempt is recorded: a storage error here must not make it be made again.
+        self._health_after_failure(webhook, at, log)
         self._queue.delay(received.receipt_handle, delay)
         logger.info("webhook delivery attempt failed; retrying", extra={**log, "retry_in": delay})
         return False

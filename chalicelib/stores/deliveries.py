@@ -287,7 +287,8 @@ class DeliveryStore:
                 "ExpressionAttributeValues": {":w": codec.s(webhook_id), ":now": codec.n(now)},
                 "FilterExpression": "expires_at > :now",
                 "ScanIndexForward": False,
-                "Limit": limit - len(found) if status is None else max(limit, 25),
+                # One more than asked: a cursor only when a next page exists.
+                "Limit": limit + 1 - len(found) if status is None else max(limit + 1, 25),
                 "ConsistentRead": True,
             }
             if status is not None:
@@ -300,8 +301,8 @@ class DeliveryStore:
                 resp = self._client.query(**kwargs)
             for item in resp.get("Items", []):
                 found.append(item_to_delivery(item))
-                if len(found) == limit:
-                    return DeliveryPage(found, found[-1].delivery_id)
+                if len(found) > limit:
+                    return DeliveryPage(found[:limit], found[limit - 1].delivery_id)
             start = resp.get("LastEvaluatedKey")
             if not start:
                 return DeliveryPage(found, None)

@@ -185,7 +185,7 @@ class WebhookStore:
             "TableName": self._table,
             "KeyConditionExpression": "tenant_id = :t",
             "ExpressionAttributeValues": {":t": codec.s(tenant_id)},
-            "Limit": limit,
+            "Limit": limit + 1,  # one more than asked: a cursor only when a next page exists
             "ConsistentRead": True,
         }
         if after:
@@ -193,9 +193,9 @@ class WebhookStore:
         with translate_errors("Query webhooks"):
             resp = self._client.query(**kwargs)
         hooks = [item_to_webhook(item) for item in resp.get("Items", [])]
-        last = resp.get("LastEvaluatedKey")
-        next_after = str(last["webhook_id"]["S"]) if last and len(hooks) == limit else None
-        return WebhookPage(hooks, next_after)
+        if len(hooks) > limit:
+            return WebhookPage(hooks[:limit], hooks[limit - 1].webhook_id)
+        return WebhookPage(hooks, None)
 
     def receiving(self, tenant_id: str) -> list[Webhook]:
         """The tenant's webhooks that receive new events (active), for the fan-out."""

@@ -146,14 +146,19 @@ def test_webhooks_are_paged_by_id_and_only_the_tenants(stores: Stores) -> None:
     assert stores.webhooks.page(TENANT, hook_id(5), 2).webhooks == []
 
 
-def test_a_full_last_page_still_says_where_it_stopped(stores: Stores) -> None:
-    """A Query that reaches its Limit cannot tell whether more follow: it says where it
-    stopped, and the next page is empty."""
+def test_a_full_last_page_has_no_cursor(stores: Stores) -> None:
+    """Exactly ``limit`` left: that page is the last and says so (no cursor to an empty page)."""
     for n in (1, 2):
         stores.webhooks.create(webhook(stores, hook_id(n)))
     page = stores.webhooks.page(TENANT, None, 2)
+    assert [w.webhook_id for w in page.webhooks] == [hook_id(1), hook_id(2)]
+    assert page.next_after is None
+    stores.webhooks.create(webhook(stores, hook_id(3)))
+    page = stores.webhooks.page(TENANT, None, 2)
     assert page.next_after == hook_id(2)
-    assert stores.webhooks.page(TENANT, page.next_after, 2) == type(page)([], None)
+    assert [w.webhook_id for w in stores.webhooks.page(TENANT, hook_id(2), 2).webhooks] == [
+        hook_id(3)
+    ]
 
 
 def test_receiving_lists_only_active_webhooks(stores: Stores) -> None:
@@ -489,6 +494,10 @@ def test_deliveries_are_paged_newest_first_with_a_status_filter(stores: Stores) 
     assert read_all(DELIVERY_PENDING, 10) == pending
     page = stores.deliveries.page(WEBHOOK_ID, DELIVERY_PENDING, None, 2)
     assert [d.status for d in page.deliveries] == [DELIVERY_PENDING] * 2
+    # Exactly a page's worth left: no cursor to an empty page.
+    assert stores.deliveries.page(WEBHOOK_ID, DELIVERY_FAILED, None, 3).next_after is None
+    assert stores.deliveries.page(WEBHOOK_ID, None, None, 7).next_after is None
+    assert stores.deliveries.page(WEBHOOK_ID, None, None, 6).next_after == newest_first[5]
 
 
 def test_a_delivery_past_its_retention_reads_as_gone(stores: Stores) -> None:
