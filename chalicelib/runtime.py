@@ -38,6 +38,7 @@ from chalicelib.stores.deliveries import DeliveryStore
 from chalicelib.stores.delivery_queue import DeliveryQueue
 from chalicelib.stores.events import EventStore
 from chalicelib.stores.rate_limits import RateLimitStore
+from chalicelib.stores.secret_box import SecretBox
 from chalicelib.stores.webhooks import WebhookStore
 
 if TYPE_CHECKING:
@@ -103,7 +104,9 @@ class Runtime:
                 aws_total_max_attempts=min(settings.aws_total_max_attempts, 2),
             )
         )
-        webhook_store = WebhookStore(client, settings.webhooks_table, now)
+        webhook_store = WebhookStore(
+            client, settings.webhooks_table, now, SecretBox(settings.webhook_secrets_key_material)
+        )
         delivery_store = DeliveryStore(client, settings.deliveries_table, now)
         # Per-endpoint delivery rate limits: GCRA buckets of one second in the limits table.
         endpoint_limiter = RateLimiter(

@@ -61,6 +61,7 @@ ENVIRONMENT = {
     "WEBHOOK_QUEUE_URL": "webhook_queue_url",
     "WEBHOOK_DLQ_URL": "webhook_dlq_url",
     "WEBHOOK_ALLOW_PRIVATE_TARGETS": "webhook_allow_private_targets",
+    "WEBHOOK_SECRETS_KEY": "webhook_secrets_key",
 }
 
 
@@ -100,6 +101,9 @@ class Settings:
     # Whether webhook URLs may resolve to private, loopback or unique-local addresses (the
     # local stage, so a receiver on 127.0.0.1 works); link-local and metadata never may.
     webhook_allow_private_targets: bool = False
+    # Seals webhook signing secrets at rest (stores/secret_box.py). Empty: derived from
+    # CURSOR_SIGNING_KEY (local and tests); dev and prod set their own from Secrets Manager.
+    webhook_secrets_key: bytes = b""
     version: str = __version__
 
     @field_validator("stage")
@@ -148,6 +152,17 @@ class Settings:
         if not arn.startswith("arn:aws") or ":table/" not in arn or "/stream/" not in arn:
             raise _refuse(f"EVENTS_STREAM_ARN must be a DynamoDB stream ARN, got {arn!r}")
         return arn
+
+    @field_validator("webhook_secrets_key", mode="before")
+    @classmethod
+    def _secrets_key(cls, key: Any) -> Any:
+        if key and len(key) < 16:
+            raise _refuse("WEBHOOK_SECRETS_KEY must be at least 16 characters (or unset)")
+        return key
+
+    @property
+    def webhook_secrets_key_material(self) -> bytes:
+        return self.webhook_secrets_key or b"derived-from-cursor-key\x00" + self.cursor_signing_key
 
     def table_name(self, name: str) -> str:
         if name not in TABLE_NAMES:

@@ -5,9 +5,10 @@ one GetItem. Every change is conditional on the item existing, and the changes t
 list (filters, secrets) are conditional on ``updated_at`` being the one read, so two admins
 rotating at once cannot lose a secret. The delivery worker's health counters are atomic ADDs.
 
-The signing secrets are stored as they are (HMAC needs the secret itself): the table is
-encrypted at rest by DynamoDB, only the API and the delivery function may read it, and no
-answer other than create and rotate-secret ever carries a secret.
+HMAC needs the signing secret itself, so it cannot be stored hashed: the store seals each one
+with the stage's key (``stores/secret_box.py``, AES-256-GCM bound to the webhook) before it
+writes and opens it when it reads. Only the API and the delivery function may read the table,
+and no answer other than create and rotate-secret ever carries a secret.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from chalicelib.stores import codec
 from chalicelib.stores.aws import translate_errors
 from chalicelib.stores.errors import ConditionFailed
 from chalicelib.stores.protocols import WebhookPage
+from chalicelib.stores.secret_box import SecretBox
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -36,13 +38,20 @@ def _opt_n(item: Mapping[str, Any], name: str) -> float | None:
     return float(value["N"])
 
 
-def _secrets(item: Mapping[str, Any]) -> tuple[WebhookSecret, ...]:
+def _context(tenant_id: str, webhook_id: str) -> str:
+    """The associated data a sealed secret is bound to: its webhook."""
+    return f"{tenant_id}/{webhook_id}"
+
+
+def _secrets(item: Mapping[str, Any], box: SecretBox | None) -> tuple[WebhookSecret, ...]:
+    context = _context(str(item["tenant_id"]["S"]), str(item["webhook_id"]["S"]))
     out = []
     for entry in item.get("secrets", {}).get("L", []):
         fields = entry["M"]
+        stored = str(fields["secret"]["S"])
         out.append(
             WebhookSecret(
-                secret=str(fields["secret"]["S"]),
+                secret=box.open(stored, context) if box is not None else stored,
                 created_at=float(fields["created_at"]["N"]),
                 expires_at=_opt_n(fields, "expires_at"),
             )
@@ -50,11 +59,13 @@ def _secrets(item: Mapping[str, Any]) -> tuple[WebhookSecret, ...]:
     return tuple(out)
 
 
-def secrets_value(secrets: tuple[WebhookSecret, ...]) -> dict[str, Any]:
+def secrets_value(webhook: Webhook, box: SecretBox | None) -> dict[str, Any]:
+    context = _context(webhook.tenant_id, webhook.webhook_id)
     entries = []
-    for entry in secrets:
+    for entry in webhook.secrets:
+        sealed = box.seal(entry.secret, context) if box is not None else entry.secret
         fields: dict[str, Any] = {
-            "secret": codec.s(entry.secret),
+            "secret": codec.s(sealed),
             "created_at": codec.n(entry.created_at),
         }
         if entry.expires_at is not None:
@@ -63,7 +74,7 @@ def secrets_value(secrets: tuple[WebhookSecret, ...]) -> dict[str, Any]:
     return {"L": entries}
 
 
-def item_to_webhook(item: dict[str, Any]) -> Webhook:
+def item_to_webhook(item: dict[str, Any], box: SecretBox | None = None) -> Webhook:
     rate = _opt_n(item, "rate_limit_per_second")
     return Webhook(
         tenant_id=codec.get_s(item, "tenant_id") or "",
@@ -75,7 +86,7 @@ def item_to_webhook(item: dict[str, Any]) -> Webhook:
         status=codec.get_s(item, "status") or STATUS_ACTIVE,
         created_at=codec.get_n(item, "created_at") or 0.0,
         updated_at=codec.get_n(item, "updated_at") or 0.0,
-        secrets=_secrets(item),
+        secrets=_secrets(item, box),
         disabled_reason=codec.get_s(item, "disabled_reason"),
         rate_limit_per_second=None if rate is None else int(rate),
         consecutive_failures=int(codec.get_n(item, "consecutive_failures") or 0),
@@ -88,7 +99,7 @@ def _list(values: tuple[str, ...]) -> dict[str, Any]:
     return {"L": [codec.s(v) for v in values]}
 
 
-def webhook_to_item(webhook: Webhook) -> dict[str, Any]:
+def webhook_to_item(webhook: Webhook, box: SecretBox | None = None) -> dict[str, Any]:
     item: dict[str, Any] = {
         "tenant_id": codec.s(webhook.tenant_id),
         "webhook_id": codec.s(webhook.webhook_id),
@@ -99,7 +110,7 @@ def webhook_to_item(webhook: Webhook) -> dict[str, Any]:
         "status": codec.s(webhook.status),
         "created_at": codec.n(webhook.created_at),
         "updated_at": codec.n(webhook.updated_at),
-        "secrets": secrets_value(webhook.secrets),
+        "secrets": secrets_value(webhook, box),
         "consecutive_failures": codec.n(webhook.consecutive_failures),
     }
     if webhook.disabled_reason is not None:
@@ -113,7 +124,8 @@ def webhook_to_item(webhook: Webhook) -> dict[str, Any]:
     return item
 
 
-# The attributes an edit replaces (PATCH, rotate, pause/enable), and how each is written.
+# The attributes an edit replaces (PATCH, pause/enable), and how each is written; ``secrets``
+# (rotate) is sealed by the store's box.
 EDITABLE: dict[str, Callable[[Webhook], dict[str, Any] | None]] = {
     "url": lambda w: codec.s(w.url),
     "event_types": lambda w: _list(w.event_types),
@@ -124,7 +136,6 @@ EDITABLE: dict[str, Callable[[Webhook], dict[str, Any] | None]] = {
     "rate_limit_per_second": lambda w: (
         None if w.rate_limit_per_second is None else codec.n(w.rate_limit_per_second)
     ),
-    "secrets": lambda w: secrets_value(w.secrets),
     "updated_at": lambda w: codec.n(w.updated_at),
     "consecutive_failures": lambda w: codec.n(w.consecutive_failures),
     "failing_since": lambda w: None if w.failing_since is None else codec.n(w.failing_since),
@@ -136,11 +147,18 @@ EDITABLE: dict[str, Callable[[Webhook], dict[str, Any] | None]] = {
 
 class WebhookStore:
     def __init__(
-        self, client: DynamoDBClient, table: str, now: Callable[[], float] = time.time
+        self,
+        client: DynamoDBClient,
+        table: str,
+        now: Callable[[], float] = time.time,
+        box: SecretBox | None = None,
     ) -> None:
+        """``box``: seals signing secrets at rest (the runtime always gives one); without it
+        they are stored and read as they are."""
         self._client = client
         self._table = table
         self._now = now
+        self._box = box
 
     def _key(self, tenant_id: str, webhook_id: str) -> dict[str, Any]:
         return {"tenant_id": codec.s(tenant_id), "webhook_id": codec.s(webhook_id)}
@@ -149,7 +167,7 @@ class WebhookStore:
         with translate_errors("PutItem webhooks"):
             self._client.put_item(
                 TableName=self._table,
-                Item=webhook_to_item(webhook),
+                Item=webhook_to_item(webhook, self._box),
                 ConditionExpression="attribute_not_exists(webhook_id)",
             )
 
@@ -178,7 +196,7 @@ class WebhookStore:
                 TableName=self._table, Key=self._key(tenant_id, webhook_id), ConsistentRead=True
             )
         item = resp.get("Item")
-        return None if item is None else item_to_webhook(item)
+        return None if item is None else item_to_webhook(item, self._box)
 
     def page(self, tenant_id: str, after: str | None, limit: int) -> WebhookPage:
         kwargs: dict[str, Any] = {
@@ -192,7 +210,7 @@ class WebhookStore:
             kwargs["ExclusiveStartKey"] = self._key(tenant_id, after)
         with translate_errors("Query webhooks"):
             resp = self._client.query(**kwargs)
-        hooks = [item_to_webhook(item) for item in resp.get("Items", [])]
+        hooks = [item_to_webhook(item, self._box) for item in resp.get("Items", [])]
         if len(hooks) > limit:
             return WebhookPage(hooks[:limit], hooks[limit - 1].webhook_id)
         return WebhookPage(hooks, None)
@@ -217,7 +235,7 @@ class WebhookStore:
                 kwargs["ExclusiveStartKey"] = start
             with translate_errors("Query webhooks receiving"):
                 resp = self._client.query(**kwargs)
-            out.extend(item_to_webhook(item) for item in resp.get("Items", []))
+            out.extend(item_to_webhook(item, self._box) for item in resp.get("Items", []))
             start = resp.get("LastEvaluatedKey")
             if not start:
                 break
@@ -230,7 +248,9 @@ class WebhookStore:
         names: dict[str, str] = {"#updated": "updated_at"}
         values: dict[str, Any] = {":read": codec.n(read_updated_at)}
         for index, name in enumerate(dict.fromkeys((*fields, "updated_at"))):
-            value = EDITABLE[name](webhook)
+            value = (
+                secrets_value(webhook, self._box) if name == "secrets" else EDITABLE[name](webhook)
+            )
             names[f"#f{index}"] = name
             if value is None:
                 removes.append(f"#f{index}")
@@ -279,7 +299,7 @@ class WebhookStore:
                 )
         except ConditionFailed:
             return None
-        return item_to_webhook(resp["Attributes"])
+        return item_to_webhook(resp["Attributes"], self._box)
 
     def open_breaker(self, tenant_id: str, webhook_id: str, until: float) -> None:
         with translate_errors("UpdateItem webhooks breaker"):

@@ -39,6 +39,7 @@ from chalicelib.services.outbound_http import USER_AGENT
 from chalicelib.services.webhooks import WebhookSpec
 from chalicelib.stores.deliveries import DeliveryStore
 from chalicelib.stores.queues import QueueUrls
+from chalicelib.stores.secret_box import SecretBox
 from chalicelib.stores.webhooks import WebhookStore
 from devstack.delivery_worker import lambda_record
 from tests.conftest import Database
@@ -279,7 +280,11 @@ def build_stack(
         SqsLambda(sqs, queues, runtime.webhook_delivery.handle),
         "ten_" + uuid.uuid4().hex[:10],
         DeliveryStore(ddb.client, settings.deliveries_table),
-        WebhookStore(ddb.client, settings.webhooks_table),
+        WebhookStore(
+            ddb.client,
+            settings.webhooks_table,
+            box=SecretBox(settings.webhook_secrets_key_material),
+        ),
     )
 
 

@@ -50,6 +50,7 @@ from chalicelib.services import webhooks as webhook_service
 from chalicelib.settings import load_settings
 from chalicelib.stores.deliveries import DeliveryStore
 from chalicelib.stores.queues import QueueUrls
+from chalicelib.stores.secret_box import SecretBox
 from chalicelib.stores.webhooks import WebhookStore
 from devstack.dynamodb_local import DynamoDBLocal
 from tests.conftest import TEST_ENV, Database, new_database
@@ -231,6 +232,15 @@ def test_create_shows_the_secret_once_and_never_again(api: Api) -> None:
     for response in (api.call("GET", path), api.call("GET", "/v1/webhooks")):
         assert secret not in response.body.decode()
         assert secret.removeprefix("whsec_") not in response.body.decode()
+    # At rest the secret is sealed: the raw item holds neither it nor its key bytes.
+    raw = api.ddb.client.get_item(
+        TableName=api.ddb.settings.webhooks_table,
+        Key={"tenant_id": {"S": api.tenant}, "webhook_id": {"S": created["webhook_id"]}},
+    )["Item"]
+    [stored] = raw["secrets"]["L"]
+    assert stored["M"]["secret"]["S"].startswith("enc1.")
+    assert secret.removeprefix("whsec_") not in json.dumps(raw)
+    assert app_webhook_store(api).get(api.tenant, created["webhook_id"]).secrets[0].secret == secret
 
     minimal = api.create()
     assert minimal["event_types"] == []
@@ -290,8 +300,15 @@ def test_list_refuses_bad_query_parameters(api: Api, query: str, field: str) -> 
     assert field in fields_of(problem)
 
 
+def app_webhook_store(api: Api) -> WebhookStore:
+    """The webhooks table as the app reads it (secrets sealed with the stage's key)."""
+    settings = api.ddb.settings
+    box = SecretBox(settings.webhook_secrets_key_material)
+    return WebhookStore(api.ddb.client, settings.webhooks_table, box=box)
+
+
 def test_the_fifty_first_webhook_is_refused(api: Api) -> None:
-    store = WebhookStore(api.ddb.client, api.ddb.settings.webhooks_table)
+    store = app_webhook_store(api)
     template = api.create()
     stored = store.get(api.tenant, template["webhook_id"])
     assert stored is not None
@@ -336,7 +353,7 @@ def test_status_transitions(api: Api) -> None:
     created = api.create()
     webhook_id = created["webhook_id"]
     path = f"/v1/webhooks/{webhook_id}"
-    store = WebhookStore(api.ddb.client, api.ddb.settings.webhooks_table)
+    store = app_webhook_store(api)
 
     def status(value: str) -> dict[str, Any]:
         return ok(api.call("PATCH", path, {"status": value}), 200, WebhookOut)
@@ -422,7 +439,7 @@ def test_rotate_secret_issues_a_new_secret_and_keeps_the_old_one_for_the_grace(a
     created = api.create()
     webhook_id = created["webhook_id"]
     path = f"/v1/webhooks/{webhook_id}/rotate-secret"
-    store = WebhookStore(api.ddb.client, api.ddb.settings.webhooks_table)
+    store = app_webhook_store(api)
 
     before = time.time()
     rotated = ok(api.call("POST", path), 200, WebhookSecretRotated)  # no body: 24 h
