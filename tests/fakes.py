@@ -434,7 +434,7 @@ class FakeWebhookStore:
             if stored is None or stored.updated_at != read_updated_at:
                 raise ConditionFailed()
             names = tuple(dict.fromkeys((*fields, "updated_at")))
-            unknown = [name for name in names if name not in EDITABLE]
+            unknown = [name for name in names if name not in EDITABLE and name != "secrets"]
             if unknown:
                 raise KeyError(unknown[0])  # the store has no way to write it either
             changes = {name: getattr(webhook, name) for name in names}
