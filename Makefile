@@ -13,7 +13,7 @@ help:
 	@echo "make test       lint, package check and the whole test suite"
 	@echo "make lint       ruff + mypy"
 	@echo "make bench      pytest-benchmark micro-benchmarks (saves JSON under .benchmarks/)"
-	@echo "make perf-gate  CI gate: same-run ratios (benchmarks, API vs raw engine) vs perf/baseline.json"
+	@echo "make perf-gate  CI gate: same-run ratios (benchmarks, API vs raw engine) vs perf/baseline.json, webhook delivery smoke"
 	@echo "make perf-targets  the absolute latency targets, on a quiet machine (45 s load smoke)"
 	@echo "make package    chalice package STAGE=$(STAGE) + cfn-lint"
 	@echo "make clean      remove build output and caches"

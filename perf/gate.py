@@ -1,7 +1,7 @@
 """The CI gate's verdicts, pure (no I/O): same-run ratios compared with a committed baseline.
 
-Nothing here looks at absolute seconds. Every figure the gate judges is a ratio formed inside one
-run, so a slower or busier machine moves both of its sides:
+Every load and benchmark figure the gate judges is a ratio formed inside one run, so a slower or
+busier machine moves both of its sides:
 
 * a micro-benchmark's fastest round divided by the calibration benchmark's fastest round
   (``bench_ratios``);
@@ -14,6 +14,10 @@ baseline is ``over``; a figure in the baseline that did not run is ``missing`` a
 in the baseline is ``new``: both fail at once (a silently skipped or never-baselined benchmark
 gates nothing). An ``over`` only fails when a second run is over as well (:func:`confirmed`): one
 run can land on a slow moment, a regression is slow every time.
+
+The webhook delivery smoke is judged on fixed limits instead (:func:`fixed_verdicts`): nothing
+lost, duplicated or unverified, and a p95 bound far above what any machine measured at its rate,
+the gate's only absolute figure.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from perf.stats import percentile
 
@@ -38,6 +43,9 @@ class Verdict:
     then: float | None
     tolerance: float
     status: str  # OK, OVER, MISSING or NEW
+    # None: a ratio against ``then`` (the baseline's, or 1.0 for a same-run pair). Else a
+    # figure held to a fixed ``tolerance`` (at most) and printed with this unit.
+    unit: str | None = None
 
     @property
     def change(self) -> float | None:
@@ -50,6 +58,12 @@ class Verdict:
         return self.status in FAILING
 
     def line(self) -> str:
+        if self.unit is not None and self.status != MISSING:
+            verdict = "FAIL" if self.status == OVER else "ok"
+            return (
+                f"  {self.name:46s} {self.now:9.4g} {self.unit:<4s} (at most"
+                f" {self.tolerance:g} {self.unit})  {verdict}"
+            )
         if self.status == MISSING:
             return f"  {self.name:46s} in the baseline but did not run          FAIL"
         if self.status == NEW:
@@ -143,6 +157,53 @@ def pair_verdicts(times: Mapping[str, float], pairs: Iterable[PairLimit]) -> lis
         status = OVER if ratio > pair.limit else OK
         verdicts.append(Verdict(pair.name, ratio, 1.0, pair.limit, status))
     return verdicts
+
+
+@dataclass(frozen=True)
+class FixedLimit:
+    """A figure of one run held to a fixed limit (no baseline): ``value`` at most ``limit``."""
+
+    name: str
+    limit: float
+    unit: str
+
+
+def fixed_verdicts(
+    figures: Mapping[str, float | None], limits: Iterable[FixedLimit]
+) -> list[Verdict]:
+    """One verdict per limit; a figure the run did not produce is missing."""
+    verdicts = []
+    for limit in limits:
+        value = figures.get(limit.name)
+        if value is None or not math.isfinite(value):
+            verdicts.append(Verdict(limit.name, None, None, limit.limit, MISSING, limit.unit))
+            continue
+        status = OVER if value > limit.limit else OK
+        verdicts.append(Verdict(limit.name, value, None, limit.limit, status, limit.unit))
+    return verdicts
+
+
+# The webhook delivery smoke (perf/webhook_delivery.py at a rate far below the local stack's
+# capacity): correctness under load is exact, latency gets a generous fixed bound (the one
+# absolute figure the gate judges; see docs/PERFORMANCE.md, "Webhook delivery").
+WEBHOOK_SMOKE_LIMITS = (
+    FixedLimit("webhook_delivery.undelivered", 0, "msgs"),
+    FixedLimit("webhook_delivery.duplicated", 0, "msgs"),
+    FixedLimit("webhook_delivery.unverified", 0, "msgs"),
+    FixedLimit("webhook_delivery.p95_seconds", 3.0, "s"),
+)
+
+
+def webhook_figures(result: Mapping[str, Any]) -> dict[str, float | None]:
+    """The gated figures of a perf.webhook_delivery result (its JSON)."""
+    deliveries = result.get("deliveries", {})
+    p95 = result.get("latency_ms", {}).get("p95")
+    return {
+        "webhook_delivery.undelivered": deliveries.get("undelivered"),
+        "webhook_delivery.duplicated": deliveries.get("duplicated"),
+        "webhook_delivery.unverified": deliveries.get("unverified"),
+        "webhook_delivery.p95_seconds": None if p95 is None else p95 / 1000,
+    }
 
 
 @dataclass(frozen=True)

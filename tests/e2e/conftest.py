@@ -1,6 +1,7 @@
 """The e2e stack: devstack's LocalStack (the dev server, chalice local with our fixes, on a free
-port) on a fresh database of the session's DynamoDB Local, started once per test process. Tests
-talk HTTP to it and create keys in unique tenants."""
+port, moto's SQS with the webhook queues, and the local workers of `make run` but the analytics
+stream worker) on a fresh database of the session's DynamoDB Local, started once per test
+process. Tests talk HTTP to it and create keys in unique tenants."""
 
 from __future__ import annotations
 
@@ -15,9 +16,14 @@ import requests
 
 from chalicelib.runtime import Runtime
 from devstack.dynamodb_local import DynamoDBLocal
-from devstack.stack import LocalStack
+from devstack.stack import WORKERS, LocalStack
 from devstack.stage_env import stage_environment
 from tests.conftest import TEST_ENV, Database, new_database
+
+# Every worker of `make run` (the webhook fan-out and delivery workers among them) but the
+# analytics stream worker: test_analytics_e2e starts its own, to check how it stops, and a second
+# one would only repeat its work on every event of the session.
+E2E_WORKERS = tuple(w for w in WORKERS if w.name != "stream-worker")
 
 
 @dataclass
@@ -31,6 +37,10 @@ class Stack:
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def worker_log(self, name: str) -> Path:
+        """A worker's log file (``fanout-worker``, ``delivery-worker``)."""
+        return self.local.log_path(name)
+
 
 @pytest.fixture(scope="session")
 def stack(
@@ -42,7 +52,7 @@ def stack(
     database = new_database(dynamodb_local, settings, create=False)
     log_dir = tmp_path_factory.mktemp("e2e")
     with LocalStack(
-        log_dir, workers=(), engine=dynamodb_local, access_key=database.access_key
+        log_dir, workers=E2E_WORKERS, engine=dynamodb_local, access_key=database.access_key
     ) as local:
         yield Stack(local.api_url, database, database.runtime(), local.log_path("api"), local)
 

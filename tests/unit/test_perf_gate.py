@@ -214,3 +214,41 @@ def test_the_gate_holds_pydantic_to_one_and_a_half_times_the_handwritten_validat
     )
     # 20 µs where the calibration runs 102.7 µs.
     assert limits[("test_bench_verify_request_signature", "test_bench_calibration")] == 0.1947
+
+
+def test_the_webhook_smoke_is_held_to_fixed_limits() -> None:
+    from perf.gate import WEBHOOK_SMOKE_LIMITS, fixed_verdicts, webhook_figures
+
+    result = {
+        "deliveries": {"undelivered": 0, "duplicated": 0, "unverified": 0},
+        "latency_ms": {"p50": 260.0, "p95": 480.0},
+    }
+    verdicts = {v.name: v for v in fixed_verdicts(webhook_figures(result), WEBHOOK_SMOKE_LIMITS)}
+    assert {name: v.status for name, v in verdicts.items()} == {
+        "webhook_delivery.undelivered": OK,
+        "webhook_delivery.duplicated": OK,
+        "webhook_delivery.unverified": OK,
+        "webhook_delivery.p95_seconds": OK,
+    }
+    assert verdicts["webhook_delivery.p95_seconds"].now == pytest.approx(0.48)
+    assert "at most 3 s" in verdicts["webhook_delivery.p95_seconds"].line()
+
+    # One duplicate, or every first attempt failing (retried 5 s later), fails; a run that
+    # delivered nothing has no p95 and fails at once, with no second run to excuse it.
+    bad = {
+        "deliveries": {"undelivered": 0, "duplicated": 1, "unverified": 0},
+        "latency_ms": {"p95": 5200.0},
+    }
+    over = [v for v in fixed_verdicts(webhook_figures(bad), WEBHOOK_SMOKE_LIMITS) if v.failed]
+    assert [(v.name, v.status) for v in over] == [
+        ("webhook_delivery.duplicated", OVER),
+        ("webhook_delivery.p95_seconds", OVER),
+    ]
+    assert "FAIL" in over[0].line()
+    empty = {"deliveries": {"undelivered": 32, "duplicated": 0, "unverified": 0}, "latency_ms": {}}
+    verdicts_empty = fixed_verdicts(webhook_figures(empty), WEBHOOK_SMOKE_LIMITS)
+    assert confirmed(verdicts_empty, None) == [
+        "webhook_delivery.undelivered",
+        "webhook_delivery.p95_seconds",
+    ]
+    assert [v.status for v in verdicts_empty][-1] == MISSING
