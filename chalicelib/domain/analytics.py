@@ -275,6 +275,17 @@ def aggregate(effects: Iterable[RecordEffect]) -> list[CounterUpdate]:
     return [u for _, u in sorted(updates.items()) if any(u.counts.values())]
 
 
+def merge_updates(updates: Iterable[CounterUpdate]) -> list[CounterUpdate]:
+    """Updates of the same counter item summed into one (a transaction names an item once)."""
+    merged: dict[tuple[str, str], CounterUpdate] = {}
+    for update in updates:
+        key = (update.key.pk, update.key.sk)
+        target = merged.setdefault(key, CounterUpdate(update.key))
+        for name, value in update.counts.items():
+            target.counts[name] = target.counts.get(name, 0) + value
+    return [merged[k] for k in sorted(merged)]
+
+
 def delivery_outcome(
     tenant_id: str, source: str, event_type: str, at: float, succeeded: bool
 ) -> list[CounterUpdate]:

@@ -22,16 +22,20 @@ A message that is kept is reported in ``batchItemFailures``; a storage failure k
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import json
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.domain.analytics import delivery_outcome
+from chalicelib.domain.analytics import delivery_outcome, merge_updates
 from chalicelib.domain.clock import format_ts
+from chalicelib.domain.events import Event
 from chalicelib.domain.retry_schedule import (
     BREAKER_OPEN_SECONDS,
     Outcome,
@@ -75,6 +79,10 @@ from chalicelib.stores.protocols import (
 LEASE_SECONDS = 60.0  # longer than one attempt (15 s) plus the bookkeeping around it
 MIN_WAIT_SECONDS = 1.0
 MAX_CONCURRENCY = 10
+# Outcomes counted per analytics transaction: 10 markers and at most 30 counter items (three
+# granularities per source and type) stay well under DynamoDB's 100 items.
+COUNT_GROUP = 10
+COUNT_ROUNDS = 3
 Poster = Callable[..., outbound_http.HttpResult]
 
 
@@ -82,6 +90,23 @@ def status_class(result: outbound_http.HttpResult) -> str:
     if result.status is None:
         return result.error or "network"
     return f"{result.status // 100}xx"
+
+
+class _Batch:
+    """What the messages of one batch share: the webhooks and events read (each once per batch;
+    the deliveries of one event to a tenant's webhooks usually arrive together), the outcomes to
+    count in analytics (one transaction for the batch), and the endpoints that failed in it."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.webhooks: dict[tuple[str, str], Webhook | None] = {}
+        self.events: dict[tuple[str, str], Event | None] = {}
+        self.outcomes: list[tuple[str, Delivery, bool, float]] = []  # message id, ...
+        self.failed_endpoints: set[str] = set()
+
+
+_BATCH: ContextVar[_Batch | None] = ContextVar("webhook_delivery_batch", default=None)
+_MESSAGE_ID: ContextVar[str] = ContextVar("webhook_delivery_message", default="")
 
 
 @dataclass(frozen=True)
@@ -148,12 +173,23 @@ class WebhookDeliveryService:
         received = [Received.of(r) for r in records if isinstance(r, Mapping)]
         if not received:
             return {"batchItemFailures": []}
+        batch = _Batch()
+        token = _BATCH.set(batch)
+        try:
+            # Each message runs in its own copy of this context (the batch is shared).
+            contexts = [contextvars.copy_context() for _ in received]
+        finally:
+            _BATCH.reset(token)
         with ThreadPoolExecutor(max_workers=min(MAX_CONCURRENCY, len(received))) as pool:
-            done = list(pool.map(self._process_safely, received))
-        kept = [r for r, ok in zip(received, done, strict=True) if not ok]
+            done = list(pool.map(lambda c, r: c.run(self._process_safely, r), contexts, received))
+        uncounted = self._count_batch(batch)
+        kept = [
+            r for r, ok in zip(received, done, strict=True) if not ok or r.message_id in uncounted
+        ]
         return {"batchItemFailures": [{"itemIdentifier": r.message_id} for r in kept]}
 
     def _process_safely(self, received: Received) -> bool:
+        _MESSAGE_ID.set(received.message_id)
         with metrics.request_scope(self._metrics):
             try:
                 return self.process(received)
@@ -183,7 +219,7 @@ class WebhookDeliveryService:
             "request_id": message.request_id,
             "receive_count": received.receive_count,
         }
-        webhook = self._webhooks.get(message.tenant_id, message.webhook_id)
+        webhook = self._webhook(message.tenant_id, message.webhook_id)
         if webhook is None or webhook.status != STATUS_ACTIVE:
             reason = "endpoint deleted" if webhook is None else f"endpoint {webhook.status}"
             self._fail_unattempted(message, reason, log)
@@ -252,7 +288,7 @@ class WebhookDeliveryService:
                 "data": data,
             }
         else:
-            event = self._events.get(delivery.tenant_id, delivery.event_id)
+            event = self._event(delivery.tenant_id, delivery.event_id)
             if event is None:
                 return None
             document = {
@@ -336,7 +372,9 @@ class WebhookDeliveryService:
     ) -> bool:
         self._deliveries.record_attempt(delivery, attempt, DELIVERY_SUCCEEDED, at)
         self._count(delivery, True, at)
-        if webhook.consecutive_failures or webhook.failing_since is not None:
+        batch = _BATCH.get()
+        failed_in_batch = batch is not None and webhook.webhook_id in batch.failed_endpoints
+        if webhook.consecutive_failures or webhook.failing_since is not None or failed_in_batch:
             self._webhooks.record_success(webhook.tenant_id, webhook.webhook_id)
         metrics.record_metric("WebhookDeliverySucceeded", "Count", 1)
         latency = self._end_to_end_ms(delivery, at)
@@ -396,6 +434,10 @@ class WebhookDeliveryService:
         return False
 
     def _health_after_failure(self, webhook: Webhook, at: float, log: dict[str, Any]) -> None:
+        batch = _BATCH.get()
+        if batch is not None:
+            with batch.lock:
+                batch.failed_endpoints.add(webhook.webhook_id)
         current = self._webhooks.record_failure(webhook.tenant_id, webhook.webhook_id, at)
         if current is None:
             return
@@ -410,16 +452,79 @@ class WebhookDeliveryService:
                 extra={**log, "until": until, "consecutive_failures": current.consecutive_failures},
             )
 
+    def _webhook(self, tenant_id: str, webhook_id: str) -> Webhook | None:
+        batch = _BATCH.get()
+        if batch is None:
+            return self._webhooks.get(tenant_id, webhook_id)
+        key = (tenant_id, webhook_id)
+        with batch.lock:
+            if key in batch.webhooks:
+                return batch.webhooks[key]
+        webhook = self._webhooks.get(tenant_id, webhook_id)
+        with batch.lock:
+            return batch.webhooks.setdefault(key, webhook)
+
+    def _event(self, tenant_id: str, event_id: str) -> Event | None:
+        batch = _BATCH.get()
+        if batch is None:
+            return self._events.get(tenant_id, event_id)
+        key = (tenant_id, event_id)
+        with batch.lock:
+            if key in batch.events:
+                return batch.events[key]
+        event = self._events.get(tenant_id, event_id)
+        with batch.lock:
+            return batch.events.setdefault(key, event)
+
     def _count(self, delivery: Delivery, succeeded: bool, at: float) -> None:
-        """Add the outcome to the tenant's analytics, once per delivery of an event."""
+        """Add the outcome to the tenant's analytics, once per delivery of an event (a marker
+        decides); inside a batch, all of the batch's outcomes are written together at its end."""
         if self._analytics is None or delivery.kind == KIND_TEST or not delivery.event_id:
             return
-        updates = delivery_outcome(
-            delivery.tenant_id, delivery.source, delivery.event_type, at, succeeded
-        )
-        marker = f"delivery#{delivery.webhook_id}#{delivery.delivery_id}"
-        with contextlib.suppress(AlreadyCounted):
-            self._analytics.count([marker], updates)
+        batch = _BATCH.get()
+        if batch is not None:
+            with batch.lock:
+                batch.outcomes.append((_MESSAGE_ID.get(), delivery, succeeded, at))
+            return
+        self._write_counts([(delivery, succeeded, at)])
+
+    def _write_counts(self, outcomes: list[tuple[Delivery, bool, float]]) -> None:
+        assert self._analytics is not None
+        pending = {
+            f"delivery#{d.webhook_id}#{d.delivery_id}": (d, ok, at) for d, ok, at in outcomes
+        }
+        for _ in range(COUNT_ROUNDS):
+            if not pending:
+                return
+            updates = []
+            for delivery, succeeded, at in pending.values():
+                updates += delivery_outcome(
+                    delivery.tenant_id, delivery.source, delivery.event_type, at, succeeded
+                )
+            try:
+                self._analytics.count(list(pending), merge_updates(updates))
+                return
+            except AlreadyCounted as exc:  # some were counted before: count the rest
+                for marker in exc.record_ids:
+                    pending.pop(marker, None)
+        raise StoreError("delivery outcomes kept turning out counted; giving up on this batch")
+
+    def _count_batch(self, batch: _Batch) -> set[str]:
+        """Write the batch's outcomes (groups of at most 10 per transaction); the message ids
+        whose outcomes could not be counted (they are kept, and counted when they come back)."""
+        uncounted: set[str] = set()
+        outcomes = batch.outcomes
+        for start in range(0, len(outcomes), COUNT_GROUP):
+            group = outcomes[start : start + COUNT_GROUP]
+            try:
+                self._write_counts([(d, ok, at) for _, d, ok, at in group])
+            except StoreError as exc:
+                logger.warning(
+                    "webhook delivery outcomes not counted; their messages come back",
+                    extra={"deliveries": len(group), "error": str(exc)},
+                )
+                uncounted |= {message_id for message_id, *_ in group}
+        return uncounted
 
     def _disable(self, webhook: Webhook, reason: str, at: float, log: dict[str, Any]) -> None:
         if self._webhooks.disable(webhook.tenant_id, webhook.webhook_id, reason, at):

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.domain.analytics import cover, key_ranges, summarize
 from chalicelib.domain.clock import FixedClock, format_ts
 from chalicelib.domain.events import EventDraft
 from chalicelib.domain.retry_schedule import (
@@ -52,6 +53,7 @@ from chalicelib.services.webhook_fanout import WebhookFanout
 from chalicelib.stores.errors import StorageUnavailable
 from chalicelib.stores.protocols import NewEvent
 from tests.fakes import (
+    FakeAnalyticsStore,
     FakeDeliveryQueue,
     FakeDeliveryStore,
     FakeEventStore,
@@ -82,6 +84,40 @@ def message_id(message: DeliveryMessage) -> str:
     return str(message_record(message)["messageId"])
 
 
+class CountingAnalytics(FakeAnalyticsStore):
+    """Counts the transactions; can be told to be unavailable for the next ``down`` of them."""
+
+    def __init__(self, now: Any) -> None:
+        super().__init__(now)
+        self.transactions = 0
+        self.down = 0
+
+    def count(self, record_ids: Any, updates: Any) -> None:
+        self.transactions += 1
+        if self.down:
+            self.down -= 1
+            raise StorageUnavailable("analytics down")
+        super().count(record_ids, updates)
+
+    def deliveries(self) -> dict[str, int]:
+        totals = summarize(
+            row
+            for key_range in key_ranges(TENANT, cover(0, 4_000_000_000 // 60 * 60))
+            for row in self.read(key_range)
+        )["totals"]
+        return dict(totals["deliveries"])
+
+
+class CountingReads(FakeWebhookStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.gets = 0
+
+    def get(self, tenant_id: str, webhook_id: str) -> Webhook | None:
+        self.gets += 1
+        return super().get(tenant_id, webhook_id)
+
+
 class World:
     """The worker and the fan-out that feeds it, on one set of fakes."""
 
@@ -92,6 +128,7 @@ class World:
         self.events = FakeEventStore(self.clock.now)
         self.queue = FakeDeliveryQueue()
         self.rate_limits = FakeRateLimitStore()
+        self.analytics = CountingAnalytics(self.clock.now)
         self.poster = FakePoster(*answers, default=default)
         self.event_service = EventService(self.events, 4, 7, 3600, self.clock.now)
         self.rebuild()
@@ -107,6 +144,7 @@ class World:
             self.events,
             self.queue,
             RateLimiter(self.rate_limits, 1, 1, now=self.clock.now),
+            analytics=self.analytics,
             allow_private_targets=False,
             schedule=SCHEDULE,
             post=self.poster,
@@ -666,3 +704,36 @@ def test_a_batch_is_attempted_concurrently_and_every_message_is_accounted_for() 
     assert {w.delivery(m).status for m in messages} == {DELIVERY_SUCCEEDED}
     assert w.worker.handle({"Records": []}) == {"batchItemFailures": []}
     assert w.worker.handle({}) == {"batchItemFailures": []}
+
+
+# -- a batch shares its reads and counts its outcomes once ---------------------------------------
+def test_a_batch_reads_each_webhook_once_and_counts_its_outcomes_in_one_transaction() -> None:
+    w = World()
+    w.webhooks = CountingReads()
+    w.rebuild()
+    for n in range(5):
+        w.hook(webhook_id=f"wh_{n:024x}")
+    messages = w.queued(2)  # 2 events x 5 webhooks
+    assert len(messages) == 10
+    assert w.deliver(*messages) == []
+    assert w.webhooks.gets == 5
+    assert w.analytics.transactions == 1
+    assert w.analytics.deliveries() == {"succeeded": 10, "failed": 0}
+    assert w.deliver(*messages) == []  # the same messages again: dropped, counted once
+    assert w.analytics.deliveries() == {"succeeded": 10, "failed": 0}
+
+
+def test_outcomes_that_could_not_be_counted_keep_their_messages_until_they_are() -> None:
+    w = World(OK, ERROR)
+    w.hook()
+    first, second = w.queued(2)
+    w.analytics.down = 1
+    assert w.deliver(first, second) == [message_id(first), message_id(second)]
+    assert w.delivery(first).status == DELIVERY_SUCCEEDED
+    assert w.analytics.deliveries() == {"succeeded": 0, "failed": 0}
+    # They come back: the finished delivery is counted (once) and dropped; the pending one
+    # waits for its next attempt as before.
+    assert w.deliver(first) == []
+    assert w.analytics.deliveries() == {"succeeded": 1, "failed": 0}
+    assert w.deliver(first) == []
+    assert w.analytics.deliveries() == {"succeeded": 1, "failed": 0}
