@@ -25,21 +25,18 @@ import argparse
 import base64
 import importlib
 import os
-import signal
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from chalice.app import SQSEventConfig
 
 from chalicelib.observability.logging import logger
-from chalicelib.settings import Settings, load_settings
+from chalicelib.settings import Settings
 from chalicelib.stores.aws import sqs_client
-from devstack import state
-from devstack.stage_env import stage_environment
+from devstack.stage_env import stop_on_signals, worker_settings
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -312,24 +309,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    if args.stage != "local":
-        raise SystemExit("the delivery worker reads the local stack's queue only (stage local)")
-    # Like chalice: the stage's config.json environment, then the running stack's endpoints.
-    os.environ.update(stage_environment(args.stage))
-    state.apply_to_environment(args.stage)
-    settings = load_settings()
+    settings = worker_settings(args.stage, "delivery worker")
     worker = build(
         settings,
         app_handler(args.handler),
         concurrency=args.concurrency,
         batch_size=args.batch_size,
     )
-
-    def _stop(signum: int, frame: FrameType | None) -> None:
-        worker.stop.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    stop_on_signals(worker.stop)
     logger.info(
         "delivery worker started",
         extra={"queue_url": worker.queue_url, "concurrency": worker.concurrency},

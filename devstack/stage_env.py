@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import threading
 from pathlib import Path
+from types import FrameType
 
 from chalicelib.settings import Settings, load_settings
 from devstack import state
@@ -46,3 +49,24 @@ def script_settings(stage: str, require_stack: bool = False) -> Settings:
     if os.environ.get("TABLE_PREFIX"):
         env["TABLE_PREFIX"] = os.environ["TABLE_PREFIX"]
     return load_settings(env)
+
+
+def worker_settings(stage: str, what: str) -> Settings:
+    """Settings for a local worker (a stand-in for a Lambda event source): the ``local`` stage
+    only; like chalice, the stage's config.json environment, then the running stack's
+    endpoints."""
+    if stage != "local":
+        raise SystemExit(f"the {what} works on the local stack only (stage local)")
+    os.environ.update(stage_environment(stage))
+    state.apply_to_environment(stage)
+    return load_settings()
+
+
+def stop_on_signals(stop: threading.Event) -> None:
+    """SIGTERM and SIGINT set ``stop`` (the worker ends between two polls)."""
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)

@@ -22,23 +22,20 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-import signal
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from chalice.app import DynamoDBEventConfig
 
 from chalicelib.observability.logging import logger
-from chalicelib.settings import Settings, load_settings
+from chalicelib.settings import Settings
 from chalicelib.stores.aws import dynamodb_client, dynamodb_streams_client, error_code
-from devstack import state
-from devstack.stage_env import stage_environment
+from devstack.stage_env import stop_on_signals, worker_settings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -349,12 +346,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    if args.stage != "local":
-        raise SystemExit("the stream worker reads DynamoDB Local only (stage local)")
-    # Like chalice: the stage's config.json environment, then the running stack's endpoints.
-    os.environ.update(stage_environment(args.stage))
-    state.apply_to_environment(args.stage)
-    settings = load_settings()
+    settings = worker_settings(args.stage, "stream worker")
     worker = build(
         settings,
         app_handler(args.handler),
@@ -362,12 +354,7 @@ def main(argv: list[str] | None = None) -> None:
         max_retries=args.max_retries,
         poll_interval=args.poll_interval,
     )
-
-    def _stop(signum: int, frame: FrameType | None) -> None:
-        worker.stop.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    stop_on_signals(worker.stop)
     logger.info(
         "stream worker started", extra={"table": settings.events_table, "handler": args.handler}
     )

@@ -31,7 +31,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from chalicelib.domain.analytics import delivery_outcome, merge_updates
 from chalicelib.domain.clock import format_ts
@@ -92,6 +92,9 @@ def status_class(result: outbound_http.HttpResult) -> str:
     return f"{result.status // 100}xx"
 
 
+Item = TypeVar("Item")
+
+
 class _Batch:
     """What the messages of one batch share: the webhooks and events read (each once per batch;
     the deliveries of one event to a tenant's webhooks usually arrive together), the outcomes to
@@ -103,6 +106,20 @@ class _Batch:
         self.events: dict[tuple[str, str], Event | None] = {}
         self.outcomes: list[tuple[str, Delivery, bool, float]] = []  # message id, ...
         self.failed_endpoints: set[str] = set()
+
+    def once(
+        self,
+        cache: dict[tuple[str, str], Item],
+        key: tuple[str, str],
+        load: Callable[[str, str], Item],
+    ) -> Item:
+        """``load(*key)``, read once per batch (two threads may both read it the first time)."""
+        with self.lock:
+            if key in cache:
+                return cache[key]
+        value = load(*key)
+        with self.lock:
+            return cache.setdefault(key, value)
 
 
 _BATCH: ContextVar[_Batch | None] = ContextVar("webhook_delivery_batch", default=None)
@@ -454,27 +471,21 @@ class WebhookDeliveryService:
 
     def _webhook(self, tenant_id: str, webhook_id: str) -> Webhook | None:
         batch = _BATCH.get()
-        if batch is None:
-            return self._webhooks.get(tenant_id, webhook_id)
-        key = (tenant_id, webhook_id)
-        with batch.lock:
-            if key in batch.webhooks:
-                return batch.webhooks[key]
-        webhook = self._webhooks.get(tenant_id, webhook_id)
-        with batch.lock:
-            return batch.webhooks.setdefault(key, webhook)
+        load = self._webhooks.get
+        return (
+            load(tenant_id, webhook_id)
+            if batch is None
+            else batch.once(batch.webhooks, (tenant_id, webhook_id), load)
+        )
 
     def _event(self, tenant_id: str, event_id: str) -> Event | None:
         batch = _BATCH.get()
-        if batch is None:
-            return self._events.get(tenant_id, event_id)
-        key = (tenant_id, event_id)
-        with batch.lock:
-            if key in batch.events:
-                return batch.events[key]
-        event = self._events.get(tenant_id, event_id)
-        with batch.lock:
-            return batch.events.setdefault(key, event)
+        load = self._events.get
+        return (
+            load(tenant_id, event_id)
+            if batch is None
+            else batch.once(batch.events, (tenant_id, event_id), load)
+        )
 
     def _count(self, delivery: Delivery, succeeded: bool, at: float) -> None:
         """Add the outcome to the tenant's analytics, once per delivery of an event (a marker

@@ -22,7 +22,7 @@ from pydantic import (
 )
 
 from chalicelib import errors
-from chalicelib.api.models.query import first_error, unsupported
+from chalicelib.api.models.query import parse_query
 from chalicelib.api.models.responses import Response
 from chalicelib.domain.client_ip import MAX_ALLOWLIST_ENTRIES, InvalidAllowlist, parse_network
 from chalicelib.domain.clock import format_ts, parse_ts
@@ -254,18 +254,14 @@ def parse_key_rotate(body: Any) -> int:
     return request.grace_period_seconds
 
 
+LIST_MESSAGES = {
+    "limit": f"must be a whole number from 1 to {MAX_LIST_LIMIT}",
+    "cursor": "is not a cursor this list returned",
+}
+
+
 def parse_key_list(params: Mapping[str, str]) -> ApiKeyListQuery:
-    unsupported(params, frozenset(ApiKeyListQuery.model_fields))
-    try:
-        return ApiKeyListQuery.model_validate(params)
-    except ValidationError as exc:
-        raise first_error(
-            exc,
-            {
-                "limit": f"must be a whole number from 1 to {MAX_LIST_LIMIT}",
-                "cursor": "is not a cursor this list returned",
-            },
-        ) from None
+    return parse_query(ApiKeyListQuery, params, LIST_MESSAGES)
 
 
 # -- answers -----------------------------------------------------------------------------------

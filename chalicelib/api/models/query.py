@@ -4,9 +4,9 @@ error in the contract's words (a query's 400 names one parameter, the first one 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from pydantic import Field, PlainValidator, ValidationError
+from pydantic import BaseModel, Field, PlainValidator, ValidationError
 from pydantic_core import PydanticCustomError
 
 from chalicelib import errors
@@ -60,3 +60,18 @@ def first_error(
         return errors.invalid_parameter(error["ctx"]["field"], error["ctx"]["message"])
     name = str(error["loc"][0]) if error["loc"] else "query"
     return errors.invalid_parameter(name, messages.get(name) or other or error["msg"])
+
+
+Query = TypeVar("Query", bound=BaseModel)
+
+
+def parse_query(
+    model: type[Query], params: Mapping[str, str], messages: Mapping[str, str]
+) -> Query:
+    """A query string as ``model``: an unknown parameter first, then the first bad value, in
+    the contract's words (``messages``)."""
+    unsupported(params, frozenset(model.model_fields))
+    try:
+        return model.model_validate(params)
+    except ValidationError as exc:
+        raise first_error(exc, messages) from None

@@ -12,8 +12,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from chalicelib import errors
-from chalicelib.api.models.api_keys import body_details
-from chalicelib.api.models.query import first_error, unsupported
+from chalicelib.api.models.api_keys import LIST_MESSAGES, body_details
+from chalicelib.api.models.query import parse_query
 from chalicelib.api.models.responses import Response
 from chalicelib.domain.clock import format_ts, parse_ts
 from chalicelib.domain.webhooks import (
@@ -244,32 +244,15 @@ def parse_webhook_replay(body: Any, now: float) -> tuple[float, float]:
 
 
 def parse_webhook_list(params: Mapping[str, str]) -> WebhookListQuery:
-    unsupported(params, frozenset(WebhookListQuery.model_fields))
-    try:
-        return WebhookListQuery.model_validate(params)
-    except ValidationError as exc:
-        raise first_error(
-            exc,
-            {
-                "limit": f"must be a whole number from 1 to {MAX_LIST_LIMIT}",
-                "cursor": "is not a cursor this list returned",
-            },
-        ) from None
+    return parse_query(WebhookListQuery, params, LIST_MESSAGES)
 
 
 def parse_delivery_list(params: Mapping[str, str]) -> DeliveryListQuery:
-    unsupported(params, frozenset(DeliveryListQuery.model_fields))
-    try:
-        return DeliveryListQuery.model_validate(params)
-    except ValidationError as exc:
-        raise first_error(
-            exc,
-            {
-                "status": "must be pending, succeeded or failed",
-                "limit": f"must be a whole number from 1 to {MAX_LIST_LIMIT}",
-                "cursor": "is not a cursor this list returned",
-            },
-        ) from None
+    return parse_query(
+        DeliveryListQuery,
+        params,
+        {"status": "must be pending, succeeded or failed", **LIST_MESSAGES},
+    )
 
 
 # -- answers -----------------------------------------------------------------------------------
