@@ -631,6 +631,7 @@ class FakeDeliveryQueue:
         self.sent: list[DeliveryMessage] = []
         self.delays: dict[str, list[float]] = {}
         self.dead_letters: list[tuple[DeliveryMessage | str, str]] = []
+        self.requeued: list[tuple[DeliveryMessage, float]] = []
         self.refuse = 0
         self.refuse_once: set[str] = set()
         self.down = False
@@ -651,6 +652,10 @@ class FakeDeliveryQueue:
     def delay(self, receipt_handle: str, seconds: float) -> None:
         with self._lock:
             self.delays.setdefault(receipt_handle, []).append(seconds)
+
+    def requeue(self, message: DeliveryMessage, seconds: float) -> None:
+        with self._lock:
+            self.requeued.append((message, seconds))
 
     def dead_letter(self, message: DeliveryMessage | str, reason: str) -> None:
         with self._lock:

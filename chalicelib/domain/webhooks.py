@@ -124,9 +124,6 @@ class Webhook:
         live.sort(key=lambda s: s.created_at, reverse=True)
         return [s.secret for s in live]
 
-    def current_secret(self) -> WebhookSecret:
-        return max(self.secrets, key=lambda s: s.created_at)
-
 
 def plan_secret_rotation(
     webhook: Webhook, new_secret: str, now: float, grace_seconds: float

@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from chalicelib.domain.analytics import delivery_outcome, merge_updates
@@ -58,6 +58,7 @@ from chalicelib.domain.webhooks import (
     KIND_EVENT,
     KIND_TEST,
     STATUS_ACTIVE,
+    STATUS_DISABLED,
     Attempt,
     Delivery,
     DeliveryMessage,
@@ -82,6 +83,10 @@ MAX_CONCURRENCY = 10
 # Outcomes counted per analytics transaction: 10 markers and at most 30 counter items (three
 # granularities per source and type) stay well under DynamoDB's 100 items.
 COUNT_GROUP = 10
+# Receives after which a waiting message is sent afresh (the queue's redrive is at 1,000).
+REQUEUE_AFTER_RECEIVES = 100
+# A delivery's failure reason (the words are not a secret).
+NO_SIGNING_SECRET = "no readable signing secret (WEBHOOK_SECRETS_KEY changed?): rotate it"  # noqa: S105
 COUNT_ROUNDS = 3
 Poster = Callable[..., outbound_http.HttpResult]
 
@@ -244,35 +249,59 @@ class WebhookDeliveryService:
         now = self._now()
         if webhook.breaker_open_until is not None:
             if webhook.breaker_open_until > now:
-                return self._wait(received, webhook.breaker_open_until - now, "circuit open", log)
+                return self._wait(
+                    received, message, webhook.breaker_open_until - now, "circuit open", log
+                )
             # The hold is over: one attempt (the probe) goes through; the rest wait again.
             until = now + BREAKER_OPEN_SECONDS
             if not self._webhooks.take_probe(webhook.tenant_id, webhook.webhook_id, now, until):
-                return self._wait(received, BREAKER_OPEN_SECONDS, "circuit half-open", log)
+                return self._wait(received, message, BREAKER_OPEN_SECONDS, "circuit half-open", log)
         if webhook.rate_limit_per_second is not None:
             check = self._limiter.check(
                 f"webhook#{webhook.webhook_id}", webhook.rate_limit_per_second
             )
             if not check.decision.allowed:
                 wait = check.decision.retry_after_us / 1_000_000
-                return self._wait(received, wait, "endpoint rate limit", log)
+                return self._wait(received, message, wait, "endpoint rate limit", log)
         try:
             delivery = self._deliveries.claim(
                 message.webhook_id, message.delivery_id, now, LEASE_SECONDS
             )
         except ClaimRefused as refused:
-            return self._not_claimed(received, refused.current, now, log)
+            return self._not_claimed(received, message, refused.current, now, log)
         return self._attempt(received, message, webhook, delivery, log)
 
-    def _wait(self, received: Received, seconds: float, why: str, log: dict[str, Any]) -> bool:
+    def _wait(
+        self,
+        received: Received,
+        message: DeliveryMessage,
+        seconds: float,
+        why: str,
+        log: dict[str, Any],
+    ) -> bool:
+        """Hold the message ``seconds`` (no attempt used). Every hold is one more receive, and
+        the queue's redrive moves a message to the DLQ at 1,000 of them: a message that has
+        waited often is sent afresh (its receive count starts again) and this copy deleted."""
         seconds = max(MIN_WAIT_SECONDS, seconds)
+        metrics.record_metric("WebhookDeliveryDeferred", "Count", 1)
+        if received.receive_count >= REQUEUE_AFTER_RECEIVES:
+            self._queue.requeue(message, seconds)
+            logger.info(
+                "webhook delivery waits (sent afresh)",
+                extra={**log, "why": why, "seconds": seconds},
+            )
+            return True
         self._queue.delay(received.receipt_handle, seconds)
         logger.info("webhook delivery waits", extra={**log, "why": why, "seconds": seconds})
-        metrics.record_metric("WebhookDeliveryDeferred", "Count", 1)
         return False
 
     def _not_claimed(
-        self, received: Received, current: Delivery | None, now: float, log: dict[str, Any]
+        self,
+        received: Received,
+        message: DeliveryMessage,
+        current: Delivery | None,
+        now: float,
+        log: dict[str, Any],
     ) -> bool:
         if current is None or current.finished:
             if current is not None:
@@ -282,7 +311,7 @@ class WebhookDeliveryService:
             logger.info("webhook message dropped: delivery finished or gone", extra=log)
             return True
         due = max(current.lease_until or 0.0, current.next_attempt_at or 0.0)
-        return self._wait(received, due - now, "delivery leased or not due", log)
+        return self._wait(received, message, due - now, "delivery leased or not due", log)
 
     def _fail_unattempted(self, message: DeliveryMessage, reason: str, log: dict[str, Any]) -> None:
         delivery = self._deliveries.get(message.webhook_id, message.delivery_id)
@@ -332,9 +361,18 @@ class WebhookDeliveryService:
             self._count(delivery, False, now)
             logger.info("webhook delivery failed: event gone", extra=log)
             return True
-        headers = delivery_headers(
-            webhook.signing_secrets(now), delivery.delivery_id, int(now), body
-        )
+        secrets = webhook.signing_secrets(now)
+        if not secrets:
+            # Every stored secret was sealed with another key: nothing can sign for it. Failed
+            # without an attempt; rotate the secret, then replay the range.
+            reason = NO_SIGNING_SECRET
+            self._deliveries.record_attempt(
+                delivery, None, DELIVERY_FAILED, now, failure_reason=reason
+            )
+            self._count(delivery, False, now)
+            logger.error("webhook delivery failed: no readable signing secret", extra=log)
+            return True
+        headers = delivery_headers(secrets, delivery.delivery_id, int(now), body)
         result = self._post(
             webhook.url,
             body,
@@ -354,7 +392,10 @@ class WebhookDeliveryService:
             error_detail=result.error_detail,
         )
         number = delivery.attempt_count + 1
-        outcome = classify(result.status if result.error is None else None)
+        # A 2xx status line is a delivery, whatever happened to the rest of the answer (a body
+        # that never ends, say): the receiver has it, and sending it again would only repeat it.
+        answered_2xx = result.status is not None and 200 <= result.status < 300
+        outcome = classify(result.status if result.error is None or answered_2xx else None)
         log = {
             **log,
             "attempt": number,
@@ -369,6 +410,9 @@ class WebhookDeliveryService:
         if outcome is Outcome.DELIVERED:
             return self._delivered(delivery, attempt, webhook, finished_at, log)
         metrics.record_metric("WebhookDeliveryFailures", "Count", 1)
+        metrics.record_metric(
+            "WebhookDeliveryFailures", "Count", 1, status_class=status_class(result)
+        )
         if outcome is Outcome.GONE:
             self._deliveries.record_attempt(
                 delivery, attempt, DELIVERY_FAILED, finished_at, failure_reason=DISABLED_GONE
@@ -394,6 +438,7 @@ class WebhookDeliveryService:
         if webhook.consecutive_failures or webhook.failing_since is not None or failed_in_batch:
             self._webhooks.record_success(webhook.tenant_id, webhook.webhook_id)
         metrics.record_metric("WebhookDeliverySucceeded", "Count", 1)
+        metrics.record_metric("WebhookDeliverySucceeded", "Count", 1, status_class="2xx")
         latency = self._end_to_end_ms(delivery, at)
         if latency is not None:
             metrics.record_metric("WebhookDeliveryLatency", "Milliseconds", latency)
@@ -538,6 +583,12 @@ class WebhookDeliveryService:
         return uncounted
 
     def _disable(self, webhook: Webhook, reason: str, at: float, log: dict[str, Any]) -> None:
+        batch = _BATCH.get()
+        if batch is not None:  # the batch's messages not yet started see it disabled
+            with batch.lock:
+                batch.webhooks[(webhook.tenant_id, webhook.webhook_id)] = replace(
+                    webhook, status=STATUS_DISABLED, disabled_reason=reason
+                )
         if self._webhooks.disable(webhook.tenant_id, webhook.webhook_id, reason, at):
             metrics.record_metric("WebhookEndpointsDisabled", "Count", 1)
             logger.warning("webhook endpoint disabled", extra={**log, "reason": reason})

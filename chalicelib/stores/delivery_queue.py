@@ -28,6 +28,7 @@ MAX_VISIBILITY_SECONDS = 12 * 3600
 # message reaches its handler well within this margin of its receive (60 s function timeout).
 MAX_DELAY_SECONDS = MAX_VISIBILITY_SECONDS - 15 * 60
 SEND_BATCH = 10
+MAX_SEND_DELAY_SECONDS = 900  # SQS's DelaySeconds limit
 
 
 class DeliveryQueue:
@@ -88,6 +89,17 @@ class DeliveryQueue:
         with translate_errors("ChangeMessageVisibility webhooks"):
             self._client.change_message_visibility(
                 QueueUrl=self._url, ReceiptHandle=receipt_handle, VisibilityTimeout=timeout
+            )
+
+    def requeue(self, message: DeliveryMessage, seconds: float) -> None:
+        """Send ``message`` afresh, visible after ``seconds`` (SQS delays at most 15 minutes; a
+        longer wait is taken up again when it is received). The caller then deletes the old
+        copy: the new one starts its receive count at zero."""
+        self._require()
+        delay = max(0, min(MAX_SEND_DELAY_SECONDS, round(seconds)))
+        with translate_errors("SendMessage webhooks requeue"):
+            self._client.send_message(
+                QueueUrl=self._url, MessageBody=message.body(), DelaySeconds=delay
             )
 
     def dead_letter(self, message: DeliveryMessage | str, reason: str) -> None:

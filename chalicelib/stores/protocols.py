@@ -398,6 +398,9 @@ class DeliveryQueuing(Protocol):
         """Make a received message visible again after ``seconds`` (at most 11 h 45 min: SQS
         allows 12 hours from the receive; a message back early waits again)."""
 
+    def requeue(self, message: DeliveryMessage, seconds: float) -> None:
+        """Send the message again as a new one, visible after ``seconds`` (at most 15 min)."""
+
     def dead_letter(self, message: DeliveryMessage | str, reason: str) -> None:
         """Copy the message to the dead-letter queue; a body that is not one of our messages
         (a string) is copied as it is, for someone to read."""

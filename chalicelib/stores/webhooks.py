@@ -18,11 +18,12 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.webhooks import STATUS_ACTIVE, STATUS_DISABLED, Webhook, WebhookSecret
+from chalicelib.observability.logging import logger
 from chalicelib.stores import codec
 from chalicelib.stores.aws import translate_errors
 from chalicelib.stores.errors import ConditionFailed
 from chalicelib.stores.protocols import WebhookPage
-from chalicelib.stores.secret_box import SecretBox
+from chalicelib.stores.secret_box import SecretBox, SecretUnreadable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -49,9 +50,19 @@ def _secrets(item: Mapping[str, Any], box: SecretBox | None) -> tuple[WebhookSec
     for entry in item.get("secrets", {}).get("L", []):
         fields = entry["M"]
         stored = str(fields["secret"]["S"])
+        try:
+            secret = box.open(stored, context) if box is not None else stored
+        except SecretUnreadable as exc:
+            # Sealed with another key (WEBHOOK_SECRETS_KEY changed): the webhook still reads,
+            # lists and rotates (a rotation drops it); it cannot sign until then.
+            logger.error(
+                "webhook signing secret unreadable; rotate the webhook's secret",
+                extra={"webhook_id": str(item["webhook_id"]["S"]), "reason": str(exc)},
+            )
+            continue
         out.append(
             WebhookSecret(
-                secret=box.open(stored, context) if box is not None else stored,
+                secret=secret,
                 created_at=float(fields["created_at"]["N"]),
                 expires_at=_opt_n(fields, "expires_at"),
             )

@@ -85,3 +85,15 @@ def test_an_unconfigured_queue_refuses_with_a_store_error(sqs: Any) -> None:
         queue.send(messages(1))
     with pytest.raises(StoreError):
         queue.dead_letter("x", "y")
+
+
+def test_requeue_sends_a_fresh_copy_after_its_delay(sqs: Any, queues: QueueUrls) -> None:
+    queue = DeliveryQueue(sqs, queues.queue_url, queues.dlq_url)
+    [message] = messages(1)
+    queue.requeue(message, 1)
+    assert receive(sqs, queues.queue_url) == []  # not visible yet
+    time.sleep(1.5)
+    [fresh] = receive(sqs, queues.queue_url, AttributeNames=["ApproximateReceiveCount"])
+    assert DeliveryMessage.parse(fresh["Body"]) == message
+    assert fresh["Attributes"]["ApproximateReceiveCount"] == "1"
+    queue.requeue(message, 3 * 3600)  # longer than SQS's 15 minutes: capped, not refused

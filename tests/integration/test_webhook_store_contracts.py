@@ -45,7 +45,9 @@ from chalicelib.stores.protocols import (
     ReplayRef,
     WebhookStorage,
 )
+from chalicelib.stores.secret_box import SecretBox
 from chalicelib.stores.webhooks import WebhookStore
+from tests.conftest import Database
 from tests.fakes import FakeDeliveryStore, FakeEventStore, FakeWebhookStore
 
 TENANT = "ten_a"
@@ -64,6 +66,9 @@ class Stores:
         return EventService(self.events, SHARDS, 7, 3600, self.clock.now)
 
 
+CONTRACT_KEY = b"contract-test-webhook-secrets-key"
+
+
 def _no_sleep(seconds: float) -> None:
     return None
 
@@ -79,7 +84,7 @@ def stores(request: pytest.FixtureRequest) -> Stores:
     settings, client = ddb.settings, ddb.client
     return Stores(
         clock,
-        WebhookStore(client, settings.webhooks_table, clock.now),
+        WebhookStore(client, settings.webhooks_table, clock.now, SecretBox(CONTRACT_KEY)),
         DeliveryStore(client, settings.deliveries_table, clock.now, _no_sleep),
         EventStore(client, settings.events_table, settings.idempotency_table, clock.now, _no_sleep),
     )
@@ -222,6 +227,27 @@ def test_rotated_secrets_are_saved_whole(stores: Stores) -> None:
     rotated = dataclasses.replace(hook, secrets=secrets, updated_at=now)
     stores.webhooks.save(rotated, ("secrets",), hook.updated_at)
     assert stores.webhooks.get(TENANT, hook.webhook_id) == rotated
+
+
+def test_secrets_sealed_with_another_key_read_as_none_until_a_rotation(ddb: Database) -> None:
+    """WEBHOOK_SECRETS_KEY changed: the webhook still reads (no secret to sign with, logged),
+    lists and saves, and a rotation (which drops what it cannot read) makes it whole again."""
+    clock = FixedClock(round(time.time()) + 0.25)
+    table = ddb.settings.webhooks_table
+    before = WebhookStore(ddb.client, table, clock.now, SecretBox(CONTRACT_KEY))
+    after = WebhookStore(ddb.client, table, clock.now, SecretBox(b"another-webhook-secrets-key"))
+    hook = webhook(Stores(clock, before, FakeDeliveryStore(), FakeEventStore()))
+    before.create(hook)
+    stored = after.get(TENANT, hook.webhook_id)
+    assert stored is not None
+    assert stored.secrets == ()
+    assert [w.webhook_id for w in after.receiving(TENANT)] == [hook.webhook_id]
+    clock.advance(1)
+    rotated = dataclasses.replace(
+        stored, secrets=(WebhookSecret("whsec_bmV3ZXI=", clock.now()),), updated_at=clock.now()
+    )
+    after.save(rotated, ("secrets",), stored.updated_at)
+    assert after.get(TENANT, hook.webhook_id) == rotated
 
 
 def test_delete_is_true_once(stores: Stores) -> None:

@@ -664,6 +664,11 @@ def test_the_replay_limit_counts_matching_events_not_every_event(
         ({"since": "2020-01-01T00:00:00Z", "until": 5}, "until"),
         ({"since": "2999-01-01T00:00:00Z"}, "since"),
         ({"since": "2020-01-01T00:00:00Z", "limit": 5}, "limit"),
+        # Valid RFC 3339, outside what the events' timestamps hold (it used to be a 500).
+        ({"since": "0001-01-01T00:00:00+23:59"}, "since"),
+        ({"since": "0999-01-01T00:00:00Z"}, "since"),
+        ({"since": "1969-12-31T23:59:59Z"}, "since"),
+        ({"since": "2020-01-01T00:00:00Z", "until": "9999-12-31T23:59:59-23:59"}, "until"),
     ],
 )
 def test_replay_refuses_bad_bodies(api: Api, body: dict[str, Any], field: str) -> None:

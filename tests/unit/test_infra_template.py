@@ -290,7 +290,8 @@ def test_webhook_functions_have_their_own_narrow_policies(stage):
         "sqs:DeleteMessage": {"WebhookDeliveryQueue"},
         "sqs:ChangeMessageVisibility": {"WebhookDeliveryQueue"},
         "sqs:GetQueueAttributes": {"WebhookDeliveryQueue"},
-        "sqs:SendMessage": {"WebhookDeadLetterQueue"},
+        # The dead-letter copy, and a long-waiting message sent afresh before redrive.
+        "sqs:SendMessage": {"WebhookDeadLetterQueue", "WebhookDeliveryQueue"},
     }
 
 

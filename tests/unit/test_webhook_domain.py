@@ -115,7 +115,6 @@ def test_rotation_signs_with_both_secrets_until_the_grace_ends() -> None:
     assert rotated.signing_secrets(NOW) == ["whsec_new", "whsec_old"]
     assert rotated.signing_secrets(NOW + 3599) == ["whsec_new", "whsec_old"]
     assert rotated.signing_secrets(NOW + 3600) == ["whsec_new"]
-    assert rotated.current_secret().secret == "whsec_new"
 
 
 def test_rotation_with_no_grace_drops_the_old_secret_and_never_lengthens_an_expiry() -> None:

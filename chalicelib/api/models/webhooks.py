@@ -13,7 +13,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from chalicelib import errors
 from chalicelib.api.models.api_keys import LIST_MESSAGES, body_details
-from chalicelib.api.models.query import parse_query
+from chalicelib.api.models.query import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, parse_query
 from chalicelib.api.models.responses import Response
 from chalicelib.domain.clock import format_ts, parse_ts
 from chalicelib.domain.webhooks import (
@@ -226,10 +226,15 @@ def parse_webhook_rotate(body: Any) -> int:
 
 
 def _instant(name: str, value: str) -> float:
+    """An RFC 3339 instant the events' timestamps can hold: 1970 up to (not including) 9999;
+    anything else is refused before it reaches a sort key."""
     try:
-        return parse_ts(value)
+        seconds = parse_ts(value)
     except ValueError:
         raise errors.invalid_field(name, _MESSAGES[name]) from None
+    if not EARLIEST_TIMESTAMP <= seconds < LATEST_TIMESTAMP:
+        raise errors.invalid_field(name, "must be an RFC 3339 timestamp from 1970 to 9998")
+    return seconds
 
 
 def parse_webhook_replay(body: Any, now: float) -> tuple[float, float]:
