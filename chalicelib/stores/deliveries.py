@@ -13,6 +13,7 @@ due and waits, or finds the delivery finished and is dropped.
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -25,15 +26,14 @@ from chalicelib.domain.webhooks import (
 )
 from chalicelib.stores import codec
 from chalicelib.stores.aws import translate_errors
+from chalicelib.stores.batch_write import write_batch
 from chalicelib.stores.errors import ClaimRefused, ConditionFailed, StorageUnavailable
-from chalicelib.stores.protocols import DeliveryPage
+from chalicelib.stores.protocols import BATCH_WRITE_MAX_ITEMS, DeliveryPage
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 LIST_MAX_PAGES = 10  # bound on Query calls per listing (a status filter can skip many)
-BATCH_WRITE_MAX_ITEMS = 25
-BATCH_WRITE_ATTEMPTS = 5
 
 
 def _opt_n(fields: Mapping[str, Any], name: str) -> float | None:
@@ -131,11 +131,13 @@ class DeliveryStore:
         table: str,
         now: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
     ) -> None:
         self._client = client
         self._table = table
         self._now = now
         self._sleep = sleep
+        self._rng = rng or random.Random()
 
     @staticmethod
     def _key(webhook_id: str, delivery_id: str) -> dict[str, Any]:
@@ -165,18 +167,13 @@ class DeliveryStore:
         """Store deliveries with fresh ids (replay, test) in batches of 25; unconditional, as no
         two share an id. Raises :class:`StorageUnavailable` if some stay unwritten."""
         for start in range(0, len(deliveries), BATCH_WRITE_MAX_ITEMS):
-            pending: list[Any] = [
+            requests = [
                 {"PutRequest": {"Item": delivery_to_item(d)}}
                 for d in deliveries[start : start + BATCH_WRITE_MAX_ITEMS]
             ]
-            for attempt in range(BATCH_WRITE_ATTEMPTS):
-                if attempt:
-                    self._sleep(min(0.05 * 2**attempt, 1.0))
-                with translate_errors("BatchWriteItem deliveries"):
-                    resp = self._client.batch_write_item(RequestItems={self._table: pending})
-                pending = list(resp.get("UnprocessedItems", {}).get(self._table, []))
-                if not pending:
-                    break
+            pending = write_batch(
+                self._client, self._table, requests, sleep=self._sleep, rng=self._rng
+            )
             if pending:
                 raise StorageUnavailable("BatchWriteItem deliveries: items left unprocessed")
 

@@ -26,6 +26,7 @@ from chalicelib.domain.inbox import (
 )
 from chalicelib.stores import codec
 from chalicelib.stores.aws import error_code, translate_errors
+from chalicelib.stores.batch_write import write_batch
 from chalicelib.stores.errors import (
     ConditionFailed,
     EventNotPending,
@@ -57,8 +58,7 @@ __all__ = [
 ]
 
 TRANSACTION_CONFLICT_RETRIES = 5
-# Full-jitter backoff (seconds): unprocessed batch items, and idempotency transaction conflicts.
-BATCH_RETRY_BASE, BATCH_RETRY_CAP = 0.025, 0.4
+# Full-jitter backoff (seconds) between idempotency transaction conflicts.
 CONFLICT_RETRY_BASE = 0.01
 CONFLICT_RETRY_CAP = CONFLICT_RETRY_BASE * 2**TRANSACTION_CONFLICT_RETRIES
 
@@ -161,28 +161,20 @@ class EventStore:
     ) -> list[NewEvent]:
         """Write up to 25 new events with one BatchWriteItem; return those never written.
 
-        DynamoDB may leave part of a batch unprocessed (throttling, partition limits): those are
-        sent again with exponential backoff and full jitter, at most ``max_attempts`` calls in
-        all. BatchWriteItem takes no conditions, which is fine here: every item has a fresh
-        ULID event id, so a put never overwrites an existing event.
+        Unprocessed items are sent again (``stores/batch_write.py``), at most ``max_attempts``
+        calls in all. BatchWriteItem takes no conditions, which is fine here: every item has a
+        fresh ULID event id, so a put never overwrites an existing event.
         """
-        if len(news) > BATCH_WRITE_MAX_ITEMS:
-            raise ValueError(f"at most {BATCH_WRITE_MAX_ITEMS} items per BatchWriteItem")
         by_pk = {event_pk(n.event.tenant_id, n.event.event_id): n for n in news}
-        pending: list[Any] = [{"PutRequest": {"Item": new_event_item(new)}} for new in news]
-        for attempt in range(max_attempts):
-            if not pending:
-                break
-            if attempt:
-                self._sleep(full_jitter(attempt, BATCH_RETRY_BASE, BATCH_RETRY_CAP, self._rng))
-            try:
-                with translate_errors("BatchWriteItem events"):
-                    resp = self._client.batch_write_item(RequestItems={self._events: pending})
-            except StorageUnavailable:
-                if attempt == 0:
-                    raise
-                break  # part of the batch is written: report the rest as not written
-            pending = list(resp.get("UnprocessedItems", {}).get(self._events, []))
+        requests = [{"PutRequest": {"Item": new_event_item(new)}} for new in news]
+        pending = write_batch(
+            self._client,
+            self._events,
+            requests,
+            sleep=self._sleep,
+            rng=self._rng,
+            max_attempts=max_attempts,
+        )
         return [by_pk[str(request["PutRequest"]["Item"]["pk"]["S"])] for request in pending]
 
     def put_new_idempotent(
