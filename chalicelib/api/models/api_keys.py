@@ -17,11 +17,11 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     field_validator,
 )
 
 from chalicelib import errors
+from chalicelib.api.models.bodies import Body, FieldProblem, Model, validate_body
 from chalicelib.api.models.query import parse_query
 from chalicelib.api.models.responses import Response
 from chalicelib.domain.client_ip import MAX_ALLOWLIST_ENTRIES, InvalidAllowlist, parse_network
@@ -78,10 +78,6 @@ AllowedIps = Annotated[
 ]
 
 
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
 def _allowlist(entries: list[str]) -> list[str]:
     """Each entry parsed and normalised (``10.0.0.1`` -> ``10.0.0.1/32``); a bad one is named."""
     normalised = []
@@ -89,17 +85,8 @@ def _allowlist(entries: list[str]) -> list[str]:
         try:
             normalised.append(str(parse_network(entry)))
         except InvalidAllowlist as exc:
-            raise _FieldProblem(f"allowed_ips[{index}]", str(exc)) from None
+            raise FieldProblem(f"allowed_ips[{index}]", str(exc)) from None
     return normalised
-
-
-class _FieldProblem(ValueError):
-    """A problem that names its own field (an allowlist entry, not the list)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 class ApiKeyCreate(Body):
@@ -162,13 +149,6 @@ class ApiKeyListQuery(BaseModel):
 
 
 # -- parsing -----------------------------------------------------------------------------------
-def _location(loc: tuple[int | str, ...]) -> str:
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "body"
-
-
 _MESSAGES = {
     "name": f"must be 1-{MAX_NAME_CHARS} printable characters",
     "rate_limit": f"must be a whole number from 1 to {MAX_RATE_LIMIT}, or null",
@@ -180,32 +160,8 @@ _MESSAGES = {
 }
 
 
-def body_details(exc: ValidationError) -> list[dict[str, str]]:
-    """Pydantic's errors in the contract's ``{field, message}`` words."""
-    details = []
-    for error in exc.errors(include_url=False):
-        loc = tuple(error["loc"])
-        cause = (error.get("ctx") or {}).get("error")
-        if isinstance(cause, _FieldProblem):
-            details.append({"field": cause.field, "message": cause.message})
-        elif error["type"] == "extra_forbidden":
-            details.append({"field": _location(loc), "message": "is not a known field"})
-        elif error["type"] == "missing":
-            details.append({"field": _location(loc), "message": "is required"})
-        elif not loc:
-            details.append({"field": "body", "message": "must be a JSON object"})
-        else:
-            top = str(loc[0])
-            details.append({"field": _location(loc), "message": _MESSAGES.get(top, error["msg"])})
-    return details
-
-
-def _validate(model: type[Body], body: Any) -> Any:
-    try:
-        return model.model_validate({} if body is None else body)
-    except ValidationError as exc:
-        details = body_details(exc)
-        raise errors.ValidationError("The request body is not valid.", details=details) from None
+def _validate(model: type[Model], body: Any) -> Model:
+    return validate_body(model, body, _MESSAGES)
 
 
 def parse_key_create(body: Any, tenant_id: str, now: float) -> KeySpec:

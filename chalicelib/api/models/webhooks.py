@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from chalicelib import errors
-from chalicelib.api.models.api_keys import LIST_MESSAGES, body_details
+from chalicelib.api.models.api_keys import LIST_MESSAGES
+from chalicelib.api.models.bodies import Body, Model, validate_body
 from chalicelib.api.models.query import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, parse_query
 from chalicelib.api.models.responses import Response
 from chalicelib.domain.clock import format_ts, parse_ts
@@ -82,10 +83,6 @@ RatePerSecond = Annotated[
     ),
 ]
 Status = Literal["active", "paused", "disabled"]
-
-
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
 class WebhookCreate(Body):
@@ -179,19 +176,8 @@ _MESSAGES = {
 }
 
 
-def _validate(model: type[Body], body: Any) -> Any:
-    try:
-        return model.model_validate({} if body is None else body)
-    except ValidationError as exc:
-        details = body_details(exc)
-        for detail in details:
-            top = detail["field"].split("[")[0].split(".")[0]
-            if top in _MESSAGES and detail["message"] not in (
-                "is required",
-                "is not a known field",
-            ):
-                detail["message"] = _MESSAGES[top]
-        raise errors.ValidationError("The request body is not valid.", details=details) from None
+def _validate(model: type[Model], body: Any) -> Model:
+    return validate_body(model, body, _MESSAGES)
 
 
 def parse_webhook_create(body: Any) -> WebhookSpec:
