@@ -422,7 +422,7 @@ class FakeWebhookStore:
 
     def receiving(self, tenant_id: str) -> list[Webhook]:
         return [
-            self.webhooks[(tenant_id, w)]
+            dataclasses.replace(self.webhooks[(tenant_id, w)], secrets=())
             for t, w in sorted(self.webhooks)
             if t == tenant_id and self.webhooks[(t, w)].status == hooks.STATUS_ACTIVE
         ]

@@ -307,7 +307,8 @@ class WebhookStorage(Protocol):
         ...
 
     def receiving(self, tenant_id: str) -> list[Webhook]:
-        """The tenant's active webhooks (the fan-out's one Query per tenant and batch)."""
+        """The tenant's active webhooks (the fan-out's one Query per tenant and batch), without
+        their secrets (``secrets == ()``): the fan-out never signs."""
         ...
 
     def save(self, webhook: Webhook, fields: tuple[str, ...], read_updated_at: float) -> None:

@@ -175,6 +175,11 @@ def test_receiving_lists_only_active_webhooks(stores: Stores) -> None:
         hook_id(1),
         hook_id(4),
     ]
+    # Everything the fan-out needs, and no secret (it never signs).
+    first = stores.webhooks.receiving(TENANT)[0]
+    stored = stores.webhooks.get(TENANT, first.webhook_id)
+    assert stored is not None
+    assert first == dataclasses.replace(stored, secrets=())
 
 
 def test_save_writes_the_fields_named_over_the_version_read(stores: Stores) -> None:
