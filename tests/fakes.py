@@ -424,7 +424,7 @@ class FakeWebhookStore:
         return [
             dataclasses.replace(self.webhooks[(tenant_id, w)], secrets=())
             for t, w in sorted(self.webhooks)
-            if t == tenant_id and self.webhooks[(t, w)].status == hooks.STATUS_ACTIVE
+            if t == tenant_id and self.webhooks[(t, w)].receives
         ]
 
     def save(self, webhook: Webhook, fields: tuple[str, ...], read_updated_at: float) -> None:

@@ -57,7 +57,6 @@ from chalicelib.domain.webhooks import (
     DISABLED_GONE,
     KIND_EVENT,
     KIND_TEST,
-    STATUS_ACTIVE,
     STATUS_DISABLED,
     Attempt,
     Delivery,
@@ -242,7 +241,7 @@ class WebhookDeliveryService:
             "receive_count": received.receive_count,
         }
         webhook = self._webhook(message.tenant_id, message.webhook_id)
-        if webhook is None or webhook.status != STATUS_ACTIVE:
+        if webhook is None or not webhook.receives:
             reason = "endpoint deleted" if webhook is None else f"endpoint {webhook.status}"
             self._fail_unattempted(message, reason, log)
             return True

@@ -56,10 +56,6 @@ class DeliveryQueue:
                     self._built = self._factory()
         return self._built
 
-    @property
-    def configured(self) -> bool:
-        return bool(self._url)
-
     def _require(self) -> None:
         if not self._url:
             raise StoreError("no webhook queue configured (WEBHOOK_QUEUE_URL)")

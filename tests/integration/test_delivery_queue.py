@@ -80,7 +80,6 @@ def test_dead_letter_copies_a_message_or_an_unreadable_body_with_the_reason(
 
 def test_an_unconfigured_queue_refuses_with_a_store_error(sqs: Any) -> None:
     queue = DeliveryQueue(sqs, "", "")
-    assert not queue.configured
     with pytest.raises(StoreError):
         queue.send(messages(1))
     with pytest.raises(StoreError):
