@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAGE ?= dev
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help bootstrap run test test-unit test-integration test-e2e lint bench perf-gate perf-targets package clean
+.PHONY: help bootstrap run test test-unit test-integration test-e2e lint bench perf-gate perf-targets chaos chaos-ci package clean
 
 help:
 	@echo "make run        start the local stack (DynamoDB Local, tables, dev key, API on :8000, workers)"
@@ -15,6 +15,8 @@ help:
 	@echo "make bench      pytest-benchmark micro-benchmarks (saves JSON under .benchmarks/)"
 	@echo "make perf-gate  CI gate: same-run ratios (benchmarks, API vs raw engine) vs perf/baseline.json, webhook delivery smoke"
 	@echo "make perf-targets  the absolute latency targets, on a quiet machine (45 s load smoke)"
+	@echo "make chaos      every chaos experiment (EXPERIMENT=ddb-latency for one); reports in chaos/reports"
+	@echo "make chaos-ci   the short chaos set CI runs (latency, reset_peer, storage down, throttling)"
 	@echo "make package    chalice package STAGE=$(STAGE) + cfn-lint"
 	@echo "make clean      remove build output and caches"
 
@@ -51,6 +53,12 @@ perf-gate: bootstrap
 
 perf-targets: bootstrap
 	@$(PY) -m perf.runner smoke 45
+
+chaos: bootstrap
+	@$(PY) -m chaos $(EXPERIMENT)
+
+chaos-ci: bootstrap
+	@$(PY) -m chaos --ci
 
 package: bootstrap
 	@$(PY) scripts/package_stack.py --stage $(STAGE)

