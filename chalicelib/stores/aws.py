@@ -4,8 +4,9 @@
   only), standard retry mode.
 * DynamoDB responses are checked against their ``x-amz-crc32`` header. In ``standard`` mode
   botocore does not, and a truncated body parses as an empty result: a GetItem would read as
-  "not found". A mismatch is turned into a 500 before parsing, so botocore retries it; if it
-  persists, the call raises ``ChecksumError`` and the store reports the storage as unavailable.
+  "not found". A mismatch (or a 2xx without the header: its headers were cut short) is turned
+  into a 500 before parsing, so botocore retries it; if it persists, the call raises
+  ``ChecksumError`` and the store reports the storage as unavailable.
 """
 
 from __future__ import annotations
@@ -51,17 +52,30 @@ UNAVAILABLE_CODES = frozenset(
 
 
 CRC32_MISMATCH = "Crc32Mismatch"
+# No CRC-32 equals it (they are below 2**32): given as the missing header's value, it makes
+# botocore's own DynamoDB checksum retry (retries/special.py) retry a response that had none.
+IMPOSSIBLE_CRC32 = str(2**32)
 
 
 def _check_crc32(response_dict: Any = None, customized_response_dict: Any = None, **_: Any) -> None:
     """before-parse: on a mismatch, make the response a 500 so the retry handler retries it,
-    and mark the parsed result so that the last attempt raises (see :func:`_raise_on_crc32`)."""
+    and mark the parsed result so that the last attempt raises (see :func:`_raise_on_crc32`).
+
+    A 2xx without the header is as corrupt as one whose checksum differs: DynamoDB (and
+    DynamoDB Local, and its Streams API) sends ``x-amz-crc32`` on every answer, so a success
+    without it is an answer whose header block was cut short (urllib3 only logs that), and its
+    body, empty or partial, would parse as an empty result (an UpdateItem without
+    ``Attributes``). Found by the chaos suite's ``ddb-limit-data`` experiment."""
     if not response_dict:
         return
     expected = response_dict.get("headers", {}).get("x-amz-crc32")
-    if expected is None:
-        return
+    status = response_dict.get("status_code", 0)
+    if expected is None and not (isinstance(status, int) and 200 <= status < 300):
+        return  # an error answer cut short still fails; botocore reads its status
     body = response_dict.get("body", b"")
+    if expected is None:
+        # The headers are the HTTP response's own: the retry checker reads this value too.
+        response_dict["headers"]["x-amz-crc32"] = expected = IMPOSSIBLE_CRC32
     if str(zlib.crc32(body) & 0xFFFFFFFF) != expected:
         response_dict["status_code"] = 500
         if customized_response_dict is not None:

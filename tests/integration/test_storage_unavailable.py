@@ -198,6 +198,21 @@ def test_crc32_mismatch_is_retried_then_503_never_not_found(working: Runtime) ->
             assert app.client.http.get("/v1/health").status_code == 503
 
 
+def test_a_success_without_crc32_is_retried_then_503(working: Runtime) -> None:
+    """A 2xx whose header block was cut short (no x-amz-crc32, empty body) once read as an
+    UpdateItem without Attributes: a 500 on ack under the chaos suite's ddb-limit-data."""
+    cut = FakeDynamoDB(200, b"", {"Content-Type": "application/x-amz-json-1.0"})
+    with cut as fake:
+        for app in broken_app(working, fake.endpoint):
+            headers = {"X-API-Key": app.secret}
+            fake.targets.clear()
+            assert_unavailable(app.client.http.get(f"/v1/events/{EVENT_ID}", headers=headers))
+            assert fake.calls("GetItem") == ATTEMPTS
+            fake.targets.clear()
+            assert_unavailable(app.client.http.post(f"/v1/events/{EVENT_ID}/ack", headers=headers))
+            assert fake.calls("UpdateItem") >= ATTEMPTS  # the ack (and the rate limit's) retried
+
+
 def test_a_good_crc32_is_accepted(working: Runtime) -> None:
     body = b"{}"
     good = FakeDynamoDB(
