@@ -156,9 +156,10 @@ EXPERIMENTS: tuple[Experiment, ...] = (
     Experiment(
         "ddb-limit-data",
         "DynamoDB responses are cut short",
-        "Toxiproxy closes 30 % of the connections after 300 bytes of response for 20 s: a "
-        "truncated body must never read as an empty result (a GetItem as 'not found').",
-        [toxic("limit_data", 20, {"bytes": 300}, toxicity=0.3)],
+        "Toxiproxy closes every connection to DynamoDB after 1,500 bytes of responses for 20 s, "
+        "so pooled connections die mid-response again and again: a truncated body must never "
+        "read as an empty result (a GetItem as 'not found'), only as a retry or a 503.",
+        [toxic("limit_data", 20, {"bytes": 1500})],
         tags=("dynamodb", "toxiproxy", "truncation"),
     ),
     Experiment(

@@ -24,6 +24,7 @@ from chaos.report import failures, markdown, row, table
 ROOT = Path(__file__).resolve().parent.parent
 REPORTS = ROOT / "chaos" / "reports"
 WORK = ROOT / "build" / "chaos"
+FINAL_ANALYTICS_WAIT_SECONDS = 30.0
 
 
 def _name(configuration: dict[str, Any] | None, experiment: dict[str, Any]) -> str:
@@ -56,6 +57,10 @@ def after_experiment_control(context: dict[str, Any], state: dict[str, Any], **k
         return  # the stack never started: Chaos Toolkit reports why
     try:
         run.recovery = run.measure_recovery()
+        # Chaos Toolkit stops a hypothesis at its first failed probe: the data checks run once
+        # more here, so the report's figures are the final ones whatever failed first.
+        run.check_events()
+        run.analytics_match(FINAL_ANALYTICS_WAIT_SECONDS)
         summary = run.summary()
         found = failures(state, summary)
         if found:

@@ -22,7 +22,7 @@ ALLOWED: dict[str, frozenset[int]] = {
     "inbox": frozenset({200, 429, 503}),
     "ack": frozenset({200, 409, 429, 503}),
     "health": frozenset({200, 503}),
-    "deliveries": frozenset({200, 429, 503}),
+    "analytics": frozenset({200, 429, 503}),
 }
 # Transport-level failures between the load and the API (the API is never behind a fault):
 # the API did not answer at all.

@@ -127,9 +127,7 @@ class ToxiproxyServer:
     def clear(self, proxy: str | None = None) -> None:
         """Remove every toxic (of one proxy, or all) and enable the proxies again."""
         if proxy is None:
-            self.client.reset()
-            for name in list(self.client.proxies()):
-                self._remove_toxics(name)
+            self.client.reset()  # Toxiproxy's /reset: every proxy enabled, every toxic removed
             return
         self._remove_toxics(proxy)
         self.set_enabled(proxy, True)

@@ -1,0 +1,244 @@
+"""The chaos suite's pure parts: the ledger's verdicts, the report, the catalogue, the checks of
+stored events, the function timeout read from the template."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from chaos import catalog, report
+from chaos.ledger import NO_ANSWER, Ledger, Outcome, Tally, recovery_seconds
+from chaos.load import retry_wait
+from chaos.template import function_timeout
+from chaos.verify import StoredEvent, analytics_expected, analytics_seen, check_events
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def outcome(op: str, status: int, at: float = 0.0, retry_after: str | None = None) -> Outcome:
+    return Outcome(op, status, at, 0.01, retry_after=retry_after)
+
+
+# -- the contract each answer is judged against -----------------------------------------------
+@pytest.mark.parametrize(
+    ("op", "status", "retry_after", "violation"),
+    [
+        ("create", 201, None, False),
+        ("create", 200, None, False),
+        ("create", 503, "1", False),
+        ("create", 503, None, True),  # a 503 must say when to retry
+        ("create", 429, None, True),
+        ("create", 500, None, True),
+        ("create", 409, None, True),  # same key, same body: never a conflict
+        ("get", 404, None, True),  # an event the API said exists: "not found" is a loss
+        ("ack", 409, None, False),  # a retried ack whose first try went through
+        ("health", 503, "1", False),
+        ("health", 500, None, True),
+        ("inbox", NO_ANSWER, None, True),  # the API must always answer
+    ],
+)
+def test_violations(op: str, status: int, retry_after: str | None, violation: bool) -> None:
+    assert (outcome(op, status, retry_after=retry_after).violation() is not None) is violation
+
+
+def test_a_503_with_retry_after_is_not_a_server_error_but_a_500_is() -> None:
+    tally = Tally.of(
+        [outcome("create", 503, retry_after="1"), outcome("create", 500), outcome("create", 201)]
+    )
+    assert (tally.server_errors, tally.retryable_503, tally.violations) == (1, 1, 1)
+    assert tally.as_dict()["by_status"] == {"201": 1, "500": 1, "503": 1}
+
+
+def test_fault_windows_select_what_happened_during_them() -> None:
+    ledger = Ledger()
+    for at in (1.0, 5.0, 9.0):
+        ledger.record(outcome("create", 201, at))
+    ledger.fault_on("latency", 4.0)
+    assert ledger.fault_active()
+    ledger.fault_off(6.0)
+    assert not ledger.fault_active()
+    assert [o.at for o in ledger.during_fault(ledger.snapshot())] == [5.0]
+    assert ledger.last_fault_end() == 6.0
+
+
+def test_recovery_is_the_first_success_after_the_fault() -> None:
+    outcomes = [outcome("create", 503, 6.5, "1"), outcome("create", 201, 7.25)]
+    assert recovery_seconds(outcomes, 6.0, "create") == pytest.approx(1.25)
+    assert recovery_seconds(outcomes, 8.0, "create") is None
+
+
+def test_a_key_answered_with_two_event_ids_is_a_duplicate() -> None:
+    ledger = Ledger()
+    ledger.created("k1", "evt_1")
+    ledger.created("k1", "evt_2")
+    ledger.created("k2", "evt_3")
+    assert ledger.keys_with_several_events() == ["k1"]
+
+
+def test_a_key_that_gave_up_then_succeeded_is_confirmed() -> None:
+    ledger = Ledger()
+    ledger.gave_up("k1")
+    assert ledger.unconfirmed == {"k1"}
+    ledger.created("k1", "evt_1")
+    assert ledger.unconfirmed == set()
+    ledger.gave_up("k1")  # a later retry that failed does not unconfirm it
+    assert ledger.unconfirmed == set()
+
+
+# -- checks of what was stored -----------------------------------------------------------------
+def test_check_events_finds_lost_and_duplicated() -> None:
+    ledger = Ledger()
+    ledger.created("k1", "evt_1")
+    ledger.created("k2", "evt_2")
+    ledger.created("k3", "evt_3")
+    stored = [
+        StoredEvent("evt_1", "k1", "pending"),
+        StoredEvent("evt_3", "k3", "acknowledged"),
+        StoredEvent("evt_4", "k3", "pending"),  # a second event for k3
+        StoredEvent("evt_5", None, "pending"),  # no key: bulk load, not counted
+    ]
+    found = check_events(ledger, stored)
+    assert (found.lost, found.duplicated, found.written, found.stored) == (
+        ["evt_2"],
+        ["k3"],
+        3,
+        4,
+    )
+    assert not found.holds
+    assert analytics_expected(stored) == {"ingested": 4, "acknowledged": 1}
+
+
+def test_check_events_holds_when_everything_is_stored_once() -> None:
+    ledger = Ledger()
+    ledger.created("k1", "evt_1")
+    assert check_events(ledger, [StoredEvent("evt_1", "k1", "pending")]).holds
+
+
+def test_analytics_seen_reads_the_summary_totals() -> None:
+    summary = {"totals": {"ingested": 3, "acknowledged": 1, "deleted": 0}}
+    assert analytics_seen(summary) == {"ingested": 3, "acknowledged": 1}
+    assert analytics_seen({"error": {}}) is None
+
+
+# -- the load's retry wait ----------------------------------------------------------------------
+@given(st.integers(0, 30), st.integers(0, 1000))
+def test_retry_wait_is_bounded(attempt: int, seed: int) -> None:
+    wait = retry_wait(attempt, None, 4.0, random.Random(seed))
+    assert 0 <= wait <= min(4.0, 0.2 * 2**attempt)
+
+
+def test_retry_wait_honours_retry_after_up_to_the_cap() -> None:
+    rng = random.Random(1)
+    assert retry_wait(0, "2", 4.0, rng) == 2.0
+    assert retry_wait(0, "30", 4.0, rng) == 4.0
+
+
+# -- the template's function timeout ------------------------------------------------------------
+def test_function_timeout_is_the_shortest_deployed_stage_and_at_most_29(tmp_path: Path) -> None:
+    assert function_timeout(ROOT / ".chalice" / "config.json") == 29
+    config = tmp_path / "config.json"
+    config.write_text(
+        json.dumps({"stages": {"local": {"lambda_timeout": 5}, "dev": {"lambda_timeout": 20}}})
+    )
+    assert function_timeout(config) == 20
+    config.write_text(json.dumps({"stages": {"dev": {}}}))  # chalice's default, 60, capped
+    assert function_timeout(config) == 29
+
+
+# -- the report ---------------------------------------------------------------------------------
+def journal(before: bool = True, during: tuple[bool, ...] = (True,), after: bool = True) -> dict:
+    def state(met: bool) -> dict:
+        return {
+            "steady_state_met": met,
+            "probes": [{"activity": {"name": "health-by-contract"}, "tolerance_met": met}],
+        }
+
+    return {
+        "status": "completed",
+        "deviated": not after,
+        "steady_states": {
+            "before": state(before),
+            "during": [state(m) for m in during],
+            "after": state(after),
+        },
+        "experiment": {"title": "t"},
+    }
+
+
+SUMMARY = {
+    "experiment": "ddb-down",
+    "fault": "dynamodb: down",
+    "backend": "local",
+    "load": {"server_errors": 0, "retryable_503": 12},
+    "during": {},
+    "recovery_seconds": 0.42,
+    "checks": {"events": {"written": 10, "lost": 0, "duplicated": 0}},
+}
+
+
+def test_a_run_that_held_has_no_failures() -> None:
+    row = report.row(journal(), SUMMARY)
+    assert row["verdict"] == "held"
+    assert (row["before"], row["during"], row["after"]) == ("met", "met 1/1", "met")
+    assert (row["retryable_503"], row["recovery"]) == ("12", "0.42")
+    assert "ddb-down" in report.table([row])
+    assert report.markdown_table([row]).count("\n") == 2
+
+
+def test_a_check_that_failed_during_the_fault_fails_the_experiment() -> None:
+    found = report.failures(journal(during=(True, False)), SUMMARY)
+    assert found == ["steady state during the fault (check 2): health-by-contract"]
+    assert report.row(journal(during=(True, False)), SUMMARY)["during"] == "DEVIATED 1/2"
+
+
+def test_lost_events_and_500s_fail_the_experiment_even_if_the_hypothesis_held() -> None:
+    summary = {
+        **SUMMARY,
+        "load": {"server_errors": 2, "retryable_503": 0},
+        "checks": {"events": {"written": 10, "lost": 1, "duplicated": 3}},
+    }
+    found = report.failures(journal(), summary)
+    assert len(found) == 3
+    assert "FAILED" in report.markdown(journal(), summary)
+
+
+# -- the catalogue ------------------------------------------------------------------------------
+def test_the_experiment_files_are_the_catalogue() -> None:
+    """chaos/experiments/*.json are written by `python -m chaos.catalog --write`."""
+    assert catalog.main([]) == 0
+    files = {p.stem for p in catalog.EXPERIMENTS_DIR.glob("*.json")}
+    assert files == set(catalog.BY_NAME)
+
+
+def test_every_experiment_is_a_valid_chaos_toolkit_experiment() -> None:
+    from chaoslib.experiment import ensure_experiment_is_valid
+
+    for experiment in catalog.EXPERIMENTS:
+        document = json.loads(catalog.render(experiment))
+        ensure_experiment_is_valid(document)
+        assert document["controls"][0]["provider"]["module"] == "chaos.control"
+        assert document["rollbacks"], experiment.name
+
+
+def test_the_ci_set_is_the_issue_s_short_set() -> None:
+    assert set(catalog.CI_SET) == {"ddb-latency", "ddb-reset-peer", "ddb-down", "ddb-throttling"}
+
+
+def test_every_probe_and_action_the_experiments_name_exists() -> None:
+    import importlib
+
+    for experiment in catalog.EXPERIMENTS:
+        document = experiment.document()
+        steps = [
+            *document["steady-state-hypothesis"]["probes"],
+            *document["method"],
+            *document["rollbacks"],
+        ]
+        for step in steps:
+            provider = step["provider"]
+            assert callable(getattr(importlib.import_module(provider["module"]), provider["func"]))
