@@ -68,6 +68,10 @@ class Experiment:
     webhook: bool = False
     extra: tuple[dict[str, Any], ...] = ()  # more probes
     after_fault: tuple[dict[str, Any], ...] = ()  # steps between faults-off and finish-load
+    # Evidence the fault took effect (else the experiment proves nothing and fails): some 503 +
+    # Retry-After while it was on, or a call at least this slow.
+    expect_503_during: bool = False
+    expect_slowest_at_least: float = 0.0
 
     def document(self) -> dict[str, Any]:
         method: list[dict[str, Any]] = []
@@ -83,7 +87,15 @@ class Experiment:
             "title": self.title,
             "description": self.description,
             "tags": ["triggers-api", *self.tags, *(["ci"] if self.ci else [])],
-            "configuration": {"experiment_name": self.name},
+            "configuration": {
+                "experiment_name": self.name,
+                **({"expect_503_during": True} if self.expect_503_during else {}),
+                **(
+                    {"expect_slowest_at_least": self.expect_slowest_at_least}
+                    if self.expect_slowest_at_least
+                    else {}
+                ),
+            },
             "controls": [
                 {
                     "name": "triggers-api-stack",
@@ -126,6 +138,7 @@ EXPERIMENTS: tuple[Experiment, ...] = (
         [toxic("latency", 20, {"latency": 200, "jitter": 0})],
         tags=("dynamodb", "toxiproxy", "latency"),
         ci=True,
+        expect_slowest_at_least=0.2,
     ),
     Experiment(
         "ddb-latency-jitter",
@@ -134,6 +147,7 @@ EXPERIMENTS: tuple[Experiment, ...] = (
         "timeout, so calls succeed slowly; answers are 2xx or 503 + Retry-After.",
         [toxic("latency", 20, {"latency": 1000, "jitter": 500})],
         tags=("dynamodb", "toxiproxy", "latency"),
+        expect_slowest_at_least=1.0,
     ),
     Experiment(
         "ddb-timeout",
@@ -143,6 +157,7 @@ EXPERIMENTS: tuple[Experiment, ...] = (
         "never hangs, and recovers when the toxic goes.",
         [toxic("timeout", 15, {"timeout": 5000})],
         tags=("dynamodb", "toxiproxy", "timeout"),
+        expect_503_during=True,
     ),
     Experiment(
         "ddb-reset-peer",
@@ -185,6 +200,7 @@ EXPERIMENTS: tuple[Experiment, ...] = (
         [action("storage-down", "disable_proxy", 10)],
         tags=("dynamodb", "toxiproxy", "outage"),
         ci=True,
+        expect_503_during=True,
     ),
     Experiment(
         "ddb-throttling",
@@ -203,6 +219,7 @@ EXPERIMENTS: tuple[Experiment, ...] = (
         ],
         tags=("dynamodb", "throttling"),
         ci=True,
+        expect_503_during=True,
     ),
     Experiment(
         "ddb-errors",
@@ -219,24 +236,25 @@ EXPERIMENTS: tuple[Experiment, ...] = (
             )
         ],
         tags=("dynamodb", "5xx"),
+        expect_503_during=True,
     ),
     Experiment(
         "webhook-target-faults",
         "The webhook receiver is slow, resets, then is down",
         "A webhook receives every event through Toxiproxy: 16 s of latency (over the 15 s "
-        "delivery timeout), then 2 s of connection resets, then the receiver down for 3 s. "
+        "delivery timeout), then 4 s of connection resets, then the receiver down for 4 s. "
         "Deliveries are retried under the same webhook-id; none is lost or doubled.",
         [
             # Windows 7 s apart: a delivery that fails in one retries 5 s (+/- 10 %) later,
             # outside the next, so each is retried before the schedule's 5-minute step.
             toxic("latency", 16, {"latency": 16000}, proxy="webhook"),
             action("receiver-ok", "remove_faults", 7),
-            toxic("reset_peer", 2, {"timeout": 0}, proxy="webhook"),
+            toxic("reset_peer", 4, {"timeout": 0}, proxy="webhook"),
             action("receiver-ok-again", "remove_faults", 7),
-            action("receiver-down", "disable_proxy", 3, proxy="webhook"),
+            action("receiver-down", "disable_proxy", 4, proxy="webhook"),
         ],
         tags=("webhooks", "toxiproxy"),
-        load={"events_per_second": 4, "max_seconds": 45},
+        load={"events_per_second": 4, "max_seconds": 50},
         webhook=True,
     ),
     Experiment(
@@ -286,6 +304,7 @@ EXPERIMENTS: tuple[Experiment, ...] = (
             action("heavy-requests", "heavy_requests", seconds=40, concurrency=4),
         ],
         tags=("dynamodb", "toxiproxy", "timeout", "lambda"),
+        expect_slowest_at_least=2.5,
         load={"events_per_second": 4, "max_seconds": 60},
         extra=(BUDGET_PROBE,),
     ),

@@ -39,6 +39,11 @@ def before_experiment_control(
     with_workers = bool((configuration or {}).get("with_workers", True))
     started = time.monotonic()
     run = harness.begin(name, WORK / name, with_workers=with_workers)
+    run.expectations = {
+        key: value
+        for key, value in (configuration or {}).items()
+        if key in ("expect_503_during", "expect_slowest_at_least")
+    }
     run.notes.append(f"stack started in {time.monotonic() - started:.1f} s")
 
 

@@ -6,6 +6,7 @@ the checks found. :func:`current` is the running experiment's harness.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,7 @@ class Harness:
     health_recovery: float | None = None
     webhook: Webhook | None = None
     notes: list[str] = field(default_factory=list)
+    expectations: dict[str, Any] = field(default_factory=dict)  # evidence the fault took effect
     checks: dict[str, Any] = field(default_factory=dict)
     started_at: float = field(default_factory=time.time)
 
@@ -106,10 +108,11 @@ class Harness:
         return outcome
 
     def check_events(self) -> EventCheck:
+        told = self.ledger.copy()  # before reading the store: it can only be ahead of this
         stored = stored_events(
             self.stack.direct_client(), self.stack.direct_settings(), self.stack.tenant_id
         )
-        found = check_events(self.ledger, stored)
+        found = check_events(told, stored)
         self.checks["events"] = found.as_dict()
         return found
 
@@ -211,6 +214,16 @@ class Harness:
             "several_per_event": sum(len(v) > 1 for v in per_event.values()),
             "not_received": sum(d["delivery_id"] not in received for d in succeeded),
             "retried": sum(len(d["attempts"]) > 1 for d in deliveries),
+            # Why attempts failed (timeout, connect, protocol, http_status...): the evidence that
+            # each fault on the receiver's path bit.
+            "attempt_errors": dict(
+                Counter(
+                    str(attempt.get("error"))
+                    for d in deliveries
+                    for attempt in d["attempts"]
+                    if attempt.get("error")
+                )
+            ),
             "receiver_duplicates": len(receiver.duplicates) if receiver is not None else 0,
         }
 
@@ -226,6 +239,7 @@ class Harness:
             "recovery_seconds": self.recovery,
             "checks": self.checks,
             "notes": self.notes,
+            **self.expectations,
         }
 
 

@@ -144,6 +144,18 @@ class Ledger:
             ]
 
     # -- reading -----------------------------------------------------------------------------
+    def copy(self) -> Ledger:
+        """A snapshot: what the load had been told up to now (checks read the store after it,
+        so an event answered while they read is not taken for a lost one)."""
+        with self._lock:
+            other = Ledger()
+            other.outcomes = list(self.outcomes)
+            other.accepted = {key: set(ids) for key, ids in self.accepted.items()}
+            other.unconfirmed = set(self.unconfirmed)
+            other.acknowledged = set(self.acknowledged)
+            other.windows = list(self.windows)
+            return other
+
     def snapshot(self) -> list[Outcome]:
         with self._lock:
             return list(self.outcomes)

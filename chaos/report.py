@@ -57,6 +57,12 @@ def failures(journal: dict[str, Any], summary: dict[str, Any]) -> list[str]:
         found.append(f"{events['lost']} acknowledged events lost")
     if events.get("duplicated"):
         found.append(f"{events['duplicated']} idempotency keys with several events")
+    during = summary.get("during", {})
+    if summary.get("expect_503_during") and not during.get("retryable_503"):
+        found.append("the fault showed no effect: no 503 + Retry-After while it was on")
+    slower = summary.get("expect_slowest_at_least")
+    if slower and float(during.get("max_seconds", 0)) < float(slower):
+        found.append(f"the fault showed no effect: no call took {slower} s or more while it was on")
     if summary.get("load", {}).get("server_errors"):
         found.append(f"{summary['load']['server_errors']} answers 5xx (not a 503 + Retry-After)")
     return found

@@ -242,3 +242,30 @@ def test_every_probe_and_action_the_experiments_name_exists() -> None:
         for step in steps:
             provider = step["provider"]
             assert callable(getattr(importlib.import_module(provider["module"]), provider["func"]))
+
+
+def test_a_fault_without_visible_effect_fails_the_experiment() -> None:
+    """An experiment whose fault never bit proves nothing: it fails rather than 'holds'."""
+    quiet = {**SUMMARY, "during": {"retryable_503": 0, "max_seconds": 0.05}}
+    assert report.failures(journal(), {**quiet, "expect_503_during": True}) == [
+        "the fault showed no effect: no 503 + Retry-After while it was on"
+    ]
+    assert report.failures(journal(), {**quiet, "expect_slowest_at_least": 0.2}) == [
+        "the fault showed no effect: no call took 0.2 s or more while it was on"
+    ]
+    bit = {**SUMMARY, "during": {"retryable_503": 3, "max_seconds": 0.9}}
+    assert (
+        report.failures(
+            journal(), {**bit, "expect_503_during": True, "expect_slowest_at_least": 0.2}
+        )
+        == []
+    )
+
+
+def test_a_ledger_copy_does_not_see_later_events() -> None:
+    ledger = Ledger()
+    ledger.created("k1", "evt_1")
+    told = ledger.copy()
+    ledger.created("k2", "evt_2")  # answered while the check reads the store
+    assert check_events(told, [StoredEvent("evt_1", "k1", "pending")]).holds
+    assert not check_events(ledger, [StoredEvent("evt_1", "k1", "pending")]).holds

@@ -19,7 +19,11 @@ def test_ci_run_exports_ci_to_every_make_call(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "CI"}
     env["PATH"] = f"{tmp_path}{os.pathsep}{env['PATH']}"
     subprocess.run(["bash", str(ROOT / ".ci" / "run")], env=env, check=True, timeout=30)
-    assert record.read_text().splitlines() == ["CI=true test", "CI=true perf-gate"]
+    assert record.read_text().splitlines() == [
+        "CI=true test",
+        "CI=true perf-gate",
+        "CI=true chaos-ci",
+    ]
 
 
 def test_the_loaded_profile_follows_ci() -> None:
