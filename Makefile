@@ -16,7 +16,7 @@ help:
 	@echo "make perf-gate  CI gate: same-run ratios (benchmarks, API vs raw engine) vs perf/baseline.json, webhook delivery smoke"
 	@echo "make perf-targets  the absolute latency targets, on a quiet machine (45 s load smoke)"
 	@echo "make chaos      every chaos experiment (EXPERIMENT=ddb-latency for one); reports in chaos/reports"
-	@echo "make chaos-ci   the short chaos set CI runs (latency, reset_peer, storage down, throttling)"
+	@echo "make chaos-ci   the short chaos set CI runs (latency, reset_peer, storage down, throttling; throttling again on LocalStack)"
 	@echo "make package    chalice package STAGE=$(STAGE) + cfn-lint"
 	@echo "make clean      remove build output and caches"
 
@@ -58,7 +58,9 @@ chaos: bootstrap
 	@$(PY) -m chaos $(EXPERIMENT)
 
 chaos-ci: bootstrap
+	@bash scripts/install_localstack.sh
 	@$(PY) -m chaos --ci
+	@$(PY) -m chaos --localstack ddb-throttling
 
 package: bootstrap
 	@$(PY) scripts/package_stack.py --stage $(STAGE)

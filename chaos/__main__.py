@@ -5,6 +5,7 @@ the suite's table.
     python -m chaos ddb-latency ddb-down # some
     python -m chaos --ci                 # the short set .ci/run runs
     python -m chaos --list
+    python -m chaos --localstack ddb-throttling   # on a LocalStack this command starts
 
 Each experiment runs as ``chaos run --hypothesis-strategy continuously`` (steady state checked
 before, every few seconds during, and after the method) in its own process, on its own stack.
@@ -15,14 +16,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from chaos import localstack
 from chaos.catalog import BY_NAME, CI_SET, EXPERIMENTS, EXPERIMENTS_DIR
 from chaos.control import REPORTS, WORK
 from chaos.report import markdown_table, table
+from devstack.ports import free_port
 
 FREQUENCY_SECONDS = 4
 
@@ -47,13 +51,13 @@ def command(name: str) -> list[str]:
     ]
 
 
-def run_one(name: str) -> dict[str, str]:
+def run_one(name: str, env: dict[str, str] | None = None) -> dict[str, str]:
     (WORK / name).mkdir(parents=True, exist_ok=True)
     latest = WORK / name / "report.json"
     latest.unlink(missing_ok=True)
     started = time.monotonic()
     print(f"[chaos] {name}: {BY_NAME[name].title}", flush=True)
-    code = subprocess.call(command(name))
+    code = subprocess.call(command(name), env=env)
     seconds = time.monotonic() - started
     if not latest.exists():
         return {
@@ -69,11 +73,28 @@ def run_one(name: str) -> dict[str, str]:
     return row
 
 
+def run_on_localstack(names: list[str]) -> list[dict[str, str]]:
+    """Each experiment with CHAOS_BACKEND=localstack, on one LocalStack started here."""
+    if not localstack.installed():
+        raise SystemExit(f"LocalStack is not installed: {localstack.INSTALL_HINT}")
+    log = WORK / "localstack.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with localstack.LocalStackServer(free_port(), log) as server:
+        env = {**os.environ, "CHAOS_BACKEND": "localstack", "LOCALSTACK_ENDPOINT": server.endpoint}
+        print(f"[chaos] LocalStack at {server.endpoint} (log {log})", flush=True)
+        return [run_one(name, env) for name in names]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the chaos experiments.")
     parser.add_argument("experiments", nargs="*", help="names (default: all)")
     parser.add_argument("--ci", action="store_true", help="the short set CI runs")
     parser.add_argument("--list", action="store_true", help="list the experiments and exit")
+    parser.add_argument(
+        "--localstack",
+        action="store_true",
+        help="start LocalStack (scripts/install_localstack.sh installs it) and run on it",
+    )
     args = parser.parse_args(argv)
     if args.list:
         for experiment in EXPERIMENTS:
@@ -85,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"unknown experiment(s): {', '.join(unknown)}; try --list", file=sys.stderr)
         return 2
-    rows = [run_one(name) for name in names]
+    rows = run_on_localstack(names) if args.localstack else [run_one(name) for name in names]
     print("\n" + table(rows) + "\n", flush=True)
     REPORTS.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())

@@ -14,10 +14,11 @@ from typing import Any
 from chaos.harness import current
 from chaos.ledger import NO_ANSWER
 from chaos.load import LoadShape
-from chaos.localstack_config import set_error_probability
+from chaos.localstack import set_error_probability
 from chaos.stack import DYNAMODB_PROXY, localstack_endpoint
 
 # Chaos Toolkit's python provider passes the JSON arguments by name.
+LOCALSTACK_ERROR = "ProvisionedThroughputExceededException"  # the only one LocalStack injects
 
 
 def start_load(
@@ -80,12 +81,14 @@ def inject_dynamodb_errors(
     description: str = "",
 ) -> dict[str, Any]:
     """DynamoDB answers ``error`` to a share of requests: through LocalStack's error
-    probability on the ``localstack`` backend, else through the product's fault-injection hook
-    (``CHAOS_FAULTS_FILE``, which only the ``local`` stage accepts)."""
+    probability on the ``localstack`` backend (which can only throttle: HTTP 400
+    ProvisionedThroughputExceededException on item reads and writes), else through the
+    product's fault-injection hook (``CHAOS_FAULTS_FILE``, which only the ``local`` stage
+    accepts, on either backend)."""
     harness = current()
-    if harness.stack.backend == "localstack":
-        set_error_probability(localstack_endpoint(), probability)
-        how = "LocalStack DYNAMODB_ERROR_PROBABILITY"
+    if harness.stack.backend == "localstack" and error == LOCALSTACK_ERROR:
+        set_error_probability(localstack_endpoint(), probability, probability)
+        how = "LocalStack's error probability"
     else:
         plan: dict[str, Any] = {"error": error, "probability": probability}
         if operations:
@@ -101,7 +104,7 @@ def remove_faults() -> dict[str, Any]:
     and report how long that took."""
     harness = current()
     if harness.stack.backend == "localstack":
-        set_error_probability(localstack_endpoint(), 0.0)
+        set_error_probability(localstack_endpoint(), 0.0, 0.0)
     harness.faults_off()
     return {"health_recovery_seconds": harness.health_recovery}
 

@@ -40,9 +40,7 @@ def before_experiment_control(
     started = time.monotonic()
     run = harness.begin(name, WORK / name, with_workers=with_workers)
     run.expectations = {
-        key: value
-        for key, value in (configuration or {}).items()
-        if key in ("expect_503_during", "expect_slowest_at_least")
+        key: value for key, value in (configuration or {}).items() if key.startswith("expect_")
     }
     run.notes.append(f"stack started in {time.monotonic() - started:.1f} s")
 

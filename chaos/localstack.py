@@ -211,24 +211,33 @@ class LocalStackServer:
 
     # -- run-time configuration --------------------------------------------------------------
     def set_config(self, variable: str, value: object) -> object:
-        """Set one of LocalStack's config variables now; returns the value LocalStack reports
-        (numbers come back as floats)."""
-        answer = requests.post(
-            self.endpoint + "/_localstack/config",
-            json={"variable": variable, "value": value},
-            timeout=10,
-        )
-        if answer.status_code != 200:
-            raise RuntimeError(
-                f"LocalStack refused {variable}={value!r} ({answer.status_code}: "
-                f"{answer.text[:200]}); it needs ENABLE_CONFIG_UPDATES=1"
-            )
-        return answer.json().get("value")
+        return set_config(self.endpoint, variable, value)
 
     def set_error_probability(self, read: float, write: float) -> None:
-        """The share of DynamoDB reads and writes answered 400
-        ProvisionedThroughputExceededException from now on (0 to switch it off)."""
-        for name, probability in ((READ_ERROR_PROBABILITY, read), (WRITE_ERROR_PROBABILITY, write)):
-            if not 0.0 <= probability <= 1.0:
-                raise ValueError(f"{name} must be within 0..1 (got {probability})")
-            self.set_config(name, float(probability))
+        set_error_probability(self.endpoint, read, write)
+
+
+# Module functions: they work on any LocalStack (an SRE's own at LOCALSTACK_ENDPOINT too).
+def set_config(endpoint: str, variable: str, value: object) -> object:
+    """Set one of LocalStack's config variables now; returns the value LocalStack reports
+    (numbers come back as floats)."""
+    answer = requests.post(
+        endpoint.rstrip("/") + "/_localstack/config",
+        json={"variable": variable, "value": value},
+        timeout=10,
+    )
+    if answer.status_code != 200:
+        raise RuntimeError(
+            f"LocalStack refused {variable}={value!r} ({answer.status_code}: "
+            f"{answer.text[:200]}); it needs ENABLE_CONFIG_UPDATES=1"
+        )
+    return answer.json().get("value")
+
+
+def set_error_probability(endpoint: str, read: float, write: float) -> None:
+    """The share of DynamoDB reads and writes answered 400
+    ProvisionedThroughputExceededException from now on (0 to switch it off)."""
+    for name, probability in ((READ_ERROR_PROBABILITY, read), (WRITE_ERROR_PROBABILITY, write)):
+        if not 0.0 <= probability <= 1.0:
+            raise ValueError(f"{name} must be within 0..1 (got {probability})")
+        set_config(endpoint, name, float(probability))

@@ -63,6 +63,9 @@ def failures(journal: dict[str, Any], summary: dict[str, Any]) -> list[str]:
     slower = summary.get("expect_slowest_at_least")
     if slower and float(during.get("max_seconds", 0)) < float(slower):
         found.append(f"the fault showed no effect: no call took {slower} s or more while it was on")
+    webhook = summary.get("checks", {}).get("webhook", {})
+    if summary.get("expect_webhook_retries") and not webhook.get("retried"):
+        found.append("the fault showed no effect: no webhook delivery needed a second attempt")
     if summary.get("load", {}).get("server_errors"):
         found.append(f"{summary['load']['server_errors']} answers 5xx (not a 503 + Retry-After)")
     return found
@@ -73,8 +76,10 @@ def row(journal: dict[str, Any], summary: dict[str, Any]) -> dict[str, str]:
     events = summary.get("checks", {}).get("events", {})
     load = summary.get("load", {})
     recovery = summary.get("recovery_seconds")
+    backend = summary.get("backend") or "local"
     return {
-        "experiment": str(summary.get("experiment", "")),
+        "experiment": str(summary.get("experiment", ""))
+        + ("" if backend == "local" else f" ({backend})"),
         "fault": str(summary.get("fault", "")),
         "before": _state(states.get("before")),
         "during": _during(states.get("during")),

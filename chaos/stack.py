@@ -19,7 +19,8 @@ Backends (``CHAOS_BACKEND``):
   fault-injection hook, which only the ``local`` stage accepts (``CHAOS_FAULTS_FILE``: the
   suite writes the file, the API and workers read it at run time).
 * ``localstack``: a LocalStack at ``LOCALSTACK_ENDPOINT`` (default http://127.0.0.1:4566), its
-  DynamoDB behind the same proxy; throttling through its own error-probability settings.
+  DynamoDB behind the same proxy; throttling through its own error-probability settings (5xx,
+  which LocalStack cannot inject, still through the hook).
 """
 
 from __future__ import annotations
@@ -121,9 +122,8 @@ class ChaosStack:
             environment = {
                 "AWS_ENDPOINT_URL_DYNAMODB": proxied,
                 "AWS_ENDPOINT_URL_DYNAMODB_STREAMS": proxied,
+                "CHAOS_FAULTS_FILE": str(self.faults_file),
             }
-            if self.backend == "local":
-                environment["CHAOS_FAULTS_FILE"] = str(self.faults_file)
             self.local = LocalStack(
                 self.work_dir,
                 engine=engine,
@@ -168,12 +168,14 @@ class ChaosStack:
         return self.stack.api_url
 
     def direct_settings(self) -> Settings:
-        """The app's settings aimed at the engine itself (not through the proxy)."""
+        """The app's settings aimed at the engine itself (not through the proxy), with the most
+        attempts settings allow: LocalStack throttles the checks' own reads too."""
         return self.stack.settings(
             {
                 "AWS_ENDPOINT_URL_DYNAMODB": self.stack.dynamodb_endpoint,
                 "AWS_ENDPOINT_URL_DYNAMODB_STREAMS": self.stack.dynamodb_endpoint,
                 "CHAOS_FAULTS_FILE": "",
+                "AWS_TOTAL_MAX_ATTEMPTS": "10",
             }
         )
 

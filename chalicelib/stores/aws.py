@@ -57,15 +57,22 @@ CRC32_MISMATCH = "Crc32Mismatch"
 IMPOSSIBLE_CRC32 = str(2**32)
 
 
-def _check_crc32(response_dict: Any = None, customized_response_dict: Any = None, **_: Any) -> None:
+def _check_crc32(
+    response_dict: Any = None,
+    customized_response_dict: Any = None,
+    required: bool = True,
+    **_: Any,
+) -> None:
     """before-parse: on a mismatch, make the response a 500 so the retry handler retries it,
     and mark the parsed result so that the last attempt raises (see :func:`_raise_on_crc32`).
 
-    A 2xx without the header is as corrupt as one whose checksum differs: DynamoDB (and
-    DynamoDB Local, and its Streams API) sends ``x-amz-crc32`` on every answer, so a success
-    without it is an answer whose header block was cut short (urllib3 only logs that), and its
-    body, empty or partial, would parse as an empty result (an UpdateItem without
-    ``Attributes``). Found by the chaos suite's ``ddb-limit-data`` experiment."""
+    ``required`` (DynamoDB): a 2xx without the header is as corrupt as one whose checksum
+    differs. DynamoDB (and DynamoDB Local, and LocalStack) sends ``x-amz-crc32`` on every
+    answer, so a success without it is an answer whose header block was cut short (urllib3 only
+    logs that), and its body, empty or partial, would parse as an empty result (an UpdateItem
+    without ``Attributes``): found by the chaos suite's ``ddb-limit-data``. DynamoDB Streams
+    answers need not carry it (LocalStack's do not): there, only an empty 2xx body counts as
+    cut short."""
     if not response_dict:
         return
     expected = response_dict.get("headers", {}).get("x-amz-crc32")
@@ -74,12 +81,18 @@ def _check_crc32(response_dict: Any = None, customized_response_dict: Any = None
         return  # an error answer cut short still fails; botocore reads its status
     body = response_dict.get("body", b"")
     if expected is None:
+        if not required and body:
+            return
         # The headers are the HTTP response's own: the retry checker reads this value too.
         response_dict["headers"]["x-amz-crc32"] = expected = IMPOSSIBLE_CRC32
     if str(zlib.crc32(body) & 0xFFFFFFFF) != expected:
         response_dict["status_code"] = 500
         if customized_response_dict is not None:
             customized_response_dict[CRC32_MISMATCH] = expected
+
+
+def _check_stream_crc32(**kwargs: Any) -> None:
+    _check_crc32(required=False, **kwargs)
 
 
 def _raise_on_crc32(parsed: Any = None, **_: Any) -> None:
@@ -123,7 +136,7 @@ def dynamodb_streams_client(
     client = session.client(
         "dynamodbstreams", config=client_config(settings, pool=10), endpoint_url=endpoint_url
     )
-    client.meta.events.register_first("before-parse.dynamodb-streams.*", _check_crc32)
+    client.meta.events.register_first("before-parse.dynamodb-streams.*", _check_stream_crc32)
     client.meta.events.register_first("after-call.dynamodb-streams.*", _raise_on_crc32)
     return client
 

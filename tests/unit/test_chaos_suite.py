@@ -269,3 +269,13 @@ def test_a_ledger_copy_does_not_see_later_events() -> None:
     ledger.created("k2", "evt_2")  # answered while the check reads the store
     assert check_events(told, [StoredEvent("evt_1", "k1", "pending")]).holds
     assert not check_events(ledger, [StoredEvent("evt_1", "k1", "pending")]).holds
+
+
+def test_a_webhook_fault_that_caused_no_retry_fails_the_experiment() -> None:
+    summary = {**SUMMARY, "expect_webhook_retries": True}
+    quiet = {**summary, "checks": {**SUMMARY["checks"], "webhook": {"retried": 0}}}
+    bit = {**summary, "checks": {**SUMMARY["checks"], "webhook": {"retried": 4}}}
+    assert report.failures(journal(), quiet) == [
+        "the fault showed no effect: no webhook delivery needed a second attempt"
+    ]
+    assert report.failures(journal(), bit) == []
