@@ -15,7 +15,7 @@ from dataclasses import field
 from typing import Annotated, Any
 
 import annotated_types
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic.dataclasses import dataclass
 from pydantic_core import ErrorDetails, PydanticCustomError
 
@@ -62,6 +62,7 @@ ENVIRONMENT = {
     "WEBHOOK_DLQ_URL": "webhook_dlq_url",
     "WEBHOOK_ALLOW_PRIVATE_TARGETS": "webhook_allow_private_targets",
     "WEBHOOK_SECRETS_KEY": "webhook_secrets_key",
+    "CHAOS_FAULTS_FILE": "chaos_faults_file",
 }
 
 
@@ -104,6 +105,9 @@ class Settings:
     # Seals webhook signing secrets at rest (stores/secret_box.py). Empty: derived from
     # CURSOR_SIGNING_KEY (local and tests); dev and prod set their own from Secrets Manager.
     webhook_secrets_key: bytes = b""
+    # A JSON fault plan the chaos suite writes (stores/fault_injection.py): DynamoDB throttling
+    # and 5xx injected by a botocore hook. The local stage only: refused anywhere else.
+    chaos_faults_file: str = ""
     version: str = __version__
 
     @field_validator("stage")
@@ -159,6 +163,15 @@ class Settings:
         if key and len(key) < 16:
             raise _refuse("WEBHOOK_SECRETS_KEY must be at least 16 characters (or unset)")
         return key
+
+    @model_validator(mode="after")
+    def _chaos_local_only(self) -> Settings:
+        if self.chaos_faults_file and self.stage != "local":
+            raise _refuse(
+                "CHAOS_FAULTS_FILE injects DynamoDB faults and is refused on stage "
+                f"{self.stage!r}: only the local stage may set it"
+            )
+        return self
 
     @property
     def webhook_secrets_key_material(self) -> bytes:

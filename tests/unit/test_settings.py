@@ -109,3 +109,15 @@ def test_unknown_table_name_is_an_error() -> None:
 def test_region_comes_from_the_environment() -> None:
     assert load_settings({**BASE, "AWS_DEFAULT_REGION": "eu-west-1"}).region == "eu-west-1"
     assert load_settings({**BASE, "AWS_REGION": "eu-central-1"}).region == "eu-central-1"
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_chaos_faults_file_is_refused_outside_local(stage: str) -> None:
+    with pytest.raises(SettingsError, match=r"CHAOS_FAULTS_FILE .* only the local stage"):
+        load_settings({**BASE, "STAGE": stage, "CHAOS_FAULTS_FILE": "/tmp/faults.json"})
+
+
+def test_chaos_faults_file_is_allowed_on_local_and_off_by_default() -> None:
+    assert load_settings(BASE).chaos_faults_file == ""
+    settings = load_settings({**BASE, "CHAOS_FAULTS_FILE": "/tmp/faults.json"})
+    assert settings.chaos_faults_file == "/tmp/faults.json"
