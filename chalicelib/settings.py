@@ -20,6 +20,7 @@ from pydantic.dataclasses import dataclass
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 from chalicelib import __version__
+from chalicelib.domain.deadline import MARGIN_SECONDS, attempt_seconds
 
 KNOWN_STAGES = ("local", "dev", "prod")
 TABLE_NAMES = (
@@ -63,6 +64,7 @@ ENVIRONMENT = {
     "WEBHOOK_ALLOW_PRIVATE_TARGETS": "webhook_allow_private_targets",
     "WEBHOOK_SECRETS_KEY": "webhook_secrets_key",
     "CHAOS_FAULTS_FILE": "chaos_faults_file",
+    "REQUEST_TIME_BUDGET_SECONDS": "request_time_budget_seconds",
 }
 
 
@@ -92,6 +94,9 @@ class Settings:
     aws_connect_timeout: Annotated[float, _seconds(0.05, 30.0)] = 1.0
     aws_read_timeout: Annotated[float, _seconds(0.05, 60.0)] = 3.0
     aws_total_max_attempts: Annotated[int, Field(ge=1, le=10)] = 3
+    # The longest a request may take to answer: the template's function timeout (API Gateway's
+    # 29 s limit too). In Lambda the context's remaining time, if less, wins (domain/deadline.py).
+    request_time_budget_seconds: Annotated[float, _seconds(0.1, 900.0)] = 29.0
     log_level: str = "INFO"
     # The events table stream, for on_dynamodb_record; the infra merge template overrides it.
     events_stream_arn: str = STREAM_ARN_PLACEHOLDER
@@ -170,6 +175,17 @@ class Settings:
             raise _refuse(
                 "CHAOS_FAULTS_FILE injects DynamoDB faults and is refused on stage "
                 f"{self.stage!r}: only the local stage may set it"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _budget_fits_an_attempt(self) -> Settings:
+        attempt = attempt_seconds(self.aws_connect_timeout, self.aws_read_timeout)
+        if self.request_time_budget_seconds < attempt:
+            raise _refuse(
+                f"REQUEST_TIME_BUDGET_SECONDS ({self.request_time_budget_seconds:g} s) must be at "
+                f"least one AWS attempt: AWS_CONNECT_TIMEOUT + AWS_READ_TIMEOUT + "
+                f"{MARGIN_SECONDS:g} s = {attempt:g} s, or no request could reach storage"
             )
         return self
 

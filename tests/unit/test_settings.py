@@ -121,3 +121,30 @@ def test_chaos_faults_file_is_allowed_on_local_and_off_by_default() -> None:
     assert load_settings(BASE).chaos_faults_file == ""
     settings = load_settings({**BASE, "CHAOS_FAULTS_FILE": "/tmp/faults.json"})
     assert settings.chaos_faults_file == "/tmp/faults.json"
+
+
+def test_request_time_budget_defaults_to_the_function_timeout() -> None:
+    assert load_settings(BASE).request_time_budget_seconds == 29.0
+    assert (
+        load_settings({**BASE, "REQUEST_TIME_BUDGET_SECONDS": "12.5"}).request_time_budget_seconds
+        == 12.5
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"REQUEST_TIME_BUDGET_SECONDS": "0"}, "between 0.1 and 900"),
+        ({"REQUEST_TIME_BUDGET_SECONDS": "901"}, "between 0.1 and 900"),
+        ({"REQUEST_TIME_BUDGET_SECONDS": "soon"}, "must be a number"),
+        # 1 + 3 + 0.25 s: no attempt would ever fit in 4 s.
+        ({"REQUEST_TIME_BUDGET_SECONDS": "4"}, "must be at least one AWS attempt"),
+        (
+            {"AWS_READ_TIMEOUT": "30", "REQUEST_TIME_BUDGET_SECONDS": ""},
+            r"REQUEST_TIME_BUDGET_SECONDS \(29 s\) must be at least one AWS attempt",
+        ),
+    ],
+)
+def test_request_time_budget_is_bounded(env: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        load_settings({**BASE, **env})
