@@ -10,15 +10,15 @@ import os
 import random
 import zlib
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
-from botocore.stub import Stubber
 
 from chalicelib.settings import load_settings
 from chalicelib.stores import fault_injection
 from chalicelib.stores.aws import dynamodb_client, dynamodb_streams_client, translate_errors
-from chalicelib.stores.errors import StorageUnavailable, StoreError
+from chalicelib.stores.errors import ConditionFailed, StorageUnavailable
 from chalicelib.stores.fault_injection import RECHECK_SECONDS, FaultInjector, fault_response
 
 BASE = {"STAGE": "local", "CURSOR_SIGNING_KEY": "k" * 16}
@@ -177,12 +177,19 @@ def test_the_streams_client_gets_the_hook_too(
         client.list_streams()
 
 
-def test_a_condition_failure_is_not_touched_by_an_empty_plan(tmp_path: Path) -> None:
-    """With the hook installed and no fault, botocore's normal path (here a stub) is unchanged."""
+def test_an_empty_plan_lets_every_attempt_through(tmp_path: Path) -> None:
+    """With the hook installed and no fault, each attempt goes on to be sent (here: to a last
+    before-send handler standing in for DynamoDB) and its answer is handled as usual."""
     path = tmp_path / "faults.json"
     write(path, {})
-    client = offline_client({**BASE, "CHAOS_FAULTS_FILE": str(path)})
-    with Stubber(client) as stub:  # type: ignore[arg-type]
-        stub.add_client_error("PutItem", "ConditionalCheckFailedException", http_status_code=400)
-        with pytest.raises(StoreError), translate_errors("PutItem t"):
-            client.put_item(TableName="t", Item={"pk": {"S": "a"}})  # type: ignore[attr-defined]
+    client: Any = offline_client({**BASE, "CHAOS_FAULTS_FILE": str(path)})
+    sent: list[str] = []
+
+    def dynamodb(event_name: str, **_: Any) -> Any:
+        sent.append(event_name.rsplit(".", 1)[-1])
+        return fault_response("http://x", "ConditionalCheckFailedException", 400)
+
+    client.meta.events.register_last("before-send.dynamodb", dynamodb)
+    with pytest.raises(ConditionFailed), translate_errors("PutItem t"):
+        client.put_item(TableName="t", Item={"pk": {"S": "a"}})
+    assert sent == ["PutItem"]
