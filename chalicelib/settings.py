@@ -15,11 +15,12 @@ from dataclasses import field
 from typing import Annotated, Any
 
 import annotated_types
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic.dataclasses import dataclass
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 from chalicelib import __version__
+from chalicelib.domain.deadline import MARGIN_SECONDS, attempt_seconds
 
 KNOWN_STAGES = ("local", "dev", "prod")
 TABLE_NAMES = (
@@ -62,6 +63,8 @@ ENVIRONMENT = {
     "WEBHOOK_DLQ_URL": "webhook_dlq_url",
     "WEBHOOK_ALLOW_PRIVATE_TARGETS": "webhook_allow_private_targets",
     "WEBHOOK_SECRETS_KEY": "webhook_secrets_key",
+    "CHAOS_FAULTS_FILE": "chaos_faults_file",
+    "REQUEST_TIME_BUDGET_SECONDS": "request_time_budget_seconds",
 }
 
 
@@ -91,6 +94,9 @@ class Settings:
     aws_connect_timeout: Annotated[float, _seconds(0.05, 30.0)] = 1.0
     aws_read_timeout: Annotated[float, _seconds(0.05, 60.0)] = 3.0
     aws_total_max_attempts: Annotated[int, Field(ge=1, le=10)] = 3
+    # The longest a request may take to answer: the template's function timeout (API Gateway's
+    # 29 s limit too). In Lambda the context's remaining time, if less, wins (domain/deadline.py).
+    request_time_budget_seconds: Annotated[float, _seconds(0.1, 900.0)] = 29.0
     log_level: str = "INFO"
     # The events table stream, for on_dynamodb_record; the infra merge template overrides it.
     events_stream_arn: str = STREAM_ARN_PLACEHOLDER
@@ -104,6 +110,9 @@ class Settings:
     # Seals webhook signing secrets at rest (stores/secret_box.py). Empty: derived from
     # CURSOR_SIGNING_KEY (local and tests); dev and prod set their own from Secrets Manager.
     webhook_secrets_key: bytes = b""
+    # A JSON fault plan the chaos suite writes (stores/fault_injection.py): DynamoDB throttling
+    # and 5xx injected by a botocore hook. The local stage only: refused anywhere else.
+    chaos_faults_file: str = ""
     version: str = __version__
 
     @field_validator("stage")
@@ -159,6 +168,26 @@ class Settings:
         if key and len(key) < 16:
             raise _refuse("WEBHOOK_SECRETS_KEY must be at least 16 characters (or unset)")
         return key
+
+    @model_validator(mode="after")
+    def _chaos_local_only(self) -> Settings:
+        if self.chaos_faults_file and self.stage != "local":
+            raise _refuse(
+                "CHAOS_FAULTS_FILE injects DynamoDB faults and is refused on stage "
+                f"{self.stage!r}: only the local stage may set it"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _budget_fits_an_attempt(self) -> Settings:
+        attempt = attempt_seconds(self.aws_connect_timeout, self.aws_read_timeout)
+        if self.request_time_budget_seconds < attempt:
+            raise _refuse(
+                f"REQUEST_TIME_BUDGET_SECONDS ({self.request_time_budget_seconds:g} s) must be at "
+                f"least one AWS attempt: AWS_CONNECT_TIMEOUT + AWS_READ_TIMEOUT + "
+                f"{MARGIN_SECONDS:g} s = {attempt:g} s, or no request could reach storage"
+            )
+        return self
 
     @property
     def webhook_secrets_key_material(self) -> bytes:

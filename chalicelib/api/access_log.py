@@ -65,3 +65,5 @@ def record_request(ctx: RequestContext, response: Response) -> None:
         record_metric("ApiErrorCount", "Count", 1, error_code=error_code or f"http_{status}")
     if status >= 500:
         record_metric("ApiServerErrorCount", "Count", 1)
+    if ctx.log_fields.get("deadline_exceeded"):
+        record_metric("RequestDeadlineExceeded", "Count", 1)

@@ -37,7 +37,10 @@ APP_NAME = "triggers-api"
 def middleware_chain(runtime: Runtime, *, guards_on: bool, observe: bool) -> list[Middleware]:
     """The HTTP middleware after telemetry, in registration order (outermost first)."""
     chain = [
-        middleware.request_context(access_log.record_request if observe else None),
+        middleware.request_context(
+            access_log.record_request if observe else None,
+            runtime.settings.request_time_budget_seconds,
+        ),
         middleware.authenticate(runtime),
     ]
     if guards_on:

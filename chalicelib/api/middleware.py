@@ -19,6 +19,7 @@ from chalice.app import Request, Response
 from chalicelib import errors
 from chalicelib.api import context
 from chalicelib.api.http import Middleware, error_response
+from chalicelib.domain import deadline
 from chalicelib.observability.logging import logger
 from chalicelib.runtime import Runtime
 
@@ -61,12 +62,40 @@ def _chalice_error(response: Response) -> errors.ApiError | None:
     return None
 
 
-def request_context(access_log: AccessLog | None) -> Middleware:
-    """Outermost: request id, timing, the error envelope and (unless ``access_log`` is None)
-    one access-log line per request."""
+def _lambda_remaining_ms(event: Request) -> int | None:
+    """What the Lambda context says remains (chalice local's claims its own timeout, 900 s
+    unless configured); None without a usable context."""
+    get_remaining = getattr(event.lambda_context, "get_remaining_time_in_millis", None)
+    if get_remaining is None:
+        return None
+    try:
+        return int(get_remaining())
+    except Exception:  # noqa: BLE001 - a middleware returns, never raises: fall back
+        return None
+
+
+def request_context(
+    access_log: AccessLog | None,
+    budget_seconds: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> Middleware:
+    """Outermost: request id, timing, the error envelope, the request's time budget and
+    (unless ``access_log`` is None) one access-log line per request.
+
+    ``budget_seconds`` (``REQUEST_TIME_BUDGET_SECONDS``; None: no budget) bounds the request,
+    lowered to what the Lambda context says remains: every DynamoDB attempt checks it
+    (``domain/deadline.py``, ``stores/deadline_hook.py``). A request that ran out of budget
+    answers like any storage failure, and its access-log line has ``deadline_exceeded: true``.
+    """
 
     def middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:
         started = time.perf_counter()
+        budget = None
+        if budget_seconds is not None:
+            budget = deadline.Deadline.after(
+                deadline.request_budget(budget_seconds, _lambda_remaining_ms(event)), clock
+            )
+        budget_token = deadline.set_current(budget)
         gateway_id = (event.context or {}).get("requestId")
         request_id = context.resolve_request_id(event.headers.get("x-request-id"), gateway_id)
         ctx = context.RequestContext(
@@ -81,11 +110,14 @@ def request_context(access_log: AccessLog | None) -> Middleware:
             response = _enveloped(event, get_response, request_id)
             response.headers.update(ctx.response_headers)
             response.headers["X-Request-ID"] = request_id
+            if budget is not None and budget.exceeded:
+                ctx.log_fields["deadline_exceeded"] = True
             if access_log is not None:
                 access_log(ctx, response)
             return response
         finally:
             context.set_current(None)
+            deadline.reset(budget_token)
 
     return middleware
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -34,6 +35,15 @@ class InboxRequest:
     filters: InboxFilters
     limit: int
     cursor: str | None
+
+
+def _in_context(
+    ctx: contextvars.Context,
+    read: Callable[[str, str, int], ReadResult[InboxItem]],
+    request: ReadRequest,
+) -> ReadResult[InboxItem]:
+    partition, lower, size = request
+    return ctx.run(read, partition, lower, size)
 
 
 class InboxService:
@@ -90,7 +100,11 @@ class InboxService:
             return None
 
         def read_many(requests: list[ReadRequest]) -> list[ReadResult[InboxItem]]:
-            futures = [pool.submit(read, *request) for request in requests]
+            # Each read runs in a copy of the request's context: the time budget (and the log
+            # fields) follow it onto the pool's threads.
+            futures = [
+                pool.submit(_in_context, contextvars.copy_context(), read, r) for r in requests
+            ]
             return [future.result() for future in futures]
 
         return read_many

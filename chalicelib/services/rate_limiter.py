@@ -39,7 +39,7 @@ from chalicelib.domain.token_bucket import (
 )
 from chalicelib.observability.logging import logger
 from chalicelib.observability.metrics import record_metric
-from chalicelib.stores.errors import StoreError
+from chalicelib.stores.errors import DeadlineExceeded, StoreError
 from chalicelib.stores.protocols import RateLimitStorage
 
 DEGRADED_SECONDS = 5.0
@@ -115,6 +115,9 @@ class RateLimiter:
             return self._local(key_id, state, policy, now_us)
         try:
             return self._take(key_id, state, policy, now_us)
+        except DeadlineExceeded:
+            # This request's time is up, the table is not down: decide it locally, alone.
+            return self._local(key_id, state, policy, now_us)
         except StoreError as exc:
             self._degraded_until = now_us + self._degraded_for
             logger.warning(

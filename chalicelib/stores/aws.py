@@ -7,6 +7,10 @@
   "not found". A mismatch (or a 2xx without the header: its headers were cut short) is turned
   into a 500 before parsing, so botocore retries it; if it persists, the call raises
   ``ChecksumError`` and the store reports the storage as unavailable.
+* Every DynamoDB and DynamoDB Streams client checks the request's time budget before each
+  attempt and each retry (``stores/deadline_hook.py``; nothing is checked outside a request).
+* On the local stage only, ``settings.chaos_faults_file`` adds the chaos suite's fault hook to
+  the DynamoDB and DynamoDB Streams clients (``stores/fault_injection.py``).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from botocore.exceptions import (
 )
 
 from chalicelib.settings import Settings
+from chalicelib.stores import deadline_hook, fault_injection
 from chalicelib.stores.errors import ConditionFailed, StorageUnavailable, StoreError
 
 if TYPE_CHECKING:
@@ -126,6 +131,9 @@ def dynamodb_client(
     client = session.client("dynamodb", config=client_config(settings), endpoint_url=endpoint_url)
     client.meta.events.register_first("before-parse.dynamodb.*", _check_crc32)
     client.meta.events.register_first("after-call.dynamodb.*", _raise_on_crc32)
+    deadline_hook.install(client, settings.aws_total_max_attempts, UNAVAILABLE_CODES)
+    if settings.chaos_faults_file:
+        fault_injection.install(client, settings.chaos_faults_file)
     return client
 
 
@@ -138,6 +146,9 @@ def dynamodb_streams_client(
     )
     client.meta.events.register_first("before-parse.dynamodb-streams.*", _check_stream_crc32)
     client.meta.events.register_first("after-call.dynamodb-streams.*", _raise_on_crc32)
+    deadline_hook.install(client, settings.aws_total_max_attempts, UNAVAILABLE_CODES)
+    if settings.chaos_faults_file:
+        fault_injection.install(client, settings.chaos_faults_file)
     return client
 
 

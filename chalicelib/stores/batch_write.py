@@ -2,7 +2,10 @@
 writes items in batches (new events, replayed deliveries) shares.
 
 DynamoDB may leave part of a batch unprocessed (throttling, partition limits): those requests
-are sent again with exponential backoff and full jitter, at most ``max_attempts`` calls in all.
+are sent again with exponential backoff and full jitter, at most ``max_attempts`` calls in all,
+and only while the request's time budget has room for the sleep and one more call
+(``stores/deadline_hook.py``): what is left then is returned as not written, as after the last
+call.
 BatchWriteItem takes no conditions, so callers only batch items whose keys are new.
 """
 
@@ -13,6 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.backoff import full_jitter
+from chalicelib.stores import deadline_hook
 from chalicelib.stores.aws import translate_errors
 from chalicelib.stores.errors import StorageUnavailable
 from chalicelib.stores.protocols import BATCH_WRITE_ATTEMPTS, BATCH_WRITE_MAX_ITEMS
@@ -41,7 +45,10 @@ def write_batch(
         if not pending:
             break
         if attempt:
-            sleep(full_jitter(attempt, RETRY_BASE, RETRY_CAP, rng))
+            delay = full_jitter(attempt, RETRY_BASE, RETRY_CAP, rng)
+            if not deadline_hook.time_for(client, delay):
+                break  # the request's time is up: report the rest as not written
+            sleep(delay)
         try:
             with translate_errors(f"BatchWriteItem {table}"):
                 resp = client.batch_write_item(RequestItems={table: pending})

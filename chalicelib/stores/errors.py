@@ -18,6 +18,11 @@ class StorageUnavailable(StoreError):
     """Throttled, unreachable, timed out or answering 5xx: the caller should retry later."""
 
 
+class DeadlineExceeded(StorageUnavailable):
+    """The request's time budget has no room for another attempt (``stores/deadline_hook.py``):
+    the call was not made, or not retried. The caller answers as for any unavailability."""
+
+
 class ConditionFailed(StoreError):
     """A conditional write's condition did not hold. ``item`` is the stored item as the store
     read it back (its own format: only the store that raised it interprets it)."""

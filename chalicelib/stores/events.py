@@ -24,11 +24,12 @@ from chalicelib.domain.inbox import (
     replay_partition,
     sort_key,
 )
-from chalicelib.stores import codec
+from chalicelib.stores import codec, deadline_hook
 from chalicelib.stores.aws import error_code, translate_errors
 from chalicelib.stores.batch_write import write_batch
 from chalicelib.stores.errors import (
     ConditionFailed,
+    DeadlineExceeded,
     EventNotPending,
     StorageUnavailable,
     StoreError,
@@ -247,8 +248,12 @@ class EventStore:
                     raise StoreError(f"TransactWriteItems cancelled: {codes}") from exc
                 elif "ThrottlingError" in codes and attempt == TRANSACTION_CONFLICT_RETRIES:
                     raise StorageUnavailable("TransactWriteItems throttled") from exc
-            # Another request holds the key right now: back off with full jitter and look again.
-            self._sleep(full_jitter(attempt, CONFLICT_RETRY_BASE, CONFLICT_RETRY_CAP, self._rng))
+            # Another request holds the key right now: back off with full jitter and look again
+            # (the transaction was cancelled, nothing written: out of time, stopping is safe).
+            delay = full_jitter(attempt, CONFLICT_RETRY_BASE, CONFLICT_RETRY_CAP, self._rng)
+            if not deadline_hook.time_for(self._client, delay):
+                raise DeadlineExceeded("TransactWriteItems events: no time left to try again")
+            self._sleep(delay)
         existing = self.get_idempotency(tenant_id, key)
         if existing is None:
             raise StorageUnavailable("idempotency record contended")

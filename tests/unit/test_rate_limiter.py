@@ -123,3 +123,24 @@ def test_headers_are_on_every_decision(store, clock):
         "RateLimit",
     }
     assert headers["X-RateLimit-Remaining"] == "9"
+
+
+def test_a_spent_request_budget_is_decided_locally_without_degrading_the_table(
+    store, clock, monkeypatch
+):
+    """DeadlineExceeded says this request has no time left, not that the table is down: that
+    request is decided in memory and the next one uses the table again."""
+    from chalicelib.stores.errors import DeadlineExceeded
+
+    rl = limiter(store, clock)
+    real_take = store.take
+
+    def out_of_time(*args, **kwargs):
+        raise DeadlineExceeded("UpdateItem: request time budget spent")
+
+    monkeypatch.setattr(store, "take", out_of_time)
+    spent = rl.check("key_a", 3)
+    assert spent.decision.allowed
+    assert spent.source == SOURCE_LOCAL
+    monkeypatch.setattr(store, "take", real_take)
+    assert rl.check("key_a", 3).source != SOURCE_LOCAL

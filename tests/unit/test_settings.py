@@ -109,3 +109,42 @@ def test_unknown_table_name_is_an_error() -> None:
 def test_region_comes_from_the_environment() -> None:
     assert load_settings({**BASE, "AWS_DEFAULT_REGION": "eu-west-1"}).region == "eu-west-1"
     assert load_settings({**BASE, "AWS_REGION": "eu-central-1"}).region == "eu-central-1"
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_chaos_faults_file_is_refused_outside_local(stage: str) -> None:
+    with pytest.raises(SettingsError, match=r"CHAOS_FAULTS_FILE .* only the local stage"):
+        load_settings({**BASE, "STAGE": stage, "CHAOS_FAULTS_FILE": "/tmp/faults.json"})
+
+
+def test_chaos_faults_file_is_allowed_on_local_and_off_by_default() -> None:
+    assert load_settings(BASE).chaos_faults_file == ""
+    settings = load_settings({**BASE, "CHAOS_FAULTS_FILE": "/tmp/faults.json"})
+    assert settings.chaos_faults_file == "/tmp/faults.json"
+
+
+def test_request_time_budget_defaults_to_the_function_timeout() -> None:
+    assert load_settings(BASE).request_time_budget_seconds == 29.0
+    assert (
+        load_settings({**BASE, "REQUEST_TIME_BUDGET_SECONDS": "12.5"}).request_time_budget_seconds
+        == 12.5
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"REQUEST_TIME_BUDGET_SECONDS": "0"}, "between 0.1 and 900"),
+        ({"REQUEST_TIME_BUDGET_SECONDS": "901"}, "between 0.1 and 900"),
+        ({"REQUEST_TIME_BUDGET_SECONDS": "soon"}, "must be a number"),
+        # 1 + 3 + 0.25 s: no attempt would ever fit in 4 s.
+        ({"REQUEST_TIME_BUDGET_SECONDS": "4"}, "must be at least one AWS attempt"),
+        (
+            {"AWS_READ_TIMEOUT": "30", "REQUEST_TIME_BUDGET_SECONDS": ""},
+            r"REQUEST_TIME_BUDGET_SECONDS \(29 s\) must be at least one AWS attempt",
+        ),
+    ],
+)
+def test_request_time_budget_is_bounded(env: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        load_settings({**BASE, **env})
