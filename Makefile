@@ -58,8 +58,8 @@ chaos: bootstrap
 	@$(PY) -m chaos $(EXPERIMENT)
 
 chaos-ci: bootstrap
-	@bash scripts/install_localstack.sh
 	@$(PY) -m chaos --ci
+	@bash scripts/install_localstack.sh
 	@$(PY) -m chaos --localstack ddb-throttling
 
 package: bootstrap

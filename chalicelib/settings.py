@@ -96,7 +96,7 @@ class Settings:
     aws_total_max_attempts: Annotated[int, Field(ge=1, le=10)] = 3
     # The longest a request may take to answer: the template's function timeout (API Gateway's
     # 29 s limit too). In Lambda the context's remaining time, if less, wins (domain/deadline.py).
-    request_time_budget_seconds: Annotated[float, _seconds(0.1, 900.0)] = 29.0
+    request_time_budget_seconds: Annotated[float, _seconds(0.1, 900.0)] = 27.0
     log_level: str = "INFO"
     # The events table stream, for on_dynamodb_record; the infra merge template overrides it.
     events_stream_arn: str = STREAM_ARN_PLACEHOLDER

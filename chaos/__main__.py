@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -29,6 +30,9 @@ from chaos.report import markdown_table, table
 from devstack.ports import free_port
 
 FREQUENCY_SECONDS = 4
+# The longest experiment (webhook-target-down: a 60 s breaker hold, then the settle) takes about
+# 4 minutes; one that runs past this is stuck, and is killed with its stack.
+EXPERIMENT_TIMEOUT_SECONDS = 600
 
 
 def command(name: str) -> list[str]:
@@ -57,7 +61,14 @@ def run_one(name: str, env: dict[str, str] | None = None) -> dict[str, str]:
     latest.unlink(missing_ok=True)
     started = time.monotonic()
     print(f"[chaos] {name}: {BY_NAME[name].title}", flush=True)
-    code = subprocess.call(command(name), env=env)
+    with subprocess.Popen(command(name), env=env, start_new_session=True) as process:
+        try:
+            code = process.wait(timeout=EXPERIMENT_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)  # its stack's processes too
+            process.wait()
+            code = -1
+            print(f"[chaos] {name}: killed after {EXPERIMENT_TIMEOUT_SECONDS} s", flush=True)
     seconds = time.monotonic() - started
     if not latest.exists():
         return {

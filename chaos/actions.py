@@ -57,20 +57,25 @@ def add_toxic(
     stream: str = "downstream",
     toxicity: float = 1.0,
     description: str = "",
-) -> str:
-    """A Toxiproxy toxic on ``proxy`` (``dynamodb`` or ``webhook``)."""
+    canary: bool = False,
+) -> dict[str, Any]:
+    """A Toxiproxy toxic on ``proxy`` (``dynamodb`` or ``webhook``); with ``canary``, then ten
+    unretried DynamoDB calls through it, as evidence that it bites (see Harness.canary)."""
     harness = current()
     name = harness.stack.toxiproxy.add_toxic(
         proxy, toxic_type, attributes, stream=stream, toxicity=toxicity
     )
+    if name not in harness.stack.toxiproxy.toxics(proxy):
+        raise RuntimeError(f"Toxiproxy did not keep the toxic {name} on {proxy}")
     harness.fault_on(description or f"{proxy}: {toxic_type} {attributes or {}}")
-    return name
+    return {"toxic": name, **({"canary": harness.canary()} if canary else {})}
 
 
 def disable_proxy(proxy: str = DYNAMODB_PROXY, description: str = "") -> None:
     """The upstream is down: the proxy drops its connections and stops listening."""
     harness = current()
     harness.stack.toxiproxy.set_enabled(proxy, False)
+    harness.storage_down = proxy == DYNAMODB_PROXY
     harness.fault_on(description or f"{proxy}: down")
 
 

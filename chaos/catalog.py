@@ -48,6 +48,7 @@ BASE_PROBES = (
     _probe("health-by-contract", "health_by_contract"),
     _probe("acknowledged-events-durable-once", "acknowledged_events_durable"),
     _probe("analytics-match-events", "analytics_match_events"),
+    _probe("inbox-has-no-duplicates", "inbox_has_no_duplicates"),
 )
 WEBHOOK_PROBE = _probe("webhook-deliveries-complete", "webhook_deliveries_complete")
 BUDGET_PROBE = _probe("answers-within-function-timeout", "answers_within_function_timeout")
@@ -73,6 +74,9 @@ class Experiment:
     expect_503_during: bool = False
     expect_slowest_at_least: float = 0.0
     expect_webhook_retries: bool = False  # some delivery needed more than one attempt
+    expect_canary_failures: bool = False  # some unretried call through the proxy failed
+    expect_canary_median_at_least: float = 0.0  # seconds, unretried calls through the proxy
+    expect_deadline_exceeded: bool = False  # the API ended some request at its time budget
 
     def document(self) -> dict[str, Any]:
         method: list[dict[str, Any]] = []
@@ -96,7 +100,16 @@ class Experiment:
                     if self.expect_slowest_at_least
                     else {}
                 ),
-                **({"expect_webhook_retries": True} if self.expect_webhook_retries else {}),
+                **{
+                    name: value
+                    for name, value in (
+                        ("expect_webhook_retries", self.expect_webhook_retries),
+                        ("expect_canary_failures", self.expect_canary_failures),
+                        ("expect_canary_median_at_least", self.expect_canary_median_at_least),
+                        ("expect_deadline_exceeded", self.expect_deadline_exceeded),
+                    )
+                    if value
+                },
             },
             "controls": [
                 {
@@ -166,9 +179,10 @@ EXPERIMENTS: tuple[Experiment, ...] = (
         "DynamoDB connections are reset",
         "Toxiproxy resets 30 % of the connections to DynamoDB (TCP RST) for 20 s. botocore "
         "retries; what it cannot retry is a 503 + Retry-After; no write is doubled.",
-        [toxic("reset_peer", 20, {"timeout": 0}, toxicity=0.3)],
+        [toxic("reset_peer", 20, {"timeout": 0}, toxicity=0.3, canary=True)],
         tags=("dynamodb", "toxiproxy", "reset"),
         ci=True,
+        expect_canary_failures=True,
     ),
     Experiment(
         "ddb-limit-data",
@@ -176,22 +190,32 @@ EXPERIMENTS: tuple[Experiment, ...] = (
         "Toxiproxy closes every connection to DynamoDB after 1,500 bytes of responses for 20 s, "
         "so pooled connections die mid-response again and again: a truncated body must never "
         "read as an empty result (a GetItem as 'not found'), only as a retry or a 503.",
-        [toxic("limit_data", 20, {"bytes": 1500})],
+        [toxic("limit_data", 20, {"bytes": 1500}, canary=True)],
         tags=("dynamodb", "toxiproxy", "truncation"),
+        expect_canary_failures=True,
     ),
     Experiment(
         "ddb-slicer",
         "DynamoDB responses arrive in tiny slices",
         "Toxiproxy slices every response into ~16-byte pieces with 1 ms between them, for 20 s.",
-        [toxic("slicer", 20, {"average_size": 16, "size_variation": 8, "delay": 1000})],
+        [
+            toxic(
+                "slicer",
+                20,
+                {"average_size": 16, "size_variation": 8, "delay": 1000},
+                canary=True,
+            )
+        ],
         tags=("dynamodb", "toxiproxy", "slicer"),
+        expect_canary_median_at_least=0.1,
     ),
     Experiment(
         "ddb-bandwidth",
         "DynamoDB bandwidth is throttled",
         "Toxiproxy limits DynamoDB responses to 16 KB/s for 20 s.",
-        [toxic("bandwidth", 20, {"rate": 16})],
+        [toxic("bandwidth", 20, {"rate": 16}, canary=True)],
         tags=("dynamodb", "toxiproxy", "bandwidth"),
+        expect_canary_median_at_least=0.1,
     ),
     Experiment(
         "ddb-down",
@@ -311,14 +335,16 @@ EXPERIMENTS: tuple[Experiment, ...] = (
         "lambda-time-budget",
         "Slow storage never runs a request past the function timeout",
         "Toxiproxy adds 2.5 s to every DynamoDB response (under the read timeout) while bulk "
-        "creates and inbox pages make many storage calls each: every answer (2xx, or 503 + "
-        "Retry-After) comes before the API function's timeout in the template.",
+        "creates and inbox pages make many storage calls each (a keyed bulk of 25 alone would "
+        "take about a minute): every answer (2xx, or 503 + Retry-After) comes 2 s before the "
+        "API function's timeout in the template, because the API stops at its time budget.",
         [
             toxic("latency", 0, {"latency": 2500}),
             action("heavy-requests", "heavy_requests", seconds=40, concurrency=4),
         ],
         tags=("dynamodb", "toxiproxy", "timeout", "lambda"),
         expect_slowest_at_least=2.5,
+        expect_deadline_exceeded=True,
         load={"events_per_second": 4, "max_seconds": 60},
         extra=(BUDGET_PROBE,),
     ),

@@ -8,13 +8,15 @@ report (``chaos/reports/<timestamp>-<name>.json``, the journal plus the suite's 
 non-zero), and stops the stack.
 
 The experiment names itself in its configuration: ``"configuration": {"experiment_name":
-"ddb-latency"}``; ``"with_workers": false`` leaves the stream and webhook workers out.
+"ddb-latency"}``, beside what it expects as evidence that its fault bit (``expect_*``, see
+chaos/catalog.py).
 """
 
 from __future__ import annotations
 
 import json
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +38,8 @@ def before_experiment_control(
     context: dict[str, Any], configuration: dict[str, Any] | None = None, **kwargs: Any
 ) -> None:
     name = _name(configuration, context)
-    with_workers = bool((configuration or {}).get("with_workers", True))
     started = time.monotonic()
-    run = harness.begin(name, WORK / name, with_workers=with_workers)
+    run = harness.begin(name, WORK / name)
     run.expectations = {
         key: value for key, value in (configuration or {}).items() if key.startswith("expect_")
     }
@@ -64,6 +65,8 @@ def after_experiment_control(context: dict[str, Any], state: dict[str, Any], **k
         # more here, so the report's figures are the final ones whatever failed first.
         run.check_events()
         run.analytics_match(FINAL_ANALYTICS_WAIT_SECONDS)
+        run.inbox_matches_store()
+        run.deadline_answers()
         summary = run.summary()
         found = failures(state, summary)
         if found:
@@ -73,6 +76,12 @@ def after_experiment_control(context: dict[str, Any], state: dict[str, Any], **k
         state["triggers_api"] = {**summary, "failures": found, "row": row(state, summary)}
         write_report(run.name, state, summary)
         print("\n" + table([row(state, summary)]) + "\n", flush=True)
+    except Exception:
+        # Chaos Toolkit logs a control's exception at debug level and carries on: mark the run
+        # deviated so `chaos run` exits non-zero, and say why on stderr.
+        state["deviated"] = True
+        traceback.print_exc()
+        raise
     finally:
         harness.end()
 

@@ -18,9 +18,6 @@ from chaos.load import Client, LoadGenerator, LoadShape
 from chaos.stack import ChaosStack
 from chaos.verify import EventCheck, analytics_expected, analytics_seen, check_events, stored_events
 
-ROOT = Path(__file__).resolve().parent.parent
-# Health must answer 200 again within this many seconds of a fault's end (the issue's target).
-RECOVERY_TARGET_SECONDS = 5.0
 # How long the after-checks wait for the stream worker to count every event.
 ANALYTICS_SETTLE_SECONDS = 90.0
 
@@ -40,6 +37,7 @@ class Harness:
     ledger: Ledger = field(default_factory=Ledger)
     load: LoadGenerator | None = None
     fault: str = ""
+    storage_down: bool = False  # the DynamoDB proxy is disabled: health must say so
     recovery: float | None = None
     health_recovery: float | None = None
     webhook: Webhook | None = None
@@ -75,8 +73,10 @@ class Harness:
         health 200 and to the first 2xx create after it."""
         self.stack.toxiproxy.clear()
         self.stack.write_faults({})
+        self.storage_down = False
         ended = time.monotonic()
-        self.ledger.fault_off(ended)
+        if not self.ledger.fault_off(ended):
+            return  # nothing was on (the rollback after the method): keep the measured recovery
         client = self.client()
         try:
             while time.monotonic() - ended < 60:
@@ -146,6 +146,83 @@ class Harness:
             if time.monotonic() >= deadline:
                 return False
             time.sleep(1.0)
+
+    def inbox_pass(self) -> dict[str, Any]:
+        """One pass over the inbox, cursor to cursor: the contract says a pass never repeats an
+        event."""
+        seen: list[str] = []
+        cursor: str | None = None
+        complete = True
+        while True:
+            params = {"limit": "100", **({"cursor": cursor} if cursor else {})}
+            try:
+                answer = requests.get(
+                    f"{self.stack.api_url}/v1/inbox",
+                    params=params,
+                    headers={"X-API-Key": self.stack.api_key},
+                    timeout=30,
+                )
+            except requests.RequestException:
+                complete = False
+                break
+            if answer.status_code != 200:
+                complete = False  # a 503 mid-pass (the contract check judges that answer)
+                break
+            page = answer.json()
+            seen.extend(str(event["event_id"]) for event in page["events"])
+            cursor = page["next_cursor"]
+            if not cursor:
+                break
+        result: dict[str, Any] = {
+            "seen": len(seen),
+            "duplicates": len(seen) - len(set(seen)),
+            "complete": complete,
+        }
+        self.checks["inbox"] = result
+        return result
+
+    def inbox_matches_store(self) -> bool:
+        """After the load: one whole pass, no duplicate, exactly the stored pending events."""
+        result = self.inbox_pass()
+        stored = stored_events(
+            self.stack.direct_client(), self.stack.direct_settings(), self.stack.tenant_id
+        )
+        result["stored_pending"] = sum(event.status == "pending" for event in stored)
+        return (
+            bool(result["complete"])
+            and result["duplicates"] == 0
+            and result["seen"] == result["stored_pending"]
+        )
+
+    def deadline_answers(self) -> int:
+        """Requests the API ended at their time budget (``deadline_exceeded`` in its log)."""
+        log = self.stack.stack.log_path("api")
+        count = log.read_text(errors="replace").count('"deadline_exceeded":true')
+        self.checks["deadline_exceeded"] = count
+        return count
+
+    def canary(self, samples: int = 10) -> dict[str, Any]:
+        """Evidence a DynamoDB toxic bites: ``samples`` DescribeTable calls (the events table's
+        answer is ~3.4 KB) through the proxy, each from a new client (a new connection) with
+        no retry: what the product's clients meet before they retry."""
+        table = self.stack.direct_settings().events_table
+        failed, seconds = 0, []
+        for _ in range(samples):
+            client = self.stack.canary_client()
+            started = time.monotonic()
+            try:
+                client.describe_table(TableName=table)
+            except Exception:  # any failure is the evidence sought
+                failed += 1
+            seconds.append(time.monotonic() - started)
+            client.close()
+        result = {
+            "samples": samples,
+            "failed": failed,
+            "median_seconds": round(sorted(seconds)[len(seconds) // 2], 3),
+        }
+        self.checks.setdefault("canary", []).append(result)
+        return result
 
     # -- webhooks ----------------------------------------------------------------------------
     def create_webhook(self) -> Webhook:
@@ -246,9 +323,9 @@ class Harness:
 _current: Harness | None = None
 
 
-def begin(name: str, work_dir: Path, with_workers: bool = True) -> Harness:
+def begin(name: str, work_dir: Path) -> Harness:
     global _current
-    stack = ChaosStack(work_dir, with_workers=with_workers).start()
+    stack = ChaosStack(work_dir).start()
     _current = Harness(name, stack)
     return _current
 

@@ -29,6 +29,24 @@ ALLOWED: dict[str, frozenset[int]] = {
 NO_ANSWER = 0
 
 
+def retry_after_seconds(value: str | None) -> int | None:
+    """The contract's ``Retry-After``: whole seconds, at least 1 (None: absent or not that)."""
+    if value is None or not value.isascii() or not value.isdigit() or int(value) < 1:
+        return None
+    return int(value)
+
+
+def health_holds(outcome: Outcome, storage_down: bool, faulted: bool) -> bool:
+    """What health must answer: 503 with Retry-After while storage is down (a health check
+    that says "ok" then is lying); 200 or that 503 under any other fault; 200 otherwise."""
+    unavailable = outcome.status == 503 and retry_after_seconds(outcome.retry_after) is not None
+    if storage_down:
+        return unavailable
+    if faulted:
+        return outcome.status == 200 or unavailable
+    return outcome.status == 200
+
+
 @dataclass(frozen=True)
 class Outcome:
     op: str
@@ -42,14 +60,16 @@ class Outcome:
     @property
     def server_error(self) -> bool:
         """A 5xx the contract forbids: anything but a 503 that says when to retry."""
-        return self.status >= 500 and not (self.status == 503 and self.retry_after is not None)
+        return self.status >= 500 and not (
+            self.status == 503 and retry_after_seconds(self.retry_after) is not None
+        )
 
     def violation(self) -> str | None:
         """Why this answer breaks the contract, or None."""
         if self.status == NO_ANSWER:
             return f"{self.op}: no answer ({self.detail})"
-        if self.status in (429, 503) and self.retry_after is None:
-            return f"{self.op}: {self.status} without Retry-After"
+        if self.status in (429, 503) and retry_after_seconds(self.retry_after) is None:
+            return f"{self.op}: {self.status} without a valid Retry-After ({self.retry_after!r})"
         if self.status not in ALLOWED.get(self.op, frozenset()):
             return f"{self.op}: unexpected {self.status} {self.error_code or ''} {self.detail}"
         return None
@@ -73,7 +93,7 @@ class Tally:
             tally.requests += 1
             tally.by_status[outcome.status] += 1
             tally.server_errors += outcome.server_error
-            tally.retryable_503 += outcome.status == 503 and outcome.retry_after is not None
+            tally.retryable_503 += outcome.status == 503 and not outcome.server_error
             tally.violations += outcome.violation() is not None
             tally.max_seconds = max(tally.max_seconds, outcome.seconds)
         return tally
@@ -136,12 +156,16 @@ class Ledger:
         with self._lock:
             self.windows.append(FaultWindow(name, at))
 
-    def fault_off(self, at: float) -> None:
+    def fault_off(self, at: float) -> bool:
+        """Close the open fault windows; False when none was open (a rollback after the
+        method already took the faults off)."""
         with self._lock:
+            was_open = any(w.ended is None for w in self.windows)
             self.windows = [
                 w if w.ended is not None else FaultWindow(w.name, w.started, at)
                 for w in self.windows
             ]
+            return was_open
 
     # -- reading -----------------------------------------------------------------------------
     def copy(self) -> Ledger:
@@ -169,8 +193,13 @@ class Ledger:
             ends = [w.ended for w in self.windows if w.ended is not None]
             return max(ends) if ends else None
 
+    def unconfirmed_keys(self) -> list[str]:
+        with self._lock:
+            return sorted(self.unconfirmed)
+
     def during_fault(self, outcomes: Iterable[Outcome]) -> list[Outcome]:
-        windows = list(self.windows)
+        with self._lock:
+            windows = list(self.windows)
         return [o for o in outcomes if any(w.contains(o.at) for w in windows)]
 
     def violations(self, limit: int = 20) -> list[str]:

@@ -3,9 +3,9 @@ time.
 
 * Producers POST events, each with its own ``Idempotency-Key``. A 429, a 503 or no answer is
   retried with the same key and body (full-jitter backoff, ``Retry-After`` honoured, bounded
-  attempts and deadline), as docs/RETRIES-style clients do; a key that never got a 2xx is
-  retried again by :meth:`LoadGenerator.settle` once the fault is gone, so every key ends with
-  exactly one event, or the experiment says which did not.
+  attempts), as a careful client does; a key that never got a 2xx is retried again by
+  :meth:`LoadGenerator.settle` once the fault is gone, so every key ends with exactly one
+  event, or the experiment says which did not.
 * A consumer polls the inbox, acknowledges about half of what it sees and reads back events it
   was told exist (a "not found" for one of those is a lost event, and a contract violation).
 
@@ -24,7 +24,7 @@ from typing import Any
 import requests
 
 from chalicelib.domain.backoff import full_jitter
-from chaos.ledger import NO_ANSWER, Ledger, Outcome
+from chaos.ledger import NO_ANSWER, Ledger, Outcome, retry_after_seconds
 
 SOURCES = ("chaos.billing", "chaos.orders", "chaos.users")
 EVENT_TYPES = ("thing.created", "thing.updated", "thing.deleted")
@@ -94,8 +94,9 @@ class Client:
 def retry_wait(attempt: int, retry_after: str | None, cap: float, rng: random.Random) -> float:
     """Seconds before the next attempt: ``Retry-After`` when given (bounded by ``cap``), else
     full jitter on a 0.2 s base."""
-    if retry_after is not None and retry_after.isdigit():
-        return min(float(retry_after), cap)
+    seconds = retry_after_seconds(retry_after)
+    if seconds is not None:
+        return min(float(seconds), cap)
     return full_jitter(attempt, 0.2, cap, rng)
 
 
@@ -107,7 +108,6 @@ class LoadGenerator:
         ledger: Ledger,
         shape: LoadShape = LoadShape(),
         run_id: str = "",
-        on_event: Callable[[str], None] | None = None,
     ) -> None:
         self.api_url = api_url
         self.api_key = api_key
@@ -121,7 +121,6 @@ class LoadGenerator:
         self._issued = 0
         self._issued_lock = threading.Lock()
         self._seen: list[str] = []
-        self.on_event = on_event
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> LoadGenerator:
@@ -182,8 +181,10 @@ class LoadGenerator:
         finally:
             client.close()
 
-    def create(self, client: Client, key: str, rng: random.Random, attempts: int) -> bool:
-        """POST one event with its key until a 2xx or ``attempts`` run out; True when created."""
+    def create(self, client: Client, key: str, rng: random.Random, attempts: int) -> bool | None:
+        """POST one event with its key until a 2xx or ``attempts`` run out: True when created,
+        False when every answer was retryable, None after an answer that is not (a contract
+        violation the ledger already has: retrying it would only repeat it)."""
         body = self.body_for(key, int(key.rsplit("-", 1)[1]))
         for attempt in range(attempts):
             outcome, answer = client.call(
@@ -191,11 +192,10 @@ class LoadGenerator:
             )
             if 200 <= outcome.status < 300 and isinstance(answer, dict):
                 self.ledger.created(key, str(answer["event_id"]))
-                if self.on_event is not None:
-                    self.on_event(str(answer["event_id"]))
                 return True
             if outcome.status not in (NO_ANSWER, 429, 503):
-                break  # not retryable: the ledger already has it as a violation
+                self.ledger.gave_up(key)
+                return None
             time.sleep(retry_wait(attempt, outcome.retry_after, self.shape.retry_cap, rng))
         self.ledger.gave_up(key)
         return False
@@ -207,12 +207,15 @@ class LoadGenerator:
         rng = random.Random(99)
         deadline = time.monotonic() + timeout
         try:
-            for key in sorted(self.ledger.unconfirmed):
-                while time.monotonic() < deadline and not self.create(client, key, rng, 3):
-                    pass
+            for key in self.ledger.unconfirmed_keys():
+                while time.monotonic() < deadline:
+                    created = self.create(client, key, rng, 3)
+                    if created is not False:
+                        break  # created, or refused for good (a violation already recorded)
+                    time.sleep(1.0)
         finally:
             client.close()
-        return sorted(self.ledger.unconfirmed)
+        return self.ledger.unconfirmed_keys()
 
     # -- the consumer ------------------------------------------------------------------------
     def _consume(self) -> None:

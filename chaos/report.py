@@ -7,6 +7,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+# Health must answer 200 again within this many seconds of a fault's end (the target).
+RECOVERY_TARGET_SECONDS = 5.0
+
 COLUMNS = (
     ("experiment", "experiment"),
     ("fault", "fault"),
@@ -52,7 +55,33 @@ def failures(journal: dict[str, Any], summary: dict[str, Any]) -> list[str]:
                 p["activity"]["name"] for p in state.get("probes", []) if not p.get("tolerance_met")
             ]
             found.append(f"steady state during the fault (check {index + 1}): {', '.join(broken)}")
-    events = summary.get("checks", {}).get("events", {})
+    for section in ("run", "rollbacks"):
+        for activity in journal.get(section) or ():
+            if isinstance(activity, dict) and activity.get("status") not in (None, "succeeded"):
+                name = activity.get("activity", {}).get("name", "?")
+                step = "rollback" if section == "rollbacks" else "method"
+                trace = activity.get("exception") or ["(no exception)"]
+                found.append(f"{step} step {name} {activity.get('status')}: {trace[-1].strip()}")
+    checks = summary.get("checks", {})
+    events = checks.get("events", {})
+    if not events.get("written"):
+        found.append("no event was written: the load never ran")
+    recovery = summary.get("recovery_seconds")
+    if recovery is None:
+        found.append("no recovery measured: health never answered 200 after the fault")
+    elif recovery > RECOVERY_TARGET_SECONDS:
+        found.append(f"recovery took {recovery:.2f} s (target {RECOVERY_TARGET_SECONDS:g} s)")
+    analytics = checks.get("analytics", {})
+    if analytics and analytics.get("seen") != analytics.get("expected"):
+        found.append(f"analytics {analytics.get('seen')} != stored {analytics.get('expected')}")
+    inbox = checks.get("inbox", {})
+    if inbox.get("duplicates"):
+        found.append(f"the inbox repeated {inbox['duplicates']} events in one pass")
+    if "stored_pending" in inbox and inbox.get("seen") != inbox["stored_pending"]:
+        found.append(
+            f"the inbox showed {inbox.get('seen')} pending events, the table holds "
+            f"{inbox['stored_pending']}"
+        )
     if events.get("lost"):
         found.append(f"{events['lost']} acknowledged events lost")
     if events.get("duplicated"):
@@ -66,6 +95,15 @@ def failures(journal: dict[str, Any], summary: dict[str, Any]) -> list[str]:
     webhook = summary.get("checks", {}).get("webhook", {})
     if summary.get("expect_webhook_retries") and not webhook.get("retried"):
         found.append("the fault showed no effect: no webhook delivery needed a second attempt")
+    canaries = checks.get("canary", [])
+    if summary.get("expect_canary_failures") and not any(c.get("failed") for c in canaries):
+        found.append("the fault showed no effect: every unretried call through it succeeded")
+    slowest_canary = max((float(c.get("median_seconds", 0)) for c in canaries), default=0.0)
+    wanted = summary.get("expect_canary_median_at_least")
+    if wanted and slowest_canary < float(wanted):
+        found.append(f"the fault showed no effect: unretried calls took under {wanted} s")
+    if summary.get("expect_deadline_exceeded") and not checks.get("deadline_exceeded"):
+        found.append("the fault showed no effect: no request reached its time budget")
     if summary.get("load", {}).get("server_errors"):
         found.append(f"{summary['load']['server_errors']} answers 5xx (not a 503 + Retry-After)")
     return found

@@ -28,19 +28,20 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+import boto3
 import requests
+from botocore.config import Config
 
 from chalicelib.settings import Settings
 from chaos.toxiproxy_server import ToxiproxyServer
 from devstack.dynamodb_local import DynamoDBLocal
 from devstack.ports import free_port
-from devstack.stack import WORKERS, LocalStack
+from devstack.stack import LocalStack
 from devstack.webhook_receiver import WebhookReceiver
 
 if TYPE_CHECKING:
@@ -84,16 +85,16 @@ def localstack_reachable(endpoint: str) -> bool:
 class ChaosStack:
     """Start with :meth:`start`, stop with :meth:`stop`; one per experiment."""
 
-    def __init__(self, work_dir: Path, *, with_workers: bool = True) -> None:
+    def __init__(self, work_dir: Path) -> None:
         self.work_dir = work_dir
         self.backend = backend()
-        self.with_workers = with_workers
         self.toxiproxy = ToxiproxyServer(work_dir / "toxiproxy.log")
         self.engine: DynamoDBLocal | None = None
         self.local: LocalStack | None = None
         self.receiver: WebhookReceiver | None = None
         self.faults_file = work_dir / "faults.json"
         self.api_key = ""
+        self.proxied_endpoint = ""
         self.tenant_id = f"chaos-{secrets.token_hex(4)}"
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -118,16 +119,15 @@ class ChaosStack:
                 engine_address = f"127.0.0.1:{self.engine.port}"
                 engine = self.engine
             proxy_port = self.toxiproxy.proxy(DYNAMODB_PROXY, engine_address)
-            proxied = f"http://127.0.0.1:{proxy_port}"
+            self.proxied_endpoint = f"http://127.0.0.1:{proxy_port}"
             environment = {
-                "AWS_ENDPOINT_URL_DYNAMODB": proxied,
-                "AWS_ENDPOINT_URL_DYNAMODB_STREAMS": proxied,
+                "AWS_ENDPOINT_URL_DYNAMODB": self.proxied_endpoint,
+                "AWS_ENDPOINT_URL_DYNAMODB_STREAMS": self.proxied_endpoint,
                 "CHAOS_FAULTS_FILE": str(self.faults_file),
             }
             self.local = LocalStack(
                 self.work_dir,
                 engine=engine,
-                workers=WORKERS if self.with_workers else (),
                 access_key=f"chaos{secrets.token_hex(6)}",
                 environment=environment,
             )
@@ -182,6 +182,21 @@ class ChaosStack:
     def direct_client(self) -> DynamoDBClient:
         return self.stack.dynamodb_client(self.direct_settings())
 
+    def canary_client(self) -> DynamoDBClient:
+        """A plain boto3 DynamoDB client through the proxy: one attempt, the app's timeouts."""
+        settings = self.direct_settings()
+        session = boto3.Session(
+            aws_access_key_id=self.stack.access_key,
+            aws_secret_access_key="local",  # the local engines ignore it
+            region_name=settings.region,
+        )
+        config = Config(
+            connect_timeout=settings.aws_connect_timeout,
+            read_timeout=settings.aws_read_timeout,
+            retries={"total_max_attempts": 1, "mode": "standard"},
+        )
+        return session.client("dynamodb", endpoint_url=self.proxied_endpoint, config=config)
+
     def write_faults(self, plan: dict[str, Any]) -> None:
         """Switch the product's fault-injection hook (local backend): the API and the workers
         re-read this file at run time. Written atomically (a reader never sees half a file)."""
@@ -196,15 +211,3 @@ class ChaosStack:
             port = self.toxiproxy.proxy(WEBHOOK_PROXY, f"127.0.0.1:{self.receiver.port}")
             self._receiver_url = f"http://127.0.0.1:{port}/hooks"
         return self._receiver_url
-
-    def wait_for_api(self, timeout: float = 30.0) -> float:
-        """Seconds until /v1/health answers 200 (raises on timeout)."""
-        started = time.monotonic()
-        while time.monotonic() - started < timeout:
-            try:
-                if requests.get(self.api_url + "/v1/health", timeout=5).status_code == 200:
-                    return time.monotonic() - started
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        raise TimeoutError(f"the API did not answer 200 on /v1/health within {timeout:.0f} s")

@@ -7,6 +7,10 @@ from pathlib import Path
 
 # API Gateway's integration timeout: no API answer can take longer, whatever the function's.
 API_GATEWAY_TIMEOUT_SECONDS = 29
+# What API Gateway's clock counts beyond the function's (a cold start's init, the hops): an
+# answer must leave the function this much before the timeout (REQUEST_TIME_BUDGET_SECONDS is
+# 27 by default for this reason).
+API_GATEWAY_HEADROOM_SECONDS = 2
 
 
 def function_timeout(config_path: Path) -> int:

@@ -57,7 +57,11 @@ class ToxiproxyServer:
                 start_new_session=True,
                 preexec_fn=die_with_parent,
             )
-        wait_for_port(self.port, timeout)
+        try:
+            wait_for_port(self.port, timeout)
+        except BaseException:
+            self.stop()
+            raise
         # toxiproxy-python keeps its server address in a class attribute: one server per process.
         self.client.update_api_consumer("127.0.0.1", self.port)
         return self
@@ -81,10 +85,10 @@ class ToxiproxyServer:
 
     # -- proxies and toxics ------------------------------------------------------------------
     def proxy(self, name: str, upstream: str) -> int:
-        """Create a proxy to ``upstream`` (host:port) listening on a free loopback port, which
-        is returned (and kept: disabling and enabling the proxy keeps its port)."""
-        port = free_port()
-        self.client.create(upstream=upstream, name=name, listen=f"127.0.0.1:{port}")
+        """Create a proxy to ``upstream`` (host:port) listening on a loopback port the server
+        picks, which is returned (and kept: disabling and enabling the proxy keeps its port)."""
+        created = self.client.create(upstream=upstream, name=name, listen="127.0.0.1:0")
+        port = int(str(created.listen).rsplit(":", 1)[1])
         self.listen_ports[name] = port
         return port
 

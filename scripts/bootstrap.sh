@@ -80,12 +80,15 @@ fi
 TOXIPROXY_VERSION=v2.12.0
 tstamp=tools/toxiproxy/.version
 if [ ! -x tools/toxiproxy/bin/server ] || [ "$(cat "$tstamp" 2>/dev/null)" != "$TOXIPROXY_VERSION" ]; then
-  if ! command -v go >/dev/null 2>&1; then
-    ensure_apt golang-go
+  # Its go.mod needs Go 1.23+; GOTOOLCHAIN=local: never download a prebuilt toolchain instead.
+  if ! command -v go >/dev/null 2>&1 ||
+     ! go version | grep -Eq 'go1\.(2[3-9]|[3-9][0-9])'; then
+    log "Toxiproxy $TOXIPROXY_VERSION needs Go 1.23 or later on PATH (found: $(go version 2>&1 || echo none))"
+    exit 1
   fi
   log "building the Toxiproxy server $TOXIPROXY_VERSION (go install)"
   mkdir -p tools/toxiproxy/bin
-  GOBIN="$PWD/tools/toxiproxy/bin" GOFLAGS=-modcacherw \
+  GOBIN="$PWD/tools/toxiproxy/bin" GOFLAGS=-modcacherw GOTOOLCHAIN=local \
     go install "github.com/Shopify/toxiproxy/v2/cmd/server@$TOXIPROXY_VERSION"
   echo "$TOXIPROXY_VERSION" > "$tstamp"
 fi

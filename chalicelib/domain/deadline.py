@@ -7,8 +7,10 @@ can take up to ``attempts x (connect_timeout + read_timeout)`` plus backoff, and
 can make many calls, so without a bound a slow DynamoDB can keep a request past the timeout.
 
 **The arithmetic.** Let ``B`` be the budget: the smaller of what the Lambda context says remains
-when the request starts and ``REQUEST_TIME_BUDGET_SECONDS`` (29, mirroring the template:
-API Gateway's limit holds whatever the function timeout; ``chalice local`` claims 900 s). The
+when the request starts and ``REQUEST_TIME_BUDGET_SECONDS`` (27: the template's 29 s function
+timeout, which is also API Gateway's limit whatever the function's, less 2 s that API
+Gateway's clock also counts and the function's does not: a cold start's init, the hops in and
+out; ``chalice local`` claims 900 s). The
 answer must be out by ``start + B``. Let ``A = connect_timeout + read_timeout + MARGIN`` be
 one attempt: at most ``connect_timeout`` to connect, at most ``read_timeout`` for the answer
 (DynamoDB's answers are small: one read in practice), and ``MARGIN`` for what follows the

@@ -12,7 +12,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chaos import catalog, report
-from chaos.ledger import NO_ANSWER, Ledger, Outcome, Tally, recovery_seconds
+from chaos.ledger import (
+    NO_ANSWER,
+    Ledger,
+    Outcome,
+    Tally,
+    health_holds,
+    recovery_seconds,
+    retry_after_seconds,
+)
 from chaos.load import retry_wait
 from chaos.template import function_timeout
 from chaos.verify import StoredEvent, analytics_expected, analytics_seen, check_events
@@ -279,3 +287,117 @@ def test_a_webhook_fault_that_caused_no_retry_fails_the_experiment() -> None:
         "the fault showed no effect: no webhook delivery needed a second attempt"
     ]
     assert report.failures(journal(), bit) == []
+
+
+def test_a_failed_method_step_fails_the_experiment() -> None:
+    """Chaos Toolkit leaves the journal `completed` when an action raises: we do not."""
+    failed_step = {
+        **journal(),
+        "run": [
+            {"activity": {"name": "start-load"}, "status": "succeeded"},
+            {
+                "activity": {"name": "dynamodb-latency"},
+                "status": "failed",
+                "exception": ["Traceback ...", "KeyError: no proxy named 'dynamodb'\n"],
+            },
+        ],
+    }
+    assert report.failures(failed_step, SUMMARY) == [
+        "method step dynamodb-latency failed: KeyError: no proxy named 'dynamodb'"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"checks": {"events": {"written": 0}}}, "no event was written: the load never ran"),
+        ({"recovery_seconds": None}, "no recovery measured"),
+        ({"recovery_seconds": 7.5}, "recovery took 7.50 s (target 5 s)"),
+        (
+            {
+                "checks": {
+                    **SUMMARY["checks"],
+                    "analytics": {"expected": {"ingested": 3}, "seen": {"ingested": 2}},
+                }
+            },
+            "analytics {'ingested': 2} != stored {'ingested': 3}",
+        ),
+        (
+            {"checks": {**SUMMARY["checks"], "inbox": {"seen": 5, "duplicates": 1}}},
+            "the inbox repeated 1 events in one pass",
+        ),
+        (
+            {
+                "checks": {
+                    **SUMMARY["checks"],
+                    "inbox": {"seen": 5, "duplicates": 0, "stored_pending": 6},
+                }
+            },
+            "the inbox showed 5 pending events, the table holds 6",
+        ),
+        (
+            {"expect_canary_failures": True, "checks": {**SUMMARY["checks"], "canary": []}},
+            "every unretried call through it succeeded",
+        ),
+        (
+            {
+                "expect_canary_median_at_least": 0.1,
+                "checks": {**SUMMARY["checks"], "canary": [{"median_seconds": 0.01}]},
+            },
+            "unretried calls took under 0.1 s",
+        ),
+        ({"expect_deadline_exceeded": True}, "no request reached its time budget"),
+    ],
+)
+def test_what_fails_an_experiment(change: dict, reason: str) -> None:
+    found = report.failures(journal(), {**SUMMARY, **change})
+    assert len(found) == 1
+    assert reason in found[0]
+
+
+@pytest.mark.parametrize(
+    ("status", "retry_after", "storage_down", "faulted", "holds"),
+    [
+        (200, None, False, False, True),
+        (503, "1", False, False, False),  # no fault: health must be 200
+        (503, "1", False, True, True),
+        (200, None, False, True, True),
+        (200, None, True, True, False),  # storage down and health says ok: a lie
+        (503, None, True, True, False),  # 503 without Retry-After
+        (503, "1", True, True, True),
+        (500, None, False, True, False),
+    ],
+)
+def test_health_holds(
+    status: int, retry_after: str | None, storage_down: bool, faulted: bool, holds: bool
+) -> None:
+    assert (
+        health_holds(outcome("health", status, retry_after=retry_after), storage_down, faulted)
+        is holds
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("1", 1),
+        ("30", 30),
+        ("0", None),
+        ("-1", None),
+        ("soon", None),
+        ("\uff11", None),
+        (None, None),
+    ],
+)
+def test_retry_after_is_whole_seconds_at_least_one(value: str | None, seconds: int | None) -> None:
+    assert retry_after_seconds(value) == seconds
+    assert (outcome("create", 503, retry_after=value).violation() is None) is (seconds is not None)
+
+
+def test_fault_off_says_whether_a_fault_was_on() -> None:
+    """The rollback's remove_faults must not overwrite the recovery measured after the fault."""
+    ledger = Ledger()
+    ledger.fault_on("latency", 1.0)
+    assert ledger.fault_off(2.0) is True
+    assert ledger.fault_off(3.0) is False
+    assert ledger.last_fault_end() == 2.0

@@ -123,8 +123,8 @@ def test_chaos_faults_file_is_allowed_on_local_and_off_by_default() -> None:
     assert settings.chaos_faults_file == "/tmp/faults.json"
 
 
-def test_request_time_budget_defaults_to_the_function_timeout() -> None:
-    assert load_settings(BASE).request_time_budget_seconds == 29.0
+def test_request_time_budget_defaults_to_the_function_timeout_less_headroom() -> None:
+    assert load_settings(BASE).request_time_budget_seconds == 27.0
     assert (
         load_settings({**BASE, "REQUEST_TIME_BUDGET_SECONDS": "12.5"}).request_time_budget_seconds
         == 12.5
@@ -141,7 +141,7 @@ def test_request_time_budget_defaults_to_the_function_timeout() -> None:
         ({"REQUEST_TIME_BUDGET_SECONDS": "4"}, "must be at least one AWS attempt"),
         (
             {"AWS_READ_TIMEOUT": "30", "REQUEST_TIME_BUDGET_SECONDS": ""},
-            r"REQUEST_TIME_BUDGET_SECONDS \(29 s\) must be at least one AWS attempt",
+            r"REQUEST_TIME_BUDGET_SECONDS \(27 s\) must be at least one AWS attempt",
         ),
     ],
 )
