@@ -22,10 +22,8 @@ ListTables, DescribeTable and the rest are never failed. It has no 5xx setting.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -37,7 +35,7 @@ import boto3
 import requests
 from botocore.config import Config
 
-from devstack.lifetime import die_with_parent
+from devstack.lifetime import die_with_parent, stop_group
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTALL_DIR = ROOT / "tools" / "localstack"
@@ -182,18 +180,10 @@ class LocalStackServer:
 
     def stop(self, timeout: float = 20.0) -> None:
         process, self.process = self.process, None
-        if process is not None and process.poll() is None:
+        if process is not None:
             # SIGTERM to the group: LocalStack shuts down and stops its children itself; what is
             # left after the timeout is killed.
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout)
-        if process is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(5)
+            stop_group(process, timeout)
         if self.root is not None:
             shutil.rmtree(self.root, ignore_errors=True)
             self.root = None

@@ -20,7 +20,7 @@ from typing import Any
 
 from toxiproxy import Toxiproxy
 
-from devstack.lifetime import die_with_parent
+from devstack.lifetime import die_with_parent, stop_group
 from devstack.ports import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,12 +69,7 @@ class ToxiproxyServer:
     def stop(self) -> None:
         if self.process is None:
             return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=5)
+        stop_group(self.process, timeout=5)
         self.process = None
 
     def __enter__(self) -> ToxiproxyServer:

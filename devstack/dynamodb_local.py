@@ -7,8 +7,6 @@ which the tests use to isolate themselves.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import shutil
 import subprocess
 import time
@@ -18,7 +16,7 @@ from typing import TYPE_CHECKING
 import boto3
 from botocore.config import Config
 
-from devstack.lifetime import die_with_parent
+from devstack.lifetime import die_with_parent, stop_group
 from devstack.ports import wait_for_port
 
 if TYPE_CHECKING:
@@ -126,14 +124,7 @@ class DynamoDBLocal:
     def stop(self) -> None:
         if self.process is None:
             return
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, 15)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, 9)
-                self.process.wait(timeout=5)
+        stop_group(self.process)
         self.process = None
 
     def __enter__(self) -> DynamoDBLocal:

@@ -12,9 +12,6 @@ see docs/DESIGN.md). It keeps everything in memory, so a restarted server has no
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -25,7 +22,7 @@ import boto3
 from botocore.config import Config
 
 from chalicelib.stores.queues import QueueUrls, ensure_queues
-from devstack.lifetime import die_with_parent
+from devstack.lifetime import die_with_parent, stop_group
 from devstack.ports import wait_for_port
 from devstack.state import LOCAL_ACCESS_KEY, LOCAL_REGION
 
@@ -112,15 +109,7 @@ class SqsLocal:
     def stop(self) -> None:
         if self.process is None:
             return
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=5)
+        stop_group(self.process)
         self.process = None
 
     def __enter__(self) -> SqsLocal:

@@ -9,24 +9,8 @@ cd "$(dirname "$0")/.."
 
 log() { printf '[bootstrap] %s\n' "$*" >&2; }
 
-find_python() {
-  for candidate in "${PYTHON:-}" python3.11 python3; do
-    [ -n "$candidate" ] || continue
-    if command -v "$candidate" >/dev/null 2>&1 &&
-       "$candidate" -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)' 2>/dev/null; then
-      command -v "$candidate"; return 0
-    fi
-  done
-  return 1
-}
-
-ensure_apt() {
-  if ! command -v apt-get >/dev/null 2>&1; then
-    log "apt-get not available; install $* by hand"; return 1
-  fi
-  log "installing $* with apt-get"
-  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
-}
+# shellcheck source=scripts/lib/setup.sh
+. scripts/lib/setup.sh  # the cd above made the repo root the working directory
 
 # --- Python virtualenv -------------------------------------------------------------------------
 if ! PY=$(find_python); then

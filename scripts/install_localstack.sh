@@ -27,22 +27,8 @@ HERE=tools/localstack
 VENV=$HERE/venv
 LIB=$HERE/lib
 
-find_python() {
-  for candidate in "${PYTHON:-}" python3.11 python3; do
-    [ -n "$candidate" ] || continue
-    if command -v "$candidate" >/dev/null 2>&1 &&
-       "$candidate" -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)' 2>/dev/null; then
-      command -v "$candidate"; return 0
-    fi
-  done
-  return 1
-}
-
-ensure_apt() {
-  command -v apt-get >/dev/null 2>&1 || die "apt-get not available; install $* by hand"
-  log "installing $* with apt-get"
-  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
-}
+# shellcheck source=scripts/lib/setup.sh
+. scripts/lib/setup.sh  # the cd above made the repo root the working directory
 
 # --- the Python side ---------------------------------------------------------------------------
 PY=$(find_python) || die "no Python 3.11 found; run \`make bootstrap\` first"
