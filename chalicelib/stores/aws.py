@@ -77,7 +77,8 @@ def _check_crc32(
     logs that), and its body, empty or partial, would parse as an empty result (an UpdateItem
     without ``Attributes``): found by the chaos suite's ``ddb-limit-data``. DynamoDB Streams
     answers need not carry it (LocalStack's do not): there, only an empty 2xx body counts as
-    cut short."""
+    cut short. (The Streams client serves only the local stream worker: in AWS, Lambda's
+    event-source mapping reads the stream.)"""
     if not response_dict:
         return
     expected = response_dict.get("headers", {}).get("x-amz-crc32")
