@@ -118,8 +118,8 @@ def kill_process(
     process: str, wait_for_events: int = 0, down_seconds: float = 0.0
 ) -> dict[str, Any]:
     """SIGKILL one of the stack's processes (``stream-worker``, ``fanout-worker``,
-    ``delivery-worker``, ``api``) once ``wait_for_events`` events exist (so it dies mid-batch),
-    keep it down ``down_seconds``, and start it again."""
+    ``delivery-worker``, ``api``) once ``wait_for_events`` events exist (the load keeps it busy:
+    it dies with work in hand), keep it down ``down_seconds``, and start it again."""
     harness = current()
     deadline = time.monotonic() + 60
     while len(harness.ledger.accepted) < wait_for_events and time.monotonic() < deadline:
@@ -128,7 +128,7 @@ def kill_process(
     old = stack.process(process).pid
     harness.fault_on(f"{process}: SIGKILL, {down_seconds:g} s down, restarted")
     new = stack.restart(process, signal.SIGKILL, down_seconds).pid
-    harness.ledger.fault_off(time.monotonic())
+    harness.faults_off()  # closes the window and measures recovery like any other fault
     return {"killed_pid": old, "new_pid": new}
 
 

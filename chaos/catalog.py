@@ -297,10 +297,10 @@ EXPERIMENTS: tuple[Experiment, ...] = (
     ),
     Experiment(
         "worker-kill",
-        "The stream and delivery workers are killed mid-batch",
-        "With a webhook on every event and load running, the stream worker, the fan-out worker "
-        "and the delivery worker are each SIGKILLed mid-batch and restarted. Analytics counts "
-        "stay exact, no delivery is lost.",
+        "The stream, fan-out and delivery workers are killed under load",
+        "With a webhook on every event and 15 events/s keeping them busy, the stream worker, the "
+        "fan-out worker and the delivery worker are each SIGKILLed and restarted 2 s later. "
+        "Analytics counts stay exact, no delivery is lost.",
         [
             action(
                 "kill-stream-worker",
