@@ -50,4 +50,4 @@ def test_watch_reads_only_and_reports_a_503_without_retry_after(
         "/v1/inbox?limit=1 key=tk_test_x",
         "/v1/analytics/summary key=tk_test_x",
     ]
-    assert "inbox: 503 without Retry-After" in capsys.readouterr().err
+    assert "inbox: 503 without a valid Retry-After (None)" in capsys.readouterr().err
