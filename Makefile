@@ -60,6 +60,7 @@ chaos: bootstrap
 chaos-ci: bootstrap
 	@$(PY) -m chaos --ci
 	@bash scripts/install_localstack.sh
+	@$(PY) -m pytest -q -p no:cacheprovider tests/integration/test_localstack_backend.py
 	@$(PY) -m chaos --localstack ddb-throttling
 
 package: bootstrap
