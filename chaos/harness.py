@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,26 @@ class Harness:
     expectations: dict[str, Any] = field(default_factory=dict)  # evidence the fault took effect
     checks: dict[str, Any] = field(default_factory=dict)
     started_at: float = field(default_factory=time.time)
+
+    # -- the API, as the experiment's key --------------------------------------------------
+    def api(self, method: str, path: str, timeout: float = 10, **kwargs: Any) -> requests.Response:
+        headers = {"X-API-Key": self.stack.api_key}
+        url = self.stack.api_url + path
+        return requests.request(method, url, headers=headers, timeout=timeout, **kwargs)
+
+    def pages(self, path: str, field: str, timeout: float = 10) -> Iterator[list[Any]]:
+        """Each page of a cursor-paged list (``field`` and ``next_cursor``), to the end; a
+        non-200 answer raises (``requests.HTTPError``)."""
+        cursor: str | None = None
+        while True:
+            params = {"limit": "100", **({"cursor": cursor} if cursor else {})}
+            answer = self.api("GET", path, params=params, timeout=timeout)
+            answer.raise_for_status()
+            page = answer.json()
+            yield page[field]
+            cursor = page["next_cursor"]
+            if not cursor:
+                return
 
     # -- the load ----------------------------------------------------------------------------
     def client(self) -> Client:
@@ -125,12 +146,7 @@ class Harness:
             # The summary first, then the stored events: while load runs, the store can only be
             # ahead of what the stream worker counted, never behind.
             try:
-                answer = requests.get(
-                    f"{self.stack.api_url}/v1/analytics/summary",
-                    params={"from": since},
-                    headers={"X-API-Key": self.stack.api_key},
-                    timeout=10,
-                )
+                answer = self.api("GET", "/v1/analytics/summary", params={"from": since})
                 seen = analytics_seen(answer.json()) if answer.status_code == 200 else None
             except (requests.RequestException, ValueError):
                 seen = None
@@ -151,28 +167,12 @@ class Harness:
         """One pass over the inbox, cursor to cursor: the contract says a pass never repeats an
         event."""
         seen: list[str] = []
-        cursor: str | None = None
         complete = True
-        while True:
-            params = {"limit": "100", **({"cursor": cursor} if cursor else {})}
-            try:
-                answer = requests.get(
-                    f"{self.stack.api_url}/v1/inbox",
-                    params=params,
-                    headers={"X-API-Key": self.stack.api_key},
-                    timeout=30,
-                )
-            except requests.RequestException:
-                complete = False
-                break
-            if answer.status_code != 200:
-                complete = False  # a 503 mid-pass (the contract check judges that answer)
-                break
-            page = answer.json()
-            seen.extend(str(event["event_id"]) for event in page["events"])
-            cursor = page["next_cursor"]
-            if not cursor:
-                break
+        try:
+            for events in self.pages("/v1/inbox", "events", timeout=30):
+                seen.extend(str(event["event_id"]) for event in events)
+        except requests.RequestException:
+            complete = False  # a 503 mid-pass (the contract check judges that answer)
         result: dict[str, Any] = {
             "seen": len(seen),
             "duplicates": len(seen) - len(set(seen)),
@@ -230,11 +230,8 @@ class Harness:
     def create_webhook(self) -> Webhook:
         """A webhook for every event, pointed at the receiver behind the "webhook" proxy."""
         url = self.stack.start_receiver()
-        answer = requests.post(
-            f"{self.stack.api_url}/v1/webhooks",
-            json={"url": url, "description": f"chaos {self.name}"},
-            headers={"X-API-Key": self.stack.api_key},
-            timeout=10,
+        answer = self.api(
+            "POST", "/v1/webhooks", json={"url": url, "description": f"chaos {self.name}"}
         )
         answer.raise_for_status()
         body = answer.json()
@@ -246,22 +243,8 @@ class Harness:
     def deliveries(self) -> list[dict[str, Any]]:
         if self.webhook is None:
             raise RuntimeError("the experiment made no webhook (action create_webhook)")
-        found: list[dict[str, Any]] = []
-        cursor: str | None = None
-        while True:
-            params = {"limit": "100", **({"cursor": cursor} if cursor else {})}
-            answer = requests.get(
-                f"{self.stack.api_url}/v1/webhooks/{self.webhook.webhook_id}/deliveries",
-                params=params,
-                headers={"X-API-Key": self.stack.api_key},
-                timeout=10,
-            )
-            answer.raise_for_status()
-            page = answer.json()
-            found.extend(page["deliveries"])
-            cursor = page["next_cursor"]
-            if not cursor:
-                return found
+        path = f"/v1/webhooks/{self.webhook.webhook_id}/deliveries"
+        return [delivery for page in self.pages(path, "deliveries") for delivery in page]
 
     def webhook_report(self, wait: float) -> dict[str, Any]:
         """Per event: its deliveries (one, succeeded), and whether the receiver accepted it under

@@ -141,9 +141,7 @@ class LocalStackServer:
         return self
 
     def health(self) -> dict[str, Any]:
-        answer = requests.get(self.endpoint + "/_localstack/health", timeout=2)
-        answer.raise_for_status()
-        return dict(answer.json())
+        return health(self.endpoint)
 
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -208,6 +206,13 @@ class LocalStackServer:
 
 
 # Module functions: they work on any LocalStack (an SRE's own at LOCALSTACK_ENDPOINT too).
+def health(endpoint: str) -> dict[str, Any]:
+    """``/_localstack/health``: each service's state (raises when LocalStack does not answer)."""
+    answer = requests.get(endpoint.rstrip("/") + "/_localstack/health", timeout=2)
+    answer.raise_for_status()
+    return dict(answer.json())
+
+
 def set_config(endpoint: str, variable: str, value: object) -> object:
     """Set one of LocalStack's config variables now; returns the value LocalStack reports
     (numbers come back as floats)."""

@@ -38,6 +38,7 @@ import requests
 from botocore.config import Config
 
 from chalicelib.settings import Settings
+from chaos import localstack
 from chaos.toxiproxy_server import ToxiproxyServer
 from devstack.dynamodb_local import DynamoDBLocal
 from devstack.ports import free_port
@@ -75,10 +76,9 @@ def localstack_endpoint() -> str:
 
 def localstack_reachable(endpoint: str) -> bool:
     try:
-        answer = requests.get(endpoint + "/_localstack/health", timeout=2)
+        services = localstack.health(endpoint).get("services", {})
     except requests.RequestException:
         return False
-    services = answer.json().get("services", {}) if answer.ok else {}
     return services.get("dynamodb") in ("available", "running")
 
 

@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from chalicelib.settings import load_settings
 from chalicelib.stores.aws import dynamodb_client, dynamodb_streams_client
 from chalicelib.stores.schema import create_all
-from chaos.localstack import INSTALL_HINT, LocalStackServer, installed
+from chaos.localstack import ERROR_PROBABILITY, INSTALL_HINT, LocalStackServer, installed
 from devstack.ports import free_port
 from tests.conftest import TEST_ENV
 
@@ -132,9 +132,9 @@ def test_throttling_is_switched_at_run_time(localstack: LocalStackServer, table:
         assert set(results) == {"ok", f"{THROTTLED}/400"}
         assert 40 <= results.count("ok") <= 160
 
-        assert localstack.set_config("DYNAMODB_ERROR_PROBABILITY", 1) == 1.0
+        assert localstack.set_config(ERROR_PROBABILITY, 1) == 1.0
         assert outcome(get) == f"{THROTTLED}/400"
-        assert localstack.set_config("DYNAMODB_ERROR_PROBABILITY", 0) == 0.0
+        assert localstack.set_config(ERROR_PROBABILITY, 0) == 0.0
     finally:
         localstack.set_error_probability(read=0.0, write=0.0)
     assert (outcome(get), outcome(put)) == ("ok", "ok")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import boto3
@@ -90,8 +92,14 @@ def clock() -> Clock:
     return Clock()
 
 
-def within(budget: float, clock: Clock) -> Any:
-    return deadline.set_current(Deadline.after(budget, clock))
+@contextmanager
+def within(budget: float, clock: Clock) -> Iterator[None]:
+    """The request's deadline, ``budget`` seconds from the clock's now, for the block."""
+    token = deadline.set_current(Deadline.after(budget, clock))
+    try:
+        yield
+    finally:
+        deadline.reset(token)
 
 
 def get(client: Any) -> None:
@@ -111,13 +119,10 @@ def test_an_attempt_that_does_not_fit_is_not_made_nor_retried(
     client: Any, clock: Clock, sleeps: list[float]
 ) -> None:
     server = Server(client, ["ok"])
-    token = within(ATTEMPT - 0.01, clock)
-    try:
+    with within(ATTEMPT - 0.01, clock):  # the assert after the raises needs the deadline
         with pytest.raises(DeadlineExceeded, match="GetItem: request time budget spent") as c:
             get(client)
         assert deadline.current().exceeded  # type: ignore[union-attr]
-    finally:
-        deadline.reset(token)
     assert server.attempts == 0
     assert sleeps == []
     assert c.value.__cause__ is None
@@ -125,11 +130,8 @@ def test_an_attempt_that_does_not_fit_is_not_made_nor_retried(
 
 def test_an_attempt_that_fits_is_made(client: Any, clock: Clock, sleeps: list[float]) -> None:
     server = Server(client, ["ok"])
-    token = within(ATTEMPT, clock)
-    try:
+    with within(ATTEMPT, clock):
         get(client)
-    finally:
-        deadline.reset(token)
     assert server.attempts == 1
 
 
@@ -137,12 +139,11 @@ def test_a_retry_whose_sleep_might_not_fit_is_refused_before_sleeping(
     client: Any, clock: Clock, sleeps: list[float]
 ) -> None:
     server = Server(client, ["InternalServerError"])
-    token = within(ATTEMPT + max_backoff(1) - 0.01, clock)
-    try:
-        with pytest.raises(DeadlineExceeded, match="InternalServerError, and the request"):
-            get(client)
-    finally:
-        deadline.reset(token)
+    with (
+        within(ATTEMPT + max_backoff(1) - 0.01, clock),
+        pytest.raises(DeadlineExceeded, match="InternalServerError, and the request"),
+    ):
+        get(client)
     assert server.attempts == 1
     assert sleeps == []
 
@@ -151,12 +152,11 @@ def test_retries_that_fit_happen_then_the_real_error_surfaces(
     client: Any, clock: Clock, sleeps: list[float]
 ) -> None:
     server = Server(client, ["ThrottlingException"])
-    token = within(3 * ATTEMPT + max_backoff(1) + max_backoff(2), clock)
-    try:
-        with pytest.raises(StorageUnavailable, match="ThrottlingException") as caught:
-            get(client)
-    finally:
-        deadline.reset(token)
+    with (
+        within(3 * ATTEMPT + max_backoff(1) + max_backoff(2), clock),
+        pytest.raises(StorageUnavailable, match="ThrottlingException") as caught,
+    ):
+        get(client)
     assert not isinstance(caught.value, DeadlineExceeded)
     assert server.attempts == 3
     assert len(sleeps) == 2
@@ -168,12 +168,11 @@ def test_the_clock_moving_during_retries_stops_them(
     """Each botocore sleep advances the clock: the second retry no longer fits."""
     monkeypatch.setattr("time.sleep", lambda s: setattr(clock, "now", clock.now + 2.0))
     server = Server(client, ["InternalServerError"])
-    token = within(ATTEMPT + max_backoff(2) + max_backoff(1) - 0.5, clock)
-    try:
-        with pytest.raises(DeadlineExceeded):
-            get(client)
-    finally:
-        deadline.reset(token)
+    with (
+        within(ATTEMPT + max_backoff(2) + max_backoff(1) - 0.5, clock),
+        pytest.raises(DeadlineExceeded),
+    ):
+        get(client)
     assert server.attempts == 2
 
 
@@ -181,23 +180,16 @@ def test_a_failure_that_is_not_unavailability_is_left_alone(
     client: Any, clock: Clock, sleeps: list[float]
 ) -> None:
     server = Server(client, ["ConditionalCheckFailedException"])
-    token = within(ATTEMPT, clock)  # no room for any retry
-    try:
-        with pytest.raises(ConditionFailed):
-            get(client)
-    finally:
-        deadline.reset(token)
+    with within(ATTEMPT, clock), pytest.raises(ConditionFailed):  # no room for any retry
+        get(client)
     assert server.attempts == 1
 
 
 def test_time_for_our_own_loops(client: Any, clock: Clock) -> None:
     assert time_for(client, 100.0)  # outside a request
-    token = within(ATTEMPT + 0.5, clock)
-    try:
+    with within(ATTEMPT + 0.5, clock):
         assert time_for(client, 0.5)
         assert not time_for(client, 0.6)
-    finally:
-        deadline.reset(token)
 
 
 def test_max_backoff_follows_botocores_standard_mode() -> None:
