@@ -95,6 +95,7 @@ class Workload:
     stream_batch_max: int = 100  # BatchSize of both stream mappings (infra/merge-template.json)
     delivery_batch_max: int = 10  # BatchSize of the delivery queue's mapping
     groups_per_batch_max: int = 10  # distinct (tenant, source, event_type) in one batch
+    tenants_per_batch_max: int = 3  # distinct tenants in one batch (each has a total roll-up)
     stream_ms_base: float = 20.0  # stream invocation: fixed part (assumption)
     stream_ms_per_record: float = 2.0  # ... and per record (assumption)
     delivery_ms_base: float = 150.0  # delivery invocation incl. the receiver's answer (assumption)
@@ -149,9 +150,11 @@ def delivery_batch(delivery_rate: float, w: Workload) -> float:
 
 
 def counters_per_item(batch: float, w: Workload) -> float:
-    """Analytics counter updates per counted item: minute, hour and day per distinct group."""
+    """Analytics counter updates per counted item: minute, hour and day per distinct group,
+    and per distinct tenant (its total roll-up, which the time series reads)."""
     groups = min(batch, float(w.groups_per_batch_max))
-    return 3.0 * groups / batch
+    tenants = min(groups, float(w.tenants_per_batch_max))
+    return 3.0 * (groups + tenants) / batch
 
 
 def write_units(rate: float, w: Workload) -> dict[str, float]:

@@ -387,7 +387,11 @@ class FakeAnalyticsStore:
             self.counters.items()
         ):
             in_range = pk == key_range.pk and key_range.lower <= sk <= key_range.upper
-            if in_range and expires > self._now():
+            wanted = key_range.source in (None, source) and key_range.event_type in (
+                None,
+                event_type,
+            )
+            if in_range and wanted and expires > self._now():
                 latency = {
                     index: value
                     for name, value in counts.items()

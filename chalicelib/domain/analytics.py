@@ -16,10 +16,12 @@ created in a minute, so a summary can tell how many of a window's events are sti
 Each minute's increments are also added to the hour and the day that contain it, so a summary
 over a long window reads a few day items instead of thousands of minute items.
 
-Every increment is kept at four *scopes*: the detail item (tenant, source, event type), and
-roll-ups for the tenant's total, per source and per event type, each in a partition of its own
-(:func:`counter_pk`). A time series reads one roll-up item per bucket, whatever the number of
-sources and types; the detail items answer the summary's breakdowns and the export.
+Every increment is kept at two *scopes*: the detail item (tenant, source, event type) and a
+roll-up of the tenant's total, in a partition of its own (:func:`counter_pk`). An unfiltered time
+series reads one roll-up item per bucket, whatever the number of sources and types; the detail
+items answer filtered series, the summary's breakdowns and the export. (Roll-ups per source and
+per event type were tried and dropped: they tripled the counter writes of small stream batches,
+and writes cost five times what reads do; see docs/ANALYTICS.md.)
 
 Ack latency is kept as a mergeable histogram (:mod:`chalicelib.domain.latency_sketch`) in the
 same items, so the percentiles of an hour or a day are exact merges of its minutes.
@@ -62,10 +64,10 @@ COHORT_COUNTERS = (
 )
 COUNTERS = ACTIVITY_COUNTERS + COHORT_COUNTERS
 
-# The scopes every increment is kept at. Roll-up items hold ALL where a dimension is summed
-# over; no source or event type can be "*" (NAME_PATTERN), so nothing collides with it.
-DETAIL, TOTAL, BY_SOURCE, BY_EVENT_TYPE = "detail", "total", "source", "event_type"
-SCOPES = (DETAIL, TOTAL, BY_SOURCE, BY_EVENT_TYPE)
+# The scopes every increment is kept at. The roll-up holds ALL as its source and event type;
+# no source or event type can be "*" (NAME_PATTERN), so nothing collides with it.
+DETAIL, TOTAL = "detail", "total"
+SCOPES = (DETAIL, TOTAL)
 ALL = "*"
 
 
@@ -232,18 +234,13 @@ def partition_label(granularity: str, start: int) -> str:
     return _utc(start).strftime(fmt)
 
 
-def counter_pk(
-    tenant_id: str, granularity: str, start: int, scope: str = DETAIL, value: str = ""
-) -> str:
-    """Detail items: ``{tenant}#{granularity}#{partition}``; roll-ups add ``#total``,
-    ``#source#{source}`` or ``#event_type#{event_type}``."""
+def counter_pk(tenant_id: str, granularity: str, start: int, scope: str = DETAIL) -> str:
+    """Detail items: ``{tenant}#{granularity}#{partition}``; the roll-up adds ``#total``."""
     base = f"{tenant_id}#{granularity}#{partition_label(granularity, start)}"
     if scope == DETAIL:
         return base
     if scope == TOTAL:
         return f"{base}#{TOTAL}"
-    if scope in (BY_SOURCE, BY_EVENT_TYPE):
-        return f"{base}#{scope}#{value}"
     raise ValueError(f"unknown scope {scope!r}")
 
 
@@ -256,14 +253,9 @@ def counter_sk(
     return f"{label}#{source}#{event_type}" if scope == DETAIL else label
 
 
-def _scoped(source: str, event_type: str) -> tuple[tuple[str, str, str, str], ...]:
-    """``(scope, partition value, source, event_type)`` of each item an increment adds to."""
-    return (
-        (DETAIL, "", source, event_type),
-        (TOTAL, "", ALL, ALL),
-        (BY_SOURCE, source, source, ALL),
-        (BY_EVENT_TYPE, event_type, ALL, event_type),
-    )
+def _scoped(source: str, event_type: str) -> tuple[tuple[str, str, str], ...]:
+    """``(scope, source, event_type)`` of each item an increment adds to."""
+    return ((DETAIL, source, event_type), (TOTAL, ALL, ALL))
 
 
 def marker_pk(record_id: str) -> str:
@@ -305,8 +297,8 @@ def aggregate(effects: Iterable[RecordEffect]) -> list[CounterUpdate]:
         for inc in effect.increments:
             for granularity in GRANULARITIES:
                 start = floor_to(granularity, inc.minute)
-                for scope, value, source, event_type in _scoped(inc.source, inc.event_type):
-                    pk = counter_pk(inc.tenant_id, granularity, start, scope, value)
+                for scope, source, event_type in _scoped(inc.source, inc.event_type):
+                    pk = counter_pk(inc.tenant_id, granularity, start, scope)
                     sk = counter_sk(granularity, start, source, event_type, scope)
                     update = updates.get((pk, sk))
                     if update is None:
@@ -405,18 +397,26 @@ def cover(start: int, end: int) -> list[Span]:
 
 @dataclass(frozen=True)
 class KeyRange:
-    """One Query: partition ``pk``, sort keys between ``lower`` and ``upper`` inclusive."""
+    """One Query: partition ``pk``, sort keys between ``lower`` and ``upper`` inclusive; with
+    ``source``/``event_type``, only the items of that source / type (a filter: the items
+    between the keys are still read)."""
 
     pk: str
     lower: str
     upper: str
+    source: str | None = None
+    event_type: str | None = None
 
 
 def key_ranges(
-    tenant_id: str, spans: Iterable[Span], scope: str = DETAIL, value: str = ""
+    tenant_id: str,
+    spans: Iterable[Span],
+    scope: str = DETAIL,
+    source: str | None = None,
+    event_type: str | None = None,
 ) -> list[KeyRange]:
     """The Queries that read ``spans`` of one scope for a tenant: one per partition a span
-    touches."""
+    touches; ``source``/``event_type`` keep only the detail items of that source / type."""
     ranges: list[KeyRange] = []
     for span in spans:
         step = _SECONDS[span.granularity]
@@ -431,9 +431,11 @@ def key_ranges(
                 last += step
             ranges.append(
                 KeyRange(
-                    counter_pk(tenant_id, span.granularity, cursor, scope, value),
+                    counter_pk(tenant_id, span.granularity, cursor, scope),
                     bucket_label(span.granularity, cursor),
                     bucket_label(span.granularity, last) + "#~",  # '~' sorts after every name
+                    source,
+                    event_type,
                 )
             )
             cursor = last + step

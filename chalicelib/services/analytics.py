@@ -11,8 +11,6 @@ from typing import Any
 
 from chalicelib import errors
 from chalicelib.domain.analytics import (
-    BY_EVENT_TYPE,
-    BY_SOURCE,
     DETAIL,
     MINUTE,
     RETENTION_SECONDS,
@@ -145,23 +143,15 @@ class AnalyticsService:
         return rows
 
     def timeseries(self, tenant_id: str, request: TimeseriesRequest) -> dict[str, Any]:
-        """Every bucket of the window, read from the roll-up that answers the filters in one
-        item per bucket (the detail items, filtered, when both a source and a type are given)."""
+        """Every bucket of the window: unfiltered, from the tenant's roll-up (one item per
+        bucket); with ``source``/``event_type``, from the detail items of that source / type."""
         window = self._series_window(request.granularity, request.start, request.end)
         span = [Span(window.granularity, window.start, window.end)]
         source, event_type = request.source, request.event_type
-        if source is not None and event_type is not None:
-            rows = [
-                row
-                for row in self._read(key_ranges(tenant_id, span, DETAIL))
-                if row.source == source and row.event_type == event_type
-            ]
-        elif source is not None:
-            rows = self._read(key_ranges(tenant_id, span, BY_SOURCE, source))
-        elif event_type is not None:
-            rows = self._read(key_ranges(tenant_id, span, BY_EVENT_TYPE, event_type))
-        else:
+        if source is None and event_type is None:
             rows = self._read(key_ranges(tenant_id, span, TOTAL))
+        else:
+            rows = self._read(key_ranges(tenant_id, span, DETAIL, source, event_type))
         return {
             "granularity": window.granularity,
             "from": format_ts(window.start),

@@ -1,8 +1,8 @@
 """The analytics table: per-minute/hour/day counters and stream-record dedup markers.
 
 Counter item: ``pk = {tenant}#{granularity}#{partition}``, ``sk = {bucket}#{source}#{event_type}``,
-and roll-up items (``pk`` + ``#total`` / ``#source#{s}`` / ``#event_type#{t}``, ``sk = {bucket}``;
-see :mod:`chalicelib.domain.analytics`): numeric counters and latency-histogram bins updated with
+and the tenant's roll-up items (``pk`` + ``#total``, ``sk = {bucket}``; see
+:mod:`chalicelib.domain.analytics`): numeric counters and latency-histogram bins updated with
 ``ADD``, ``expires_at`` set once. Marker item: ``pk = #stream-record#{eventID}``, ``sk = "-"``,
 TTL 48 h.
 
@@ -152,17 +152,21 @@ class AnalyticsStore:
         rows: list[CounterRow] = []
         start_key: dict[str, Any] | None = None
         for _ in range(MAX_QUERY_PAGES):
+            condition, names, values = _filter(key_range)
             kwargs: dict[str, Any] = {
                 "TableName": self._table,
                 "KeyConditionExpression": "pk = :pk AND sk BETWEEN :lo AND :hi",
-                "FilterExpression": "attribute_not_exists(expires_at) OR expires_at > :now",
+                "FilterExpression": condition,
                 "ExpressionAttributeValues": {
                     ":pk": codec.s(key_range.pk),
                     ":lo": codec.s(key_range.lower),
                     ":hi": codec.s(key_range.upper),
                     ":now": codec.n(int(self._now())),
+                    **values,
                 },
             }
+            if names:
+                kwargs["ExpressionAttributeNames"] = names
             if start_key is not None:
                 kwargs["ExclusiveStartKey"] = start_key
             with translate_errors("Query analytics"):
@@ -188,3 +192,19 @@ def _row(item: dict[str, Any]) -> CounterRow:
         latency,
         codec.get_s(item, "bucket") or "",
     )
+
+
+def _filter(key_range: KeyRange) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """The FilterExpression: live items only, and of the range's source / event type when it
+    names them; with its names and values."""
+    clauses = ["(attribute_not_exists(expires_at) OR expires_at > :now)"]
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    if key_range.source is not None:
+        clauses.append("#source = :source")
+        names["#source"] = "source"
+        values[":source"] = codec.s(key_range.source)
+    if key_range.event_type is not None:
+        clauses.append("event_type = :type")
+        values[":type"] = codec.s(key_range.event_type)
+    return " AND ".join(clauses), names, values

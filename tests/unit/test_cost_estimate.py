@@ -13,16 +13,17 @@ from scripts import cost_estimate as ce
 
 def test_write_units_per_event_counted_from_the_code() -> None:
     w = ce.Workload()
-    # 10 events/s: 2.5 records per stream batch, each its own group: 3 counters per record.
+    # 10 events/s: 2.5 records per stream batch, each its own group and tenant: 3 counters
+    # and 3 roll-ups per record.
     units = ce.write_units(10, w)
     assert units["api: rate limit"] == 1
     assert units["api: event + idempotency record"] == 4  # two 1 KB puts in a transaction
     assert units["api: inbox GSIs (4)"] == 4
     assert units["api: event-id-index + replay-index"] == 2
-    assert units["stream: analytics"] == pytest.approx(2 * (1 + 3))
-    assert sum(units.values()) == pytest.approx(31)
-    # 1,000 events/s: full batches of 100 with 10 groups: 0.3 counters per record.
-    assert ce.write_units(1000, w)["stream: analytics"] == pytest.approx(2 * 1.3)
+    assert units["stream: analytics"] == pytest.approx(2 * (1 + 6))
+    assert sum(units.values()) == pytest.approx(43)
+    # 1,000 events/s: full batches of 100 with 10 groups of 3 tenants: 0.39 counters per record.
+    assert ce.write_units(1000, w)["stream: analytics"] == pytest.approx(2 * 1.39)
     # Without an idempotency key the event is one plain PutItem.
     plain = ce.write_units(10, replace(w, with_idempotency_key=False))
     assert plain["api: event + idempotency record"] == 1
@@ -43,8 +44,10 @@ def test_batches_are_bounded() -> None:
     assert ce.stream_batch(10_000, w) == 100
     assert ce.delivery_batch(1, w) == 1
     assert ce.delivery_batch(10_000, w) == 10
-    assert ce.counters_per_item(1, w) == 3
-    assert ce.counters_per_item(100, w) == pytest.approx(0.3)
+    # One event: its group's minute/hour/day items and its tenant's three roll-ups.
+    assert ce.counters_per_item(1, w) == 6
+    # A full batch: 10 groups of at most 3 tenants share 30 + 9 items among 100 events.
+    assert ce.counters_per_item(100, w) == pytest.approx(0.39)
 
 
 def test_api_gateway_tiers() -> None:
