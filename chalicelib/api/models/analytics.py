@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -18,8 +18,13 @@ _NAME = "must be 1-128 characters of letters, digits and ._:/-"
 Granularity = Literal["minute", "hour", "day"]  # default: hour (DEFAULT_GRANULARITY)
 
 
+def params_of(model: type[BaseModel]) -> frozenset[str]:
+    """The query parameter names a query model takes."""
+    return frozenset(field.alias or name for name, field in model.model_fields.items())
+
+
 class AnalyticsQuery(BaseModel):
-    """Query parameters of `GET /v1/analytics/summary`."""
+    """Query parameters of `GET /v1/analytics/summary` (the others add theirs)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -30,22 +35,8 @@ class AnalyticsQuery(BaseModel):
     @classmethod
     def _known(cls, params: Any) -> Any:
         if isinstance(params, Mapping):
-            unsupported(params, SUMMARY_PARAMS)
+            unsupported(params, params_of(cls))
         return params
-
-
-SUMMARY_PARAMS = frozenset(
-    field.alias or name for name, field in AnalyticsQuery.model_fields.items()
-)
-
-
-def parse_summary_query(params: Mapping[str, str]) -> SummaryRequest:
-    """Validate the query string; the 400 names the first wrong parameter."""
-    try:
-        query = AnalyticsQuery.model_validate(params)
-    except ValidationError as exc:
-        raise first_error(exc, {"from": _TIMESTAMP, "to": _TIMESTAMP}) from None
-    return SummaryRequest(start=query.start, end=query.end)
 
 
 class TimeseriesQuery(AnalyticsQuery):
@@ -55,33 +46,41 @@ class TimeseriesQuery(AnalyticsQuery):
     source: Name | None = None
     event_type: Name | None = None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _known(cls, params: Any) -> Any:
-        if isinstance(params, Mapping):
-            unsupported(params, TIMESTAMP_PARAMS)
-        return params
+
+class ExportQuery(AnalyticsQuery):
+    """Query parameters of `GET /v1/analytics/export`."""
+
+    format: Literal["csv", "json"] = "csv"
+    granularity: Granularity = "hour"
 
 
-TIMESTAMP_PARAMS = frozenset(
-    field.alias or name for name, field in TimeseriesQuery.model_fields.items()
-)
+SUMMARY_PARAMS = params_of(AnalyticsQuery)
+_MESSAGES = {
+    "from": _TIMESTAMP,
+    "to": _TIMESTAMP,
+    "granularity": _GRANULARITY,
+    "source": _NAME,
+    "event_type": _NAME,
+    "format": "must be one of csv, json",
+}
+Q = TypeVar("Q", bound=AnalyticsQuery)
+
+
+def _validated(model: type[Q], params: Mapping[str, str]) -> Q:
+    """The query, or the 400 naming its first wrong parameter."""
+    try:
+        return model.model_validate(params)
+    except ValidationError as exc:
+        raise first_error(exc, _MESSAGES) from None
+
+
+def parse_summary_query(params: Mapping[str, str]) -> SummaryRequest:
+    query = _validated(AnalyticsQuery, params)
+    return SummaryRequest(start=query.start, end=query.end)
 
 
 def parse_timeseries_query(params: Mapping[str, str]) -> TimeseriesRequest:
-    try:
-        query = TimeseriesQuery.model_validate(params)
-    except ValidationError as exc:
-        raise first_error(
-            exc,
-            {
-                "from": _TIMESTAMP,
-                "to": _TIMESTAMP,
-                "granularity": _GRANULARITY,
-                "source": _NAME,
-                "event_type": _NAME,
-            },
-        ) from None
+    query = _validated(TimeseriesQuery, params)
     return TimeseriesRequest(
         granularity=query.granularity,
         start=query.start,
@@ -91,36 +90,8 @@ def parse_timeseries_query(params: Mapping[str, str]) -> TimeseriesRequest:
     )
 
 
-class ExportQuery(AnalyticsQuery):
-    """Query parameters of `GET /v1/analytics/export`."""
-
-    format: Literal["csv", "json"] = "csv"
-    granularity: Granularity = "hour"
-
-    @model_validator(mode="before")
-    @classmethod
-    def _known(cls, params: Any) -> Any:
-        if isinstance(params, Mapping):
-            unsupported(params, EXPORT_PARAMS)
-        return params
-
-
-EXPORT_PARAMS = frozenset(field.alias or name for name, field in ExportQuery.model_fields.items())
-
-
 def parse_export_query(params: Mapping[str, str]) -> ExportRequest:
-    try:
-        query = ExportQuery.model_validate(params)
-    except ValidationError as exc:
-        raise first_error(
-            exc,
-            {
-                "from": _TIMESTAMP,
-                "to": _TIMESTAMP,
-                "granularity": _GRANULARITY,
-                "format": "must be one of csv, json",
-            },
-        ) from None
+    query = _validated(ExportQuery, params)
     return ExportRequest(
         format=query.format, granularity=query.granularity, start=query.start, end=query.end
     )
