@@ -7,10 +7,12 @@ access log) -> authentication -> IP allowlist -> request signature -> rate limit
 
 ``guards=False`` leaves out the IP allowlist, the signature check and the rate limit,
 ``observe=False`` the access log and metrics (both only for the benchmarks that measure what
-those cost).
+those cost). The dashboard page and its assets (api/dashboard.py) are public routes, like health.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from chalice.app import Chalice, ConvertToMiddleware
 
@@ -19,6 +21,7 @@ from chalicelib.api import (
     analytics,
     api_keys,
     bulk,
+    dashboard,
     events,
     guards,
     middleware,
@@ -52,7 +55,15 @@ def middleware_chain(runtime: Runtime, *, guards_on: bool, observe: bool) -> lis
     return chain
 
 
-def create_app(runtime: Runtime, *, guards: bool = True, observe: bool = True) -> Chalice:
+def create_app(
+    runtime: Runtime,
+    *,
+    guards: bool = True,
+    observe: bool = True,
+    dashboard_dir: Path = dashboard.STATIC_DIR,
+) -> Chalice:
+    """The app; ``dashboard_dir`` is where the dashboard's build is read from (tests give
+    their own)."""
     # configure_logs=False: Chalice would add its own plain-text handler to the logger named
     # after the app, which is the service logger (JSON, observability/logging.py) whenever
     # that logger writes anywhere but stdout (a test capturing it, a benchmark writing a file).
@@ -71,4 +82,5 @@ def create_app(runtime: Runtime, *, guards: bool = True, observe: bool = True) -
     app.register_blueprint(analytics.blueprint(runtime))
     app.register_blueprint(api_keys.blueprint(runtime))
     app.register_blueprint(webhooks.blueprint(runtime))
+    app.register_blueprint(dashboard.blueprint(dashboard_dir))
     return app
