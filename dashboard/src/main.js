@@ -123,19 +123,19 @@ async function refreshAnalytics() {
   if (summary) drawStatus(summary);
   if (total) {
     drawLatency(total, summary);
-    await drawEvents(range, summary, total, mine);
+    await drawEvents(client, range, summary, total, mine);
   }
   if (mine === generation && summary && total) say('Analytics loaded.');
 }
 
-async function drawEvents(range, summary, total, mine) {
+async function drawEvents(client, range, summary, total, mine) {
   const field = range.stack; // 'source' or 'event_type'
   const list = summary ? (field === 'source' ? summary.by_source : summary.by_event_type) : [];
   const names = [...list].sort((a, b) => b.ingested - a.ingested || (a[field] < b[field] ? -1 : 1)).slice(0, MAX_SERIES).map((row) => row[field]);
   const params = { granularity: range.granularity, from: range.from, to: range.to };
   let parts;
   try {
-    parts = await Promise.all(names.map((name) => api.get('v1/analytics/timeseries', { ...params, [field]: name })));
+    parts = await Promise.all(names.map((name) => client.get('v1/analytics/timeseries', { ...params, [field]: name })));
   } catch (err) {
     if (mine === generation) showError(`Loading the timeseries by ${field === 'source' ? 'source' : 'event type'}`, err);
     parts = [];

@@ -112,11 +112,14 @@ test('the dashboard shows the API and manages webhooks', { timeout: 240_000 }, a
     await page.getByLabel('API key').waitFor();
   });
 
-  await t.test('a wrong key is an error in words, and can be forgotten', async () => {
-    await page.getByLabel('API key').fill('tk_local_not_a_real_key');
-    await page.getByRole('button', { name: 'Use key' }).click();
-    await errors.filter({ hasText: '401 unauthorized' }).first().waitFor();
-    const text = await errors.first().textContent();
+  await t.test('a wrong key, typed with the keyboard, is an error in words; it can be forgotten', async () => {
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'api-key');
+    await page.keyboard.type('tk_local_not_a_real_key');
+    await page.keyboard.press('Enter');
+    const unauthorized = errors.filter({ hasText: '401 unauthorized' }).first();
+    await unauthorized.waitFor();
+    const text = await unauthorized.textContent();
     assert.match(text, /401 unauthorized: The API key is unknown, revoked or expired\. \(request id \S+\)/);
     await page.getByRole('button', { name: 'Forget key' }).click();
     assert.equal(await page.evaluate(() => sessionStorage.length), 0);
@@ -295,6 +298,32 @@ test('the dashboard shows the API and manages webhooks', { timeout: 240_000 }, a
     await page.locator('#webhooks-note', { hasText: 'admin-scoped' }).waitFor();
     assert.match(await page.locator('#webhooks-note').textContent(), /403 forbidden: .+ \(request id \S+\)/);
     await page.locator('#events-table').waitFor();
+  });
+
+  await t.test('behind a stage prefix (/api/dashboard) every request keeps the prefix', async () => {
+    // API Gateway serves the app under /<stage>/: stand in for it by routing /api/* to the app.
+    const prefixed = await context.newPage();
+    const seen = [];
+    await prefixed.route(`${BASE}/**`, async (route) => {
+      const url = route.request().url();
+      seen.push(url);
+      if (!url.startsWith(`${BASE}/api/`)) {
+        await route.fulfill({ status: 404, body: 'outside the stage' });
+        return;
+      }
+      const response = await route.fetch({ url: url.replace(`${BASE}/api/`, `${BASE}/`) });
+      await route.fulfill({ response });
+    });
+    await prefixed.goto(`${BASE}/api/dashboard`);
+    await prefixed.getByLabel('API key').fill(ADMIN_KEY);
+    await prefixed.getByRole('button', { name: 'Use key' }).click();
+    await prefixed.getByRole('status').filter({ hasText: 'Analytics loaded.' }).waitFor();
+    await prefixed.locator('#events-table').waitFor();
+    await prefixed.locator('#webhooks-note', { hasText: /^(No webhooks yet|\d+ webhooks?)\./ }).waitFor();
+    assert.equal(await prefixed.locator('#errors li').count(), 0);
+    assert.ok(seen.length > 5);
+    assert.deepEqual(seen.filter((url) => !url.startsWith(`${BASE}/api/`)), []);
+    await prefixed.close();
   });
 
   assert.deepEqual(problems, []);
