@@ -25,6 +25,7 @@ from chalicelib.domain.analytics import (
 from chalicelib.domain.events import STATUS_ACKNOWLEDGED, STATUS_PENDING, Event
 from chalicelib.domain.inbox import InboxItem, IndexPlan, inbox_keys, replay_partition, sort_key
 from chalicelib.domain.keys import ApiKey, SecretEntry
+from chalicelib.domain.latency_sketch import bin_index
 from chalicelib.domain.token_bucket import Branch
 from chalicelib.domain.webhooks import (
     DELIVERY_PENDING,
@@ -360,7 +361,7 @@ class FakeAnalyticsStore:
 
     def __init__(self, now: Callable[[], float] = time.time) -> None:
         self.markers: set[str] = set()
-        self.counters: dict[tuple[str, str], tuple[str, str, dict[str, int], int]] = {}
+        self.counters: dict[tuple[str, str], tuple[str, str, dict[str, int], int, str]] = {}
         self._now = now
 
     def count(self, record_ids: Sequence[str], updates: Sequence[CounterUpdate]) -> None:
@@ -373,19 +374,29 @@ class FakeAnalyticsStore:
         for update in updates:
             key = update.key
             expires = key.start + RETENTION_SECONDS[key.granularity]
-            source, event_type, counts, expires = self.counters.get(
-                (key.pk, key.sk), (key.source, key.event_type, {}, expires)
+            source, event_type, counts, expires, bucket = self.counters.get(
+                (key.pk, key.sk), (key.source, key.event_type, {}, expires, key.bucket)
             )
             for name, value in update.counts.items():
                 counts[name] = counts.get(name, 0) + value
-            self.counters[(key.pk, key.sk)] = (source, event_type, counts, expires)
+            self.counters[(key.pk, key.sk)] = (source, event_type, counts, expires, bucket)
 
-    def read(self, key_range: KeyRange) -> list[CounterRow]:
+    def read(self, key_range: KeyRange, limit: int | None = None) -> list[CounterRow]:
         rows = []
-        for (pk, sk), (source, event_type, counts, expires) in sorted(self.counters.items()):
+        for (pk, sk), (source, event_type, counts, expires, bucket) in sorted(
+            self.counters.items()
+        ):
             in_range = pk == key_range.pk and key_range.lower <= sk <= key_range.upper
             if in_range and expires > self._now():
-                rows.append(CounterRow(source, event_type, {n: counts.get(n, 0) for n in COUNTERS}))
+                latency = {
+                    index: value
+                    for name, value in counts.items()
+                    if (index := bin_index(name)) is not None
+                }
+                plain = {n: counts.get(n, 0) for n in COUNTERS}
+                rows.append(CounterRow(source, event_type, plain, latency, bucket))
+            if limit is not None and len(rows) > limit:
+                break
         return rows
 
 

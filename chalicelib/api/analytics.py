@@ -6,7 +6,11 @@ from chalice.app import Blueprint, Response
 
 from chalicelib.api import context
 from chalicelib.api.http import json_response, query_params
-from chalicelib.api.models.analytics import parse_summary_query
+from chalicelib.api.models.analytics import (
+    parse_export_query,
+    parse_summary_query,
+    parse_timeseries_query,
+)
 from chalicelib.runtime import Runtime
 
 
@@ -18,5 +22,25 @@ def blueprint(runtime: Runtime) -> Blueprint:
         request = parse_summary_query(query_params(bp.current_request))
         summary = runtime.analytics.summary(context.principal().tenant_id, request)
         return json_response(summary)
+
+    @bp.route("/v1/analytics/timeseries", methods=["GET"])
+    def analytics_timeseries() -> Response:
+        request = parse_timeseries_query(query_params(bp.current_request))
+        series = runtime.analytics.timeseries(context.principal().tenant_id, request)
+        return json_response(series)
+
+    @bp.route("/v1/analytics/export", methods=["GET"])
+    def analytics_export() -> Response:
+        request = parse_export_query(query_params(bp.current_request))
+        export = runtime.analytics.export(context.principal().tenant_id, request)
+        return Response(
+            body=export.body,
+            status_code=200,
+            headers={
+                "Content-Type": export.content_type,
+                "Content-Disposition": f'attachment; filename="{export.filename}"',
+                "Cache-Control": "no-store",
+            },
+        )
 
     return bp

@@ -23,7 +23,14 @@ from pydantic.json_schema import (
 )
 from pydantic_core import core_schema
 
-from chalicelib.api.models.analytics import AnalyticsQuery, AnalyticsSummary
+from chalicelib.api.models.analytics import (
+    AnalyticsExport,
+    AnalyticsQuery,
+    AnalyticsSummary,
+    AnalyticsTimeseries,
+    ExportQuery,
+    TimeseriesQuery,
+)
 from chalicelib.api.models.api_keys import (
     ApiKeyCreate,
     ApiKeyIssued,
@@ -78,6 +85,8 @@ COMPONENT_MODELS: tuple[type[BaseModel], ...] = (
     BulkAckResult,
     BulkDeleteResult,
     AnalyticsSummary,
+    AnalyticsTimeseries,
+    AnalyticsExport,
     ApiKeyCreate,
     ApiKeyUpdate,
     ApiKeyRotate,
@@ -102,6 +111,8 @@ NAMED_TYPES: dict[str, Any] = {"Name": Name, "Metadata": Metadata}
 QUERY_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("/v1/inbox", "get"): InboxQuery,
     ("/v1/analytics/summary", "get"): AnalyticsQuery,
+    ("/v1/analytics/timeseries", "get"): TimeseriesQuery,
+    ("/v1/analytics/export", "get"): ExportQuery,
     ("/v1/api-keys", "get"): ApiKeyListQuery,
     ("/v1/webhooks", "get"): WebhookListQuery,
     ("/v1/webhooks/{webhook_id}/deliveries", "get"): DeliveryListQuery,

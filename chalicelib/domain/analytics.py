@@ -15,15 +15,24 @@ The *activity* counters say what happened in a minute; the *cohort* counters fol
 created in a minute, so a summary can tell how many of a window's events are still pending.
 Each minute's increments are also added to the hour and the day that contain it, so a summary
 over a long window reads a few day items instead of thousands of minute items.
+
+Every increment is kept at four *scopes*: the detail item (tenant, source, event type), and
+roll-ups for the tenant's total, per source and per event type, each in a partition of its own
+(:func:`counter_pk`). A time series reads one roll-up item per bucket, whatever the number of
+sources and types; the detail items answer the summary's breakdowns and the export.
+
+Ack latency is kept as a mergeable histogram (:mod:`chalicelib.domain.latency_sketch`) in the
+same items, so the percentiles of an hour or a day are exact merges of its minutes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
+from chalicelib.domain import latency_sketch
 from chalicelib.domain.clock import format_ts, parse_ts
 from chalicelib.domain.events import NAME_PATTERN, STATUS_ACKNOWLEDGED, STATUS_PENDING
 
@@ -52,6 +61,12 @@ COHORT_COUNTERS = (
     "cohort_removed_acknowledged",
 )
 COUNTERS = ACTIVITY_COUNTERS + COHORT_COUNTERS
+
+# The scopes every increment is kept at. Roll-up items hold ALL where a dimension is summed
+# over; no source or event type can be "*" (NAME_PATTERN), so nothing collides with it.
+DETAIL, TOTAL, BY_SOURCE, BY_EVENT_TYPE = "detail", "total", "source", "event_type"
+SCOPES = (DETAIL, TOTAL, BY_SOURCE, BY_EVENT_TYPE)
+ALL = "*"
 
 
 class PoisonRecord(ValueError):
@@ -178,8 +193,9 @@ def change_effect(change: StreamChange) -> RecordEffect:
             return RecordEffect(sequence, record_id)
         acked = _ts(change.new_image or {}, "acknowledged_at")
         latency = max(0, round((acked - new.created) * 1000))
+        latency_bin = latency_sketch.bin_name(latency_sketch.bin_of(latency))
         increments = (
-            _inc(new, acked, acknowledged=1, ack_latency_ms_sum=latency),
+            _inc(new, acked, acknowledged=1, ack_latency_ms_sum=latency, **{latency_bin: 1}),
             _inc(new, new.created, cohort_acknowledged=1),
         )
         return RecordEffect(
@@ -216,12 +232,38 @@ def partition_label(granularity: str, start: int) -> str:
     return _utc(start).strftime(fmt)
 
 
-def counter_pk(tenant_id: str, granularity: str, start: int) -> str:
-    return f"{tenant_id}#{granularity}#{partition_label(granularity, start)}"
+def counter_pk(
+    tenant_id: str, granularity: str, start: int, scope: str = DETAIL, value: str = ""
+) -> str:
+    """Detail items: ``{tenant}#{granularity}#{partition}``; roll-ups add ``#total``,
+    ``#source#{source}`` or ``#event_type#{event_type}``."""
+    base = f"{tenant_id}#{granularity}#{partition_label(granularity, start)}"
+    if scope == DETAIL:
+        return base
+    if scope == TOTAL:
+        return f"{base}#{TOTAL}"
+    if scope in (BY_SOURCE, BY_EVENT_TYPE):
+        return f"{base}#{scope}#{value}"
+    raise ValueError(f"unknown scope {scope!r}")
 
 
-def counter_sk(granularity: str, start: int, source: str, event_type: str) -> str:
-    return f"{bucket_label(granularity, start)}#{source}#{event_type}"
+def counter_sk(
+    granularity: str, start: int, source: str, event_type: str, scope: str = DETAIL
+) -> str:
+    """Detail items: ``{bucket}#{source}#{event_type}``; a roll-up partition holds one item per
+    bucket, keyed by the bucket alone."""
+    label = bucket_label(granularity, start)
+    return f"{label}#{source}#{event_type}" if scope == DETAIL else label
+
+
+def _scoped(source: str, event_type: str) -> tuple[tuple[str, str, str, str], ...]:
+    """``(scope, partition value, source, event_type)`` of each item an increment adds to."""
+    return (
+        (DETAIL, "", source, event_type),
+        (TOTAL, "", ALL, ALL),
+        (BY_SOURCE, source, source, ALL),
+        (BY_EVENT_TYPE, event_type, ALL, event_type),
+    )
 
 
 def marker_pk(record_id: str) -> str:
@@ -242,6 +284,7 @@ class CounterKey:
     event_type: str
     granularity: str
     start: int
+    scope: str = DETAIL
 
     @property
     def bucket(self) -> str:
@@ -255,23 +298,24 @@ class CounterUpdate:
 
 
 def aggregate(effects: Iterable[RecordEffect]) -> list[CounterUpdate]:
-    """Sum the increments of ``effects`` per counter item (minute, hour and day), in a stable
-    order, leaving out zeros."""
+    """Sum the increments of ``effects`` per counter item (minute, hour and day, at every
+    scope), in a stable order, leaving out zeros."""
     updates: dict[tuple[str, str], CounterUpdate] = {}
     for effect in effects:
         for inc in effect.increments:
             for granularity in GRANULARITIES:
                 start = floor_to(granularity, inc.minute)
-                pk = counter_pk(inc.tenant_id, granularity, start)
-                sk = counter_sk(granularity, start, inc.source, inc.event_type)
-                update = updates.get((pk, sk))
-                if update is None:
-                    key = CounterKey(
-                        pk, sk, inc.tenant_id, inc.source, inc.event_type, granularity, start
-                    )
-                    update = updates[(pk, sk)] = CounterUpdate(key)
-                for name, value in inc.counts.items():
-                    update.counts[name] = update.counts.get(name, 0) + value
+                for scope, value, source, event_type in _scoped(inc.source, inc.event_type):
+                    pk = counter_pk(inc.tenant_id, granularity, start, scope, value)
+                    sk = counter_sk(granularity, start, source, event_type, scope)
+                    update = updates.get((pk, sk))
+                    if update is None:
+                        key = CounterKey(
+                            pk, sk, inc.tenant_id, source, event_type, granularity, start, scope
+                        )
+                        update = updates[(pk, sk)] = CounterUpdate(key)
+                    for name, count in inc.counts.items():
+                        update.counts[name] = update.counts.get(name, 0) + count
     return [u for _, u in sorted(updates.items()) if any(u.counts.values())]
 
 
@@ -293,6 +337,33 @@ def delivery_outcome(
     name = "deliveries_succeeded" if succeeded else "deliveries_failed"
     increment = Increment(tenant_id, source, event_type, floor_to("minute", at), {name: 1})
     return aggregate([RecordEffect("", "", (increment,))])
+
+
+T = TypeVar("T")
+
+
+def pack(
+    entries: Sequence[T], items_of: Callable[[T], set[tuple[str, str]]], capacity: int
+) -> list[list[T]]:
+    """Consecutive groups of ``entries`` that each fit one transaction of ``capacity`` items:
+    one marker per entry plus the distinct counter items (``(pk, sk)``) the group touches."""
+    groups: list[list[T]] = []
+    current: list[T] = []
+    keys: set[tuple[str, str]] = set()
+    for entry in entries:
+        own = items_of(entry)
+        if current and len(current) + 1 + len(keys | own) > capacity:
+            groups.append(current)
+            current, keys = [], set()
+        current.append(entry)
+        keys |= own
+    if current:
+        groups.append(current)
+    return groups
+
+
+def items_of(updates: Iterable[CounterUpdate]) -> set[tuple[str, str]]:
+    return {(u.key.pk, u.key.sk) for u in updates}
 
 
 # -- reading a time range -----------------------------------------------------------------------
@@ -341,8 +412,11 @@ class KeyRange:
     upper: str
 
 
-def key_ranges(tenant_id: str, spans: Iterable[Span]) -> list[KeyRange]:
-    """The Queries that read ``spans`` for a tenant: one per partition a span touches."""
+def key_ranges(
+    tenant_id: str, spans: Iterable[Span], scope: str = DETAIL, value: str = ""
+) -> list[KeyRange]:
+    """The Queries that read ``spans`` of one scope for a tenant: one per partition a span
+    touches."""
     ranges: list[KeyRange] = []
     for span in spans:
         step = _SECONDS[span.granularity]
@@ -357,7 +431,7 @@ def key_ranges(tenant_id: str, spans: Iterable[Span]) -> list[KeyRange]:
                 last += step
             ranges.append(
                 KeyRange(
-                    counter_pk(tenant_id, span.granularity, cursor),
+                    counter_pk(tenant_id, span.granularity, cursor, scope, value),
                     bucket_label(span.granularity, cursor),
                     bucket_label(span.granularity, last) + "#~",  # '~' sorts after every name
                 )
@@ -368,18 +442,20 @@ def key_ranges(tenant_id: str, spans: Iterable[Span]) -> list[KeyRange]:
 
 @dataclass(frozen=True)
 class CounterRow:
-    """One counter item as read back."""
+    """One counter item as read back: ``latency`` is its ack latency sketch (bin -> count)."""
 
     source: str
     event_type: str
     counts: Mapping[str, int]
+    latency: Mapping[int, int] = field(default_factory=dict)
+    bucket: str = ""  # the bucket's start, RFC 3339 (the item's ``bucket`` attribute)
 
 
 def _blank() -> dict[str, int]:
     return dict.fromkeys(COUNTERS, 0)
 
 
-def _public(counts: Mapping[str, int]) -> dict[str, Any]:
+def _public(counts: Mapping[str, int], latency: Mapping[int, int]) -> dict[str, Any]:
     acked = counts["acknowledged"]
     removed_pending, removed_acked = (
         counts["cohort_removed_pending"],
@@ -391,6 +467,7 @@ def _public(counts: Mapping[str, int]) -> dict[str, Any]:
         "deleted": counts["deleted"],
         "expired": counts["expired"],
         "ack_latency_ms_avg": round(counts["ack_latency_ms_sum"] / acked, 1) if acked else None,
+        "ack_latency_ms": latency_sketch.percentiles(latency),
         "deliveries": {
             "succeeded": counts["deliveries_succeeded"],
             "failed": counts["deliveries_failed"],
@@ -403,25 +480,41 @@ def _public(counts: Mapping[str, int]) -> dict[str, Any]:
     }
 
 
+@dataclass
+class Tally:
+    """Counters and the latency sketch of some rows, added up."""
+
+    counts: dict[str, int] = field(default_factory=_blank)
+    latency: dict[int, int] = field(default_factory=dict)
+
+    def add(self, row: CounterRow) -> None:
+        for name in COUNTERS:
+            self.counts[name] += int(row.counts.get(name, 0))
+        for index, count in row.latency.items():
+            self.latency[index] = self.latency.get(index, 0) + count
+
+    def public(self) -> dict[str, Any]:
+        return _public(self.counts, self.latency)
+
+
 def summarize(rows: Iterable[CounterRow]) -> dict[str, Any]:
     """Totals and breakdowns by source and by event type.
 
     ``ingested``, ``acknowledged``, ``deleted`` and ``expired`` count what happened in the
     window; ``by_status`` is the current status of the events *created* in the window.
     """
-    totals = _blank()
-    by_source: dict[str, dict[str, int]] = {}
-    by_type: dict[str, dict[str, int]] = {}
+    totals = Tally()
+    by_source: dict[str, Tally] = {}
+    by_type: dict[str, Tally] = {}
     for row in rows:
         for target in (
             totals,
-            by_source.setdefault(row.source, _blank()),
-            by_type.setdefault(row.event_type, _blank()),
+            by_source.setdefault(row.source, Tally()),
+            by_type.setdefault(row.event_type, Tally()),
         ):
-            for name in COUNTERS:
-                target[name] += int(row.counts.get(name, 0))
+            target.add(row)
     return {
-        "totals": _public(totals),
-        "by_source": [{"source": k, **_public(v)} for k, v in sorted(by_source.items())],
-        "by_event_type": [{"event_type": k, **_public(v)} for k, v in sorted(by_type.items())],
+        "totals": totals.public(),
+        "by_source": [{"source": k, **v.public()} for k, v in sorted(by_source.items())],
+        "by_event_type": [{"event_type": k, **v.public()} for k, v in sorted(by_type.items())],
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Callable
@@ -9,7 +10,31 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib import errors
-from chalicelib.domain.analytics import MINUTE, cover, key_ranges, summarize
+from chalicelib.domain.analytics import (
+    BY_EVENT_TYPE,
+    BY_SOURCE,
+    DETAIL,
+    MINUTE,
+    RETENTION_SECONDS,
+    TOTAL,
+    CounterRow,
+    KeyRange,
+    Span,
+    cover,
+    key_ranges,
+    summarize,
+)
+from chalicelib.domain.analytics_series import (
+    DEFAULT_GRANULARITY,
+    MAX_EXPORT_ROWS,
+    RangeError,
+    SeriesWindow,
+    export_filename,
+    export_rows,
+    series_buckets,
+    series_window,
+    to_csv,
+)
 from chalicelib.domain.clock import format_ts
 from chalicelib.services.storage_errors import storage_unavailable_as_503
 from chalicelib.stores.protocols import AnalyticsStorage
@@ -25,6 +50,36 @@ class SummaryRequest:
 
     start: float | None = None
     end: float | None = None
+
+
+@dataclass(frozen=True)
+class TimeseriesRequest:
+    """A validated time-series query (``chalicelib/api/models/analytics.py``)."""
+
+    granularity: str = DEFAULT_GRANULARITY
+    start: float | None = None
+    end: float | None = None
+    source: str | None = None
+    event_type: str | None = None
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """A validated export query: ``format`` is ``csv`` or ``json``."""
+
+    format: str = "csv"
+    granularity: str = DEFAULT_GRANULARITY
+    start: float | None = None
+    end: float | None = None
+
+
+@dataclass(frozen=True)
+class Export:
+    """An export ready to send: the body, its media type and the download's file name."""
+
+    body: str
+    content_type: str
+    filename: str
 
 
 @dataclass(frozen=True)
@@ -49,9 +104,15 @@ def window_for(request: SummaryRequest, now: float) -> Window:
 
 
 class AnalyticsService:
-    def __init__(self, store: AnalyticsStorage, now: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        store: AnalyticsStorage,
+        now: Callable[[], float] = time.time,
+        max_export_rows: int = MAX_EXPORT_ROWS,
+    ) -> None:
         self._store = store
         self._now = now
+        self._max_export_rows = max_export_rows
 
     def summary(self, tenant_id: str, request: SummaryRequest) -> dict[str, Any]:
         window = window_for(request, self._now())
@@ -64,3 +125,74 @@ class AnalyticsService:
             "to": format_ts(window.end),
             **summarize(rows),
         }
+
+    def _series_window(
+        self, granularity: str, start: float | None, end: float | None
+    ) -> SeriesWindow:
+        try:
+            return series_window(granularity, start, end, self._now(), RETENTION_SECONDS)
+        except RangeError as exc:
+            raise errors.invalid_parameter(exc.parameter, exc.message) from None
+
+    def _read(self, ranges: list[KeyRange], limit: int | None = None) -> list[CounterRow]:
+        rows: list[CounterRow] = []
+        with storage_unavailable_as_503():
+            for key_range in ranges:
+                left = None if limit is None else limit - len(rows)
+                rows.extend(self._store.read(key_range, left))
+                if limit is not None and len(rows) > limit:
+                    break
+        return rows
+
+    def timeseries(self, tenant_id: str, request: TimeseriesRequest) -> dict[str, Any]:
+        """Every bucket of the window, read from the roll-up that answers the filters in one
+        item per bucket (the detail items, filtered, when both a source and a type are given)."""
+        window = self._series_window(request.granularity, request.start, request.end)
+        span = [Span(window.granularity, window.start, window.end)]
+        source, event_type = request.source, request.event_type
+        if source is not None and event_type is not None:
+            rows = [
+                row
+                for row in self._read(key_ranges(tenant_id, span, DETAIL))
+                if row.source == source and row.event_type == event_type
+            ]
+        elif source is not None:
+            rows = self._read(key_ranges(tenant_id, span, BY_SOURCE, source))
+        elif event_type is not None:
+            rows = self._read(key_ranges(tenant_id, span, BY_EVENT_TYPE, event_type))
+        else:
+            rows = self._read(key_ranges(tenant_id, span, TOTAL))
+        return {
+            "granularity": window.granularity,
+            "from": format_ts(window.start),
+            "to": format_ts(window.end),
+            "buckets": series_buckets(window, rows),
+        }
+
+    def export(self, tenant_id: str, request: ExportRequest) -> Export:
+        """One row per bucket, source and event type; 400 when there would be more than
+        :data:`MAX_EXPORT_ROWS`."""
+        window = self._series_window(request.granularity, request.start, request.end)
+        span = [Span(window.granularity, window.start, window.end)]
+        limit = self._max_export_rows
+        rows = self._read(key_ranges(tenant_id, span, DETAIL), limit)
+        if len(rows) > limit:
+            raise errors.ValidationError(
+                f"The export would have more than {limit} rows; "
+                "narrow the range or use a coarser granularity.",
+                details=[{"field": "from", "message": f"the range has over {limit} rows"}],
+            )
+        table = export_rows(rows)
+        if request.format == "csv":
+            return Export(to_csv(table), "text/csv; charset=utf-8", export_filename(window, "csv"))
+        body = {
+            "granularity": window.granularity,
+            "from": format_ts(window.start),
+            "to": format_ts(window.end),
+            "rows": table,
+        }
+        return Export(
+            json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False),
+            "application/json",
+            export_filename(window, "json"),
+        )

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.domain.analytics import PoisonRecord, RecordEffect, aggregate
+from chalicelib.domain.analytics import PoisonRecord, RecordEffect, aggregate, items_of, pack
 from chalicelib.observability import metrics
 from chalicelib.observability.logging import logger
 from chalicelib.stores.errors import AlreadyCounted, StoreError
@@ -46,19 +46,7 @@ class BatchOutcome:
 
 def _chunks(effects: Sequence[tuple[int, RecordEffect]]) -> list[list[tuple[int, RecordEffect]]]:
     """Consecutive groups whose markers plus distinct counter items fit one transaction."""
-    chunks: list[list[tuple[int, RecordEffect]]] = []
-    current: list[tuple[int, RecordEffect]] = []
-    keys: set[tuple[str, str]] = set()
-    for index, effect in effects:
-        own = {(u.key.pk, u.key.sk) for u in aggregate([effect])}
-        if current and len(current) + 1 + len(keys | own) > MAX_TRANSACTION_ITEMS:
-            chunks.append(current)
-            current, keys = [], set()
-        current.append((index, effect))
-        keys |= own
-    if current:
-        chunks.append(current)
-    return chunks
+    return pack(effects, lambda entry: items_of(aggregate([entry[1]])), MAX_TRANSACTION_ITEMS)
 
 
 class StreamIngestService:

@@ -33,7 +33,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
-from chalicelib.domain.analytics import delivery_outcome, merge_updates
+from chalicelib.domain.analytics import delivery_outcome, items_of, merge_updates, pack
 from chalicelib.domain.clock import format_ts
 from chalicelib.domain.events import Event
 from chalicelib.domain.retry_schedule import (
@@ -69,6 +69,7 @@ from chalicelib.services import outbound_http
 from chalicelib.services.rate_limiter import RateLimiter
 from chalicelib.stores.errors import AlreadyCounted, ClaimRefused, ConditionFailed, StoreError
 from chalicelib.stores.protocols import (
+    MAX_TRANSACTION_ITEMS,
     AnalyticsStorage,
     DeliveryQueuing,
     DeliveryStorage,
@@ -79,9 +80,6 @@ from chalicelib.stores.protocols import (
 LEASE_SECONDS = 60.0  # longer than one attempt (15 s) plus the bookkeeping around it
 MIN_WAIT_SECONDS = 1.0
 MAX_CONCURRENCY = 10
-# Outcomes counted per analytics transaction: 10 markers and at most 30 counter items (three
-# granularities per source and type) stay well under DynamoDB's 100 items.
-COUNT_GROUP = 10
 # Receives after which a waiting message is sent afresh (the queue's redrive is at 1,000).
 REQUEUE_AFTER_RECEIVES = 100
 # A delivery's failure reason (the words are not a secret).
@@ -565,12 +563,16 @@ class WebhookDeliveryService:
         raise StoreError("delivery outcomes kept turning out counted; giving up on this batch")
 
     def _count_batch(self, batch: _Batch) -> set[str]:
-        """Write the batch's outcomes (groups of at most 10 per transaction); the message ids
-        whose outcomes could not be counted (they are kept, and counted when they come back)."""
+        """Write the batch's outcomes (as many per transaction as its 100 items hold: a marker
+        each plus the counter items they touch); the message ids whose outcomes could not be
+        counted (they are kept, and counted when they come back)."""
         uncounted: set[str] = set()
-        outcomes = batch.outcomes
-        for start in range(0, len(outcomes), COUNT_GROUP):
-            group = outcomes[start : start + COUNT_GROUP]
+
+        def touched(outcome: tuple[str, Delivery, bool, float]) -> set[tuple[str, str]]:
+            _, d, ok, at = outcome
+            return items_of(delivery_outcome(d.tenant_id, d.source, d.event_type, at, ok))
+
+        for group in pack(batch.outcomes, touched, MAX_TRANSACTION_ITEMS):
             try:
                 self._write_counts([(d, ok, at) for _, d, ok, at in group])
             except StoreError as exc:

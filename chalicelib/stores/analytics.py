@@ -1,8 +1,10 @@
 """The analytics table: per-minute/hour/day counters and stream-record dedup markers.
 
-Counter item: ``pk = {tenant}#{granularity}#{partition}``, ``sk = {bucket}#{source}#{event_type}``
-(see :mod:`chalicelib.domain.analytics`), numeric counters updated with ``ADD``, ``expires_at``
-set once. Marker item: ``pk = #stream-record#{eventID}``, ``sk = "-"``, TTL 48 h.
+Counter item: ``pk = {tenant}#{granularity}#{partition}``, ``sk = {bucket}#{source}#{event_type}``,
+and roll-up items (``pk`` + ``#total`` / ``#source#{s}`` / ``#event_type#{t}``, ``sk = {bucket}``;
+see :mod:`chalicelib.domain.analytics`): numeric counters and latency-histogram bins updated with
+``ADD``, ``expires_at`` set once. Marker item: ``pk = #stream-record#{eventID}``, ``sk = "-"``,
+TTL 48 h.
 
 A batch of stream records is counted by one TransactWriteItems: a conditional Put of each
 record's marker plus the ADDs. A record whose marker already exists (a redelivery) cancels the
@@ -29,6 +31,7 @@ from chalicelib.domain.analytics import (
     marker_pk,
 )
 from chalicelib.domain.backoff import full_jitter
+from chalicelib.domain.latency_sketch import bin_index
 from chalicelib.stores import codec
 from chalicelib.stores.aws import error_code, translate_errors
 from chalicelib.stores.errors import AlreadyCounted, StorageUnavailable, StoreError
@@ -143,8 +146,9 @@ class AnalyticsStore:
             self._sleep(full_jitter(attempt, CONFLICT_RETRY_BASE, CONFLICT_RETRY_CAP, self._rng))
 
     # -- reads -------------------------------------------------------------------------------
-    def read(self, key_range: KeyRange) -> list[CounterRow]:
-        """The live counter items of one partition between two sort keys (all pages)."""
+    def read(self, key_range: KeyRange, limit: int | None = None) -> list[CounterRow]:
+        """The live counter items of one partition between two sort keys (all pages; with
+        ``limit``, it stops once it has more than ``limit`` rows)."""
         rows: list[CounterRow] = []
         start_key: dict[str, Any] | None = None
         for _ in range(MAX_QUERY_PAGES):
@@ -163,16 +167,24 @@ class AnalyticsStore:
                 kwargs["ExclusiveStartKey"] = start_key
             with translate_errors("Query analytics"):
                 resp = self._client.query(**kwargs)
-            for item in resp.get("Items", []):
-                counts = {name: int(codec.get_n(item, name) or 0) for name in COUNTERS}
-                rows.append(
-                    CounterRow(
-                        codec.get_s(item, "source") or "",
-                        codec.get_s(item, "event_type") or "",
-                        counts,
-                    )
-                )
+            rows.extend(_row(item) for item in resp.get("Items", []))
             start_key = resp.get("LastEvaluatedKey")
-            if not start_key:
+            if not start_key or (limit is not None and len(rows) > limit):
                 return rows
         raise StorageUnavailable("analytics query did not finish within the page budget")
+
+
+def _row(item: dict[str, Any]) -> CounterRow:
+    counts = {name: int(codec.get_n(item, name) or 0) for name in COUNTERS}
+    latency: dict[int, int] = {}
+    for name in item:
+        index = bin_index(name)
+        if index is not None:
+            latency[index] = int(codec.get_n(item, name) or 0)
+    return CounterRow(
+        codec.get_s(item, "source") or "",
+        codec.get_s(item, "event_type") or "",
+        counts,
+        latency,
+        codec.get_s(item, "bucket") or "",
+    )

@@ -278,8 +278,9 @@ class AnalyticsStorage(Protocol):
         ``MAX_TRANSACTION_ITEMS`` items. :class:`AlreadyCounted` (nothing written) when some
         records were counted before."""
 
-    def read(self, key_range: KeyRange) -> list[CounterRow]:
-        """The live counter rows of one partition between two sort keys."""
+    def read(self, key_range: KeyRange, limit: int | None = None) -> list[CounterRow]:
+        """The live counter rows of one partition between two sort keys (with ``limit``: it
+        may stop once it has more than ``limit`` rows)."""
         ...
 
 

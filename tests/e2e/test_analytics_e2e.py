@@ -7,14 +7,20 @@ SIGTERM.
 
 from __future__ import annotations
 
+import csv
+import io
 import signal
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
+from chalicelib.domain import latency_sketch
+from chalicelib.domain.clock import format_ts, parse_ts
+from devstack.webhook_receiver import Script, WebhookReceiver
 from tests.e2e.conftest import ApiClient, NewClient, Stack
 
 
@@ -116,3 +122,235 @@ def test_summary_needs_an_api_key(stack: Stack) -> None:
     resp = requests.get(stack.base_url + "/v1/analytics/summary", timeout=10)
     assert resp.status_code == 401
     assert resp.json()["error"]["code"] == "unauthorized"
+
+
+# -- a known mix, every figure checked ------------------------------------------------------------
+MIX = [  # (source, event_type, how many, how many acknowledged)
+    ("billing", "invoice.paid", 5, 3),
+    ("billing", "invoice.failed", 2, 0),
+    ("crm", "lead.created", 3, 1),
+    ("ops", "alert", 2, 2),
+]
+
+
+@dataclass
+class Posted:
+    source: str
+    event_type: str
+    created: float
+    acked: float | None = None
+    deleted: bool = False
+
+    @property
+    def latency_ms(self) -> int:
+        assert self.acked is not None
+        return max(0, round((self.acked - self.created) * 1000))
+
+
+def sketch(latencies: list[int]) -> dict[str, float | None]:
+    bins: dict[int, int] = {}
+    for value in latencies:
+        bins[latency_sketch.bin_of(value)] = bins.get(latency_sketch.bin_of(value), 0) + 1
+    return latency_sketch.percentiles(bins)
+
+
+def minute(epoch: float) -> str:
+    return format_ts(int(epoch // 60) * 60)
+
+
+def wait_for_deliveries(admin: ApiClient, webhook_id: str, n: int) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + 60
+    while True:
+        resp = admin.get(f"/v1/webhooks/{webhook_id}/deliveries")
+        assert resp.status_code == 200, resp.text
+        done = [d for d in resp.json()["deliveries"] if d["status"] in ("succeeded", "failed")]
+        if len(done) >= n:
+            return done
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{len(done)} of {n} deliveries ended: {resp.json()}")
+        time.sleep(0.3)
+
+
+def test_a_known_mix_gives_every_figure_of_timeseries_summary_and_exports(
+    stream_worker: subprocess.Popen[bytes], new_client: NewClient
+) -> None:
+    admin = new_client(admin=True)
+    ok_receiver = WebhookReceiver().start()
+    gone_receiver = WebhookReceiver(script=Script(first=1000, status=410)).start()
+    try:
+        hooks = {}
+        for name, receiver, source in (("ok", ok_receiver, "ops"), ("gone", gone_receiver, "crm")):
+            resp = admin.post("/v1/webhooks", json={"url": receiver.url(), "sources": [source]})
+            assert resp.status_code == 201, resp.text
+            hooks[name] = resp.json()["webhook_id"]
+
+        posted: dict[str, Posted] = {}
+        for source, event_type, n, _ in MIX:
+            for _ in range(n):
+                event_id = post_event(admin, source, event_type)
+                posted[event_id] = Posted(source, event_type, 0.0)
+        time.sleep(0.3)
+        # Acks at two speeds, so the percentiles have a spread to get right.
+        for source, event_type, _, n_acked in MIX:
+            ids = [i for i, p in posted.items() if (p.source, p.event_type) == (source, event_type)]
+            for index, event_id in enumerate(ids[:n_acked]):
+                if index == 1:
+                    time.sleep(1.2)
+                assert admin.post(f"/v1/events/{event_id}/ack").status_code == 200
+        for event_id, p in posted.items():
+            event = admin.get(f"/v1/events/{event_id}").json()
+            p.created = parse_ts(event["created_at"])
+            if event["status"] == "acknowledged":
+                p.acked = parse_ts(event["acknowledged_at"])
+        failed_id = next(i for i, p in posted.items() if p.event_type == "invoice.failed")
+        assert admin.delete(f"/v1/events/{failed_id}").status_code == 204
+        posted[failed_id].deleted = True
+
+        n_events = sum(m[2] for m in MIX)
+        n_acked = sum(m[3] for m in MIX)
+        summary = wait_for_summary(
+            admin, {"ingested": n_events, "acknowledged": n_acked, "deleted": 1}
+        )
+        wait_for_deliveries(admin, hooks["ok"], 2)
+        wait_for_deliveries(admin, hooks["gone"], 3)
+        summary = wait_for_summary(
+            admin, {"deliveries": {"succeeded": 2, "failed": 3}, "ingested": n_events}
+        )
+    finally:
+        ok_receiver.stop()
+        gone_receiver.stop()
+
+    events = list(posted.values())
+    acked = [p for p in events if p.acked is not None]
+
+    # -- summary: totals and each breakdown, percentiles included
+    totals = summary["totals"]
+    assert totals["by_status"] == {
+        "pending": n_events - n_acked - 1,
+        "acknowledged": n_acked,
+        "removed": 1,
+    }
+    assert totals["ack_latency_ms"] == sketch([p.latency_ms for p in acked])
+    assert totals["ack_latency_ms_avg"] == round(sum(p.latency_ms for p in acked) / len(acked), 1)
+    for block in summary["by_source"]:
+        mine = [p for p in events if p.source == block["source"]]
+        assert block["ingested"] == len(mine)
+        assert block["acknowledged"] == sum(p.acked is not None for p in mine)
+        assert block["ack_latency_ms"] == sketch([p.latency_ms for p in mine if p.acked])
+    assert {b["source"]: b["deliveries"] for b in summary["by_source"]} == {
+        "billing": {"succeeded": 0, "failed": 0},
+        "crm": {"succeeded": 0, "failed": 3},
+        "ops": {"succeeded": 2, "failed": 0},
+    }
+    assert sorted(b["event_type"] for b in summary["by_event_type"]) == sorted({m[1] for m in MIX})
+
+    # -- timeseries by minute: every bucket, every figure
+    start = min(p.created for p in events)
+    end = max(max(p.created, p.acked or 0) for p in events) + 60
+    params = {"granularity": "minute", "from": format_ts(start), "to": format_ts(end)}
+    resp = admin.get("/v1/analytics/timeseries", params=params)
+    assert resp.status_code == 200, resp.text
+    series = resp.json()
+    assert series["granularity"] == "minute"
+    starts = [b["start"] for b in series["buckets"]]
+    assert starts[0] == minute(start)
+    assert len(starts) == len(set(starts)) == (parse_ts(series["to"]) - parse_ts(starts[0])) // 60
+    for bucket in series["buckets"]:
+        created = [p for p in events if minute(p.created) == bucket["start"]]
+        acks = [p for p in acked if minute(p.acked or 0) == bucket["start"]]
+        assert bucket["count"] == len(created), bucket
+        assert bucket["acknowledged"] == len(acks), bucket
+        assert bucket["ack_latency_ms"] == sketch([p.latency_ms for p in acks]), bucket
+    assert sum(b["deliveries"]["succeeded"] for b in series["buckets"]) == 2
+    assert sum(b["deliveries"]["failed"] for b in series["buckets"]) == 3
+
+    # -- filtered and coarser series add up to the same events
+    hour_params = {"granularity": "hour", "from": format_ts(start), "to": format_ts(end)}
+    for filters, match in (
+        ({}, lambda p: True),
+        ({"source": "billing"}, lambda p: p.source == "billing"),
+        ({"event_type": "alert"}, lambda p: p.event_type == "alert"),
+        (
+            {"source": "billing", "event_type": "invoice.paid"},
+            lambda p: (p.source, p.event_type) == ("billing", "invoice.paid"),
+        ),
+        ({"source": "nobody"}, lambda p: False),
+    ):
+        for granularity in ("hour", "day"):
+            resp = admin.get(
+                "/v1/analytics/timeseries",
+                params={**hour_params, "granularity": granularity, **filters},
+            )
+            assert resp.status_code == 200, resp.text
+            buckets = resp.json()["buckets"]
+            mine = [p for p in events if match(p)]
+            assert sum(b["count"] for b in buckets) == len(mine), filters
+            assert sum(b["acknowledged"] for b in buckets) == sum(p.acked is not None for p in mine)
+            if len(buckets) == 1:  # the mix sits in one hour (or day): one exact merge
+                lat = sketch([p.latency_ms for p in mine if p.acked])
+                assert buckets[0]["ack_latency_ms"] == lat, filters
+
+    # -- exports: one row per minute, source and type; CSV and JSON agree
+    export = {**params, "format": "json"}
+    resp = admin.get("/v1/analytics/export", params=export)
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["Content-Disposition"].startswith('attachment; filename="triggers-')
+    rows = resp.json()["rows"]
+    expected: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for p in events:
+        key = (minute(p.created), p.source, p.event_type)
+        expected.setdefault(key, {"count": 0, "acknowledged": 0, "deleted": 0, "lat": []})
+        expected[key]["count"] += 1
+    for p in acked:
+        key = (minute(p.acked or 0), p.source, p.event_type)
+        entry = expected.setdefault(key, {"count": 0, "acknowledged": 0, "deleted": 0, "lat": []})
+        entry["acknowledged"] += 1
+        entry["lat"].append(p.latency_ms)
+    got = {(r["start"], r["source"], r["event_type"]): r for r in rows}
+    # A delete counts in the minute the stream saw it: its row may be a minute of its own.
+    deletes = [r for r in rows if r["deleted"]]
+    assert [(r["source"], r["event_type"], r["deleted"]) for r in deletes] == [
+        ("billing", "invoice.failed", 1)
+    ]
+    for key, want in expected.items():
+        row = got[key]
+        assert (row["count"], row["acknowledged"]) == (want["count"], want["acknowledged"]), key
+        lat = sketch(want["lat"])
+        assert (row["ack_latency_ms_p50"], row["ack_latency_ms_p95"]) == (lat["p50"], lat["p95"])
+    assert sum(r["deliveries_succeeded"] for r in rows if r["source"] == "ops") == 2
+    assert sum(r["deliveries_failed"] for r in rows if r["source"] == "crm") == 3
+    assert sum(r["count"] for r in rows) == n_events
+    assert rows == sorted(rows, key=lambda r: (r["start"], r["source"], r["event_type"]))
+
+    resp = admin.get("/v1/analytics/export", params={**params, "format": "csv"})
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["Content-Type"].startswith("text/csv")
+    assert resp.text.endswith("\r\n")
+    table = list(csv.DictReader(io.StringIO(resp.text, newline="")))
+    as_text = [{k: "" if v is None else str(v) for k, v in r.items()} for r in rows]
+    assert table == as_text
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        ("timeseries", {"granularity": "week"}, "granularity"),
+        (
+            "timeseries",
+            {"granularity": "minute", "from": "2026-11-01T00:00:00Z", "to": "2026-11-04T00:00:00Z"},
+            "from",
+        ),
+        ("timeseries", {"source": "a b"}, "source"),
+        ("timeseries", {"limit": "3"}, "limit"),
+        ("export", {"format": "xml"}, "format"),
+        ("export", {"granularity": "hour", "from": "2020-01-01T00:00:00Z"}, "from"),
+    ],
+)
+def test_bad_series_and_export_parameters_are_named_in_a_400(
+    api: ApiClient, path: str, params: dict[str, str], field: str
+) -> None:
+    resp = api.get(f"/v1/analytics/{path}", params=params)
+    assert resp.status_code == 400, resp.text
+    error = resp.json()["error"]
+    assert error["code"] == "validation_error"
+    assert [d["field"] for d in error["details"]] == [field]

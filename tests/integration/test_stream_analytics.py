@@ -7,6 +7,7 @@ the shard.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from typing import Any
@@ -14,9 +15,15 @@ from typing import Any
 import boto3
 import pytest
 
+from chalicelib import errors
 from chalicelib.domain.events import parse_event_create
 from chalicelib.runtime import Runtime
-from chalicelib.services.analytics import SummaryRequest
+from chalicelib.services.analytics import (
+    AnalyticsService,
+    ExportRequest,
+    SummaryRequest,
+    TimeseriesRequest,
+)
 from chalicelib.stores import codec
 from chalicelib.stores.analytics import AlreadyCounted
 from chalicelib.stores.aws import dynamodb_streams_client
@@ -248,3 +255,42 @@ def test_a_batch_larger_than_one_transaction_is_counted_in_chunks(ddb: Database)
     summary = runtime.analytics.summary("ten_a", SummaryRequest())
     assert summary["totals"]["ingested"] == 130
     assert sum(s["ingested"] for s in summary["by_source"]) == 130
+
+
+def test_series_read_the_rollups_and_agree_with_the_detail_items(ddb: Database) -> None:
+    runtime = ddb.runtime()
+    for i in range(40):
+        create(runtime, "ten_a", source=f"s{i % 4}", event_type=f"t{i % 5}")
+    create(runtime, "ten_b", source="s0", event_type="t0")
+    drain(make_worker(ddb, Recorder(runtime), batch_size=1000))
+
+    def total(granularity: str, **filters: str) -> int:
+        request = TimeseriesRequest(granularity=granularity, **filters)
+        series = runtime.analytics.timeseries("ten_a", request)
+        return sum(b["count"] for b in series["buckets"])
+
+    for granularity in ("minute", "hour", "day"):
+        assert total(granularity) == 40
+        assert total(granularity, source="s1") == 10
+        assert total(granularity, event_type="t2") == 8
+        assert total(granularity, source="s0", event_type="t0") == 2  # i = 0, 20
+        assert total(granularity, source="nobody") == 0
+    export = runtime.analytics.export("ten_a", ExportRequest(format="json", granularity="day"))
+    rows = json.loads(export.body)["rows"]
+    assert len(rows) == 20  # 4 sources x 5 types: i % 4 and i % 5 meet every pair in 20
+    assert sum(r["count"] for r in rows) == 40
+
+
+def test_an_export_over_the_row_limit_is_a_400(ddb: Database) -> None:
+    runtime = ddb.runtime()
+    for i in range(12):
+        create(runtime, "ten_a", source=f"s{i}", event_type="t")
+    drain(make_worker(ddb, Recorder(runtime), batch_size=1000))
+    store = runtime.stream_ingest._store
+    service = AnalyticsService(store, max_export_rows=5)
+    with pytest.raises(errors.ValidationError) as caught:
+        service.export("ten_a", ExportRequest(granularity="hour"))
+    assert caught.value.details == [{"field": "from", "message": "the range has over 5 rows"}]
+    assert "more than 5 rows" in caught.value.message
+    export = AnalyticsService(store, max_export_rows=12).export("ten_a", ExportRequest())
+    assert export.body.count("\r\n") == 13  # the header and 12 rows

@@ -76,7 +76,12 @@ def test_ack_counts_acknowledged_at_ack_time_and_in_the_creation_cohort() -> Non
     assert effect.ack_latency_ms == 125500
     activity, cohort = effect.increments
     assert activity.minute == parse_ts("2026-11-23T13:07:00Z")
-    assert activity.counts == {"acknowledged": 1, "ack_latency_ms_sum": 125500}
+    # 125.5 s is in [2^(135/8), 2^(136/8)) ms: histogram bin 136.
+    assert activity.counts == {
+        "acknowledged": 1,
+        "ack_latency_ms_sum": 125500,
+        "ack_latency_h136": 1,
+    }
     assert cohort.minute == parse_ts("2026-11-23T13:05:00Z")
     assert cohort.counts == {"cohort_acknowledged": 1}
 
@@ -128,19 +133,58 @@ def test_malformed_records_are_poison(bad: Any) -> None:
         record_effect(bad)
 
 
-def test_aggregate_sums_per_counter_item_at_every_granularity() -> None:
+def test_aggregate_sums_per_counter_item_at_every_granularity_and_scope() -> None:
     effects = [
         record_effect(record("INSERT", seq=str(i), NewImage=image(created=T0 + i)))
         for i in range(3)
     ]
     updates = a.aggregate(effects)
-    assert {(u.key.granularity, u.key.pk, u.key.sk): u.counts for u in updates} == {
-        ("minute", "ten_a#minute#2026-11-23", "2026-11-23T13:05#billing#invoice.paid"): {
-            "ingested": 3
-        },
-        ("hour", "ten_a#hour#2026-11", "2026-11-23T13#billing#invoice.paid"): {"ingested": 3},
-        ("day", "ten_a#day#2026", "2026-11-23#billing#invoice.paid"): {"ingested": 3},
+    three = {"ingested": 3}
+    assert {(u.key.granularity, u.key.scope, u.key.pk, u.key.sk): u.counts for u in updates} == {
+        ("minute", "detail", "ten_a#minute#2026-11-23", "2026-11-23T13:05#billing#invoice.paid"): (
+            three
+        ),
+        ("minute", "total", "ten_a#minute#2026-11-23#total", "2026-11-23T13:05"): three,
+        ("minute", "source", "ten_a#minute#2026-11-23#source#billing", "2026-11-23T13:05"): three,
+        (
+            "minute",
+            "event_type",
+            "ten_a#minute#2026-11-23#event_type#invoice.paid",
+            "2026-11-23T13:05",
+        ): three,
+        ("hour", "detail", "ten_a#hour#2026-11", "2026-11-23T13#billing#invoice.paid"): three,
+        ("hour", "total", "ten_a#hour#2026-11#total", "2026-11-23T13"): three,
+        ("hour", "source", "ten_a#hour#2026-11#source#billing", "2026-11-23T13"): three,
+        ("hour", "event_type", "ten_a#hour#2026-11#event_type#invoice.paid", "2026-11-23T13"): (
+            three
+        ),
+        ("day", "detail", "ten_a#day#2026", "2026-11-23#billing#invoice.paid"): three,
+        ("day", "total", "ten_a#day#2026#total", "2026-11-23"): three,
+        ("day", "source", "ten_a#day#2026#source#billing", "2026-11-23"): three,
+        ("day", "event_type", "ten_a#day#2026#event_type#invoice.paid", "2026-11-23"): three,
     }
+    rollups = [u.key for u in updates if u.key.scope != "detail"]
+    assert {(k.source, k.event_type) for k in rollups} == {
+        ("*", "*"),
+        ("billing", "*"),
+        ("*", "invoice.paid"),
+    }
+
+
+def test_counter_keys_refuse_an_unknown_scope() -> None:
+    with pytest.raises(ValueError, match="scope"):
+        a.counter_pk("ten_a", "minute", int(T0), "weekly")
+
+
+def test_pack_fills_transactions_up_to_the_capacity_and_keeps_order() -> None:
+    shared = {("pk", "a")}
+    entries = list(range(7))
+    groups = a.pack(entries, lambda e: shared | {("pk", f"own{e}")}, capacity=10)
+    # Each entry brings a marker and an item of its own; the shared item counts once.
+    assert groups == [[0, 1, 2, 3], [4, 5, 6]]
+    assert a.pack([], lambda e: set(), capacity=10) == []
+    # An entry too big for an empty transaction still gets a group of its own.
+    assert a.pack([1], lambda e: {("p", str(i)) for i in range(200)}, capacity=100) == [[1]]
 
 
 def test_marker_keys_cannot_collide_with_a_tenant() -> None:

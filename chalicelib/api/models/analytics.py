@@ -1,17 +1,21 @@
-"""``GET /v1/analytics/summary``: its query (``from``, ``to``) and the summary it answers."""
+"""The analytics routes' queries (summary, timeseries, export) and the bodies they answer."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from chalicelib.api.models.query import Timestamp, first_error, unsupported
 from chalicelib.api.models.responses import Response
-from chalicelib.services.analytics import SummaryRequest
+from chalicelib.domain.events import Name
+from chalicelib.services.analytics import ExportRequest, SummaryRequest, TimeseriesRequest
 
 _TIMESTAMP = "must be an RFC 3339 timestamp, e.g. 2026-11-22T10:00:00Z"
+_GRANULARITY = "must be one of minute, hour, day"
+_NAME = "must be 1-128 characters of letters, digits and ._:/-"
+Granularity = Literal["minute", "hour", "day"]  # default: hour (DEFAULT_GRANULARITY)
 
 
 class AnalyticsQuery(BaseModel):
@@ -44,6 +48,84 @@ def parse_summary_query(params: Mapping[str, str]) -> SummaryRequest:
     return SummaryRequest(start=query.start, end=query.end)
 
 
+class TimeseriesQuery(AnalyticsQuery):
+    """Query parameters of `GET /v1/analytics/timeseries`."""
+
+    granularity: Granularity = "hour"
+    source: Name | None = None
+    event_type: Name | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known(cls, params: Any) -> Any:
+        if isinstance(params, Mapping):
+            unsupported(params, TIMESTAMP_PARAMS)
+        return params
+
+
+TIMESTAMP_PARAMS = frozenset(
+    field.alias or name for name, field in TimeseriesQuery.model_fields.items()
+)
+
+
+def parse_timeseries_query(params: Mapping[str, str]) -> TimeseriesRequest:
+    try:
+        query = TimeseriesQuery.model_validate(params)
+    except ValidationError as exc:
+        raise first_error(
+            exc,
+            {
+                "from": _TIMESTAMP,
+                "to": _TIMESTAMP,
+                "granularity": _GRANULARITY,
+                "source": _NAME,
+                "event_type": _NAME,
+            },
+        ) from None
+    return TimeseriesRequest(
+        granularity=query.granularity,
+        start=query.start,
+        end=query.end,
+        source=query.source,
+        event_type=query.event_type,
+    )
+
+
+class ExportQuery(AnalyticsQuery):
+    """Query parameters of `GET /v1/analytics/export`."""
+
+    format: Literal["csv", "json"] = "csv"
+    granularity: Granularity = "hour"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known(cls, params: Any) -> Any:
+        if isinstance(params, Mapping):
+            unsupported(params, EXPORT_PARAMS)
+        return params
+
+
+EXPORT_PARAMS = frozenset(field.alias or name for name, field in ExportQuery.model_fields.items())
+
+
+def parse_export_query(params: Mapping[str, str]) -> ExportRequest:
+    try:
+        query = ExportQuery.model_validate(params)
+    except ValidationError as exc:
+        raise first_error(
+            exc,
+            {
+                "from": _TIMESTAMP,
+                "to": _TIMESTAMP,
+                "granularity": _GRANULARITY,
+                "format": "must be one of csv, json",
+            },
+        ) from None
+    return ExportRequest(
+        format=query.format, granularity=query.granularity, start=query.start, end=query.end
+    )
+
+
 class AnalyticsStatusCounts(Response):
     """Current status of the events created in the window."""
 
@@ -64,6 +146,14 @@ class AnalyticsDeliveryCounts(Response):
     )
 
 
+class AnalyticsLatency(Response):
+    """Ack latency percentiles, from a histogram of 8 bins per doubling (each figure within
+    4.4 % of the exact value of its rank); null when nothing was acknowledged."""
+
+    p50: float | None = Field(ge=0, description="Median, milliseconds.")
+    p95: float | None = Field(ge=0, description="95th percentile, milliseconds.")
+
+
 class AnalyticsCounts(Response):
     ingested: int = Field(ge=0, description="Events created in the window.")
     acknowledged: int = Field(ge=0, description="Acknowledgements made in the window.")
@@ -74,6 +164,9 @@ class AnalyticsCounts(Response):
             "Mean time from creation to acknowledgement of the acknowledgements in the window; "
             "null when there were none."
         ),
+    )
+    ack_latency_ms: AnalyticsLatency = Field(
+        description="Percentiles of the same acknowledgements' creation-to-ack times."
     )
     deliveries: AnalyticsDeliveryCounts
     by_status: AnalyticsStatusCounts
@@ -100,6 +193,7 @@ class AnalyticsSummary(Response):
                     "deleted": 3,
                     "expired": 0,
                     "ack_latency_ms_avg": 812.5,
+                    "ack_latency_ms": {"p50": 640.0, "p95": 2300.0},
                     "deliveries": {"succeeded": 95, "failed": 1},
                     "by_status": {"pending": 18, "acknowledged": 99, "removed": 3},
                 },
@@ -122,3 +216,83 @@ class AnalyticsSummary(Response):
     totals: AnalyticsCounts
     by_source: list[AnalyticsSourceCounts]
     by_event_type: list[AnalyticsEventTypeCounts]
+
+
+class AnalyticsBucket(Response):
+    start: str = Field(
+        description="Start of the bucket (UTC minute, hour or day).",
+        json_schema_extra={"format": "date-time"},
+    )
+    count: int = Field(ge=0, description="Events created in the bucket.")
+    acknowledged: int = Field(ge=0, description="Acknowledgements made in the bucket.")
+    ack_latency_ms: AnalyticsLatency
+    deliveries: AnalyticsDeliveryCounts
+
+
+class AnalyticsTimeseries(Response):
+    model_config = ConfigDict(
+        populate_by_name=True,
+        json_schema_extra={
+            "example": {
+                "granularity": "hour",
+                "from": "2026-11-22T10:00:00.000Z",
+                "to": "2026-11-22T12:00:00.000Z",
+                "buckets": [
+                    {
+                        "start": "2026-11-22T10:00:00.000Z",
+                        "count": 42,
+                        "acknowledged": 40,
+                        "ack_latency_ms": {"p50": 640.0, "p95": 2300.0},
+                        "deliveries": {"succeeded": 40, "failed": 0},
+                    },
+                    {
+                        "start": "2026-11-22T11:00:00.000Z",
+                        "count": 0,
+                        "acknowledged": 0,
+                        "ack_latency_ms": {"p50": None, "p95": None},
+                        "deliveries": {"succeeded": 0, "failed": 0},
+                    },
+                ],
+            }
+        },
+    )
+
+    granularity: Granularity
+    start: str = Field(
+        alias="from",
+        description="Start of the first bucket.",
+        json_schema_extra={"format": "date-time"},
+    )
+    end: str = Field(
+        alias="to",
+        description="End of the last bucket, exclusive.",
+        json_schema_extra={"format": "date-time"},
+    )
+    buckets: list[AnalyticsBucket] = Field(
+        description="Every bucket of the range, in time order, zeros included."
+    )
+
+
+class AnalyticsExportRow(Response):
+    start: str = Field(json_schema_extra={"format": "date-time"})
+    source: str
+    event_type: str
+    count: int = Field(ge=0)
+    acknowledged: int = Field(ge=0)
+    deleted: int = Field(ge=0)
+    expired: int = Field(ge=0)
+    ack_latency_ms_p50: float | None = Field(ge=0)
+    ack_latency_ms_p95: float | None = Field(ge=0)
+    deliveries_succeeded: int = Field(ge=0)
+    deliveries_failed: int = Field(ge=0)
+
+
+class AnalyticsExport(Response):
+    model_config = ConfigDict(populate_by_name=True)
+
+    granularity: Granularity
+    start: str = Field(alias="from", json_schema_extra={"format": "date-time"})
+    end: str = Field(alias="to", json_schema_extra={"format": "date-time"})
+    rows: list[AnalyticsExportRow] = Field(
+        description="One row per bucket, source and event type that saw anything."
+    )
