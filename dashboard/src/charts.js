@@ -102,7 +102,30 @@ export function destroyAll() {
   charts.clear();
 }
 
-export function stackedBars(id, labels, series, { horizontal = false, yTitle = '' } = {}) {
+// A bucket start (RFC 3339) as a short axis label: the time for minute and hour buckets, the
+// date for day buckets (the data tables keep the full timestamp).
+export function shortLabel(start, granularity) {
+  return granularity === 'day' ? start.slice(0, 10) : start.slice(11, 16);
+}
+
+function timeAxis(granularity, stacked) {
+  if (!granularity) {
+    return { stacked };
+  }
+  return {
+    stacked,
+    title: { display: true, text: `${granularity} starting (UTC)` },
+    ticks: {
+      maxRotation: 0,
+      autoSkip: true,
+      callback(value) {
+        return shortLabel(this.getLabelForValue(value), granularity);
+      },
+    },
+  };
+}
+
+export function stackedBars(id, labels, series, { horizontal = false, yTitle = '', granularity = '' } = {}) {
   return draw(id, {
     type: 'bar',
     data: {
@@ -119,15 +142,17 @@ export function stackedBars(id, labels, series, { horizontal = false, yTitle = '
     options: {
       indexAxis: horizontal ? 'y' : 'x',
       scales: {
-        x: { stacked: true, ticks: { maxRotation: 60, autoSkip: true } },
-        y: { stacked: true, beginAtZero: true, title: { display: Boolean(yTitle), text: yTitle } },
+        x: horizontal ? { stacked: true, beginAtZero: true } : timeAxis(granularity, true),
+        y: horizontal
+          ? { stacked: true }
+          : { stacked: true, beginAtZero: true, title: { display: Boolean(yTitle), text: yTitle } },
       },
       plugins: { legend: { position: 'bottom' } },
     },
   });
 }
 
-export function lines(id, labels, series, { yTitle = '' } = {}) {
+export function lines(id, labels, series, { yTitle = '', granularity = '' } = {}) {
   const styles = ['circle', 'rectRot', 'triangle', 'rect'];
   const dashes = [[], [6, 4], [2, 3], [10, 3, 2, 3]];
   return draw(id, {
@@ -146,7 +171,10 @@ export function lines(id, labels, series, { yTitle = '' } = {}) {
       })),
     },
     options: {
-      scales: { y: { beginAtZero: true, title: { display: Boolean(yTitle), text: yTitle } } },
+      scales: {
+        x: timeAxis(granularity, false),
+        y: { beginAtZero: true, title: { display: Boolean(yTitle), text: yTitle } },
+      },
       plugins: { legend: { position: 'bottom', labels: { usePointStyle: true } } },
     },
   });

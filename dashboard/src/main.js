@@ -151,7 +151,7 @@ async function drawEvents(client, range, summary, total, mine) {
   }
   const by = field === 'source' ? 'source' : 'event type';
   $('events-note').textContent = `Events created per ${total.granularity}, stacked by ${by}, ${total.from} to ${total.to} (UTC).`;
-  stackedBars('events-chart', labels, series, { yTitle: 'events' });
+  stackedBars('events-chart', labels, series, { yTitle: 'events', granularity: total.granularity });
   table($('events-table-wrap'), {
     id: 'events-table',
     caption: `Events created per ${total.granularity} by ${by} (bucket start, UTC)`,
@@ -172,7 +172,7 @@ function drawLatency(total, summary) {
   lines('latency-chart', labels, [
     { label: 'p50 (ms)', values: p50 },
     { label: 'p95 (ms)', values: p95 },
-  ], { yTitle: 'milliseconds' });
+  ], { yTitle: 'milliseconds', granularity: total.granularity });
   table($('latency-table-wrap'), {
     id: 'latency-table',
     caption: `Ack latency per ${total.granularity}, of the acknowledgements made in each bucket`,

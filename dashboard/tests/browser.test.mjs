@@ -92,7 +92,7 @@ test('the dashboard shows the API and manages webhooks', { timeout: 240_000 }, a
   mkdirSync(DOWNLOADS, { recursive: true });
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
   t.after(() => browser.close());
-  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 }, acceptDownloads: true });
+  const context = await browser.newContext({ viewport: { width: 1400, height: 1400 }, acceptDownloads: true });
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: BASE });
   const page = await context.newPage();
   page.setDefaultTimeout(30_000);

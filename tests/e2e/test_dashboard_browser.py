@@ -118,7 +118,9 @@ def test_the_dashboard_in_chromium(full_stack: LocalStack, tmp_path: Path) -> No
     post_events(base_url, admin_secret)
     wait_for_analytics(base_url, admin_secret)
 
-    screenshots = Path(os.environ.get("DASHBOARD_SCREENSHOTS") or tmp_path / "screenshots")
+    screenshots = Path(
+        os.environ.get("DASHBOARD_SCREENSHOTS") or tmp_path / "screenshots"
+    ).resolve()
     screenshots.mkdir(parents=True, exist_ok=True)
     result_path = tmp_path / "result.json"
     by_source: dict[str, int] = {}
