@@ -35,11 +35,11 @@ from chalicelib.domain.analytics import DAY, HOUR, MINUTE, Increment, RecordEffe
 from chalicelib.domain.latency_sketch import bin_name
 from chalicelib.services.analytics import AnalyticsService, TimeseriesRequest
 from chalicelib.stores.analytics import AnalyticsStore
-from chalicelib.stores.protocols import MAX_TRANSACTION_ITEMS
 from devstack.stack import LocalStack
 
 ROOT = Path(__file__).resolve().parent.parent
 TENANT = "ten_reads"
+SEED_GROUP = 25
 
 
 def increments(args: argparse.Namespace, now: int, rng: random.Random) -> list[Increment]:
@@ -63,17 +63,16 @@ def increments(args: argparse.Namespace, now: int, rng: random.Random) -> list[I
 
 def seed(store: AnalyticsStore, incs: list[Increment], threads: int) -> int:
     # Aggregate a day of increments at a time (the hour and day items then sum in memory, as a
-    # busy stream batch would), and write each aggregate in transactions of 100 counter items.
+    # busy stream batch would), and write each aggregate in transactions of SEED_GROUP counter
+    # items (small enough for DynamoDB Local to answer within the client's read timeout on a
+    # loaded machine; the items are the same whatever the grouping).
     by_day: dict[int, list[Increment]] = {}
     for inc in incs:
         by_day.setdefault(inc.minute // DAY, []).append(inc)
     groups = []
     for day_incs in by_day.values():
         updates = aggregate([RecordEffect("", "", tuple(day_incs))])
-        groups += [
-            updates[i : i + MAX_TRANSACTION_ITEMS]
-            for i in range(0, len(updates), MAX_TRANSACTION_ITEMS)
-        ]
+        groups += [updates[i : i + SEED_GROUP] for i in range(0, len(updates), SEED_GROUP)]
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(lambda group: store.count([], group), groups))
     return sum(len(g) for g in groups)

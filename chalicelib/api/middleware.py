@@ -18,6 +18,7 @@ from chalice.app import Request, Response
 
 from chalicelib import errors
 from chalicelib.api import context
+from chalicelib.api.deprecations import Deprecations
 from chalicelib.api.http import Middleware, error_response
 from chalicelib.domain import deadline
 from chalicelib.observability.logging import logger
@@ -146,6 +147,24 @@ def _enveloped(
     if converted is not None:
         return error_response(converted, request_id)
     return response
+
+
+def deprecation_headers(routes: Deprecations) -> Middleware:
+    """``Deprecation`` / ``Sunset`` / ``Link`` on every answer of a deprecated route.
+
+    Runs inside the request context and adds the headers to the context's response headers,
+    which the request context puts on whatever answer the request gets (a 401 or a view's
+    error included). Each route's headers are computed once, here.
+    """
+    headers = {route: deprecation.headers() for route, deprecation in routes.items()}
+
+    def middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:
+        route_headers = headers.get((event.method.upper(), event.path))
+        if route_headers is not None:
+            context.current().response_headers.update(route_headers)
+        return get_response(event)
+
+    return middleware
 
 
 def _secret_from(event: Request) -> str | None:

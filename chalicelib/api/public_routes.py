@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from chalice.app import Blueprint, Response
 
+from chalicelib.api.deprecations import DEPRECATED_ROUTES, Deprecations, mark_deprecated_operations
 from chalicelib.api.http import json_response
 from chalicelib.api.openapi import openapi_document
 from chalicelib.runtime import Runtime
 
 
-def blueprint(runtime: Runtime) -> Blueprint:
+def blueprint(runtime: Runtime, deprecations: Deprecations = DEPRECATED_ROUTES) -> Blueprint:
     bp = Blueprint(__name__)
 
     @bp.route("/v1/health", methods=["GET"])
@@ -20,6 +21,7 @@ def blueprint(runtime: Runtime) -> Blueprint:
 
     @bp.route("/v1/openapi.json", methods=["GET"])
     def openapi() -> Response:
-        return json_response(openapi_document())
+        # Built on first use (not at import: cold starts), cached; marking copies a few dicts.
+        return json_response(mark_deprecated_operations(openapi_document(), deprecations))
 
     return bp

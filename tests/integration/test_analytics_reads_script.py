@@ -12,7 +12,7 @@ from perf import analytics_reads
 def test_the_read_benchmark_seeds_and_times_every_series(tmp_path: Path) -> None:
     out = tmp_path / "reads.json"
     argv = ["--sources", "1", "--types", "1", "--minute-days", "1", "--hour-days", "1"]
-    assert analytics_reads.main([*argv, "--reps", "2", "--out", str(out)]) == 0
+    assert analytics_reads.main([*argv, "--reps", "2", "--threads", "1", "--out", str(out)]) == 0
     report = json.loads(out.read_text())
     # 1 day of minutes and 1 day of hours of one source and type: 1,440 + 24 increments.
     assert report["combinations"] == 1

@@ -1,0 +1,101 @@
+"""scripts/cost_estimate.py: the arithmetic behind docs/COSTS.md, and the doc's tables are the
+script's output (so a changed price or input cannot leave the page stale)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import pytest
+
+from scripts import cost_estimate as ce
+
+
+def test_write_units_per_event_counted_from_the_code() -> None:
+    w = ce.Workload()
+    # 10 events/s: 2.5 records per stream batch, each its own group: 3 counters per record.
+    units = ce.write_units(10, w)
+    assert units["api: rate limit"] == 1
+    assert units["api: event + idempotency record"] == 4  # two 1 KB puts in a transaction
+    assert units["api: inbox GSIs (4)"] == 4
+    assert units["api: event-id-index + replay-index"] == 2
+    assert units["stream: analytics"] == pytest.approx(2 * (1 + 3))
+    assert sum(units.values()) == pytest.approx(31)
+    # 1,000 events/s: full batches of 100 with 10 groups: 0.3 counters per record.
+    assert ce.write_units(1000, w)["stream: analytics"] == pytest.approx(2 * 1.3)
+    # Without an idempotency key the event is one plain PutItem.
+    plain = ce.write_units(10, replace(w, with_idempotency_key=False))
+    assert plain["api: event + idempotency record"] == 1
+    # Bigger events cost per started KB in the item and in every ALL-projection index.
+    big = ce.write_units(10, replace(w, event_kb=3))
+    assert big["api: event + idempotency record"] == 12
+    assert big["api: inbox GSIs (4)"] == 12
+    # No webhooks: nothing for the fan-out or the delivery worker.
+    none = ce.write_units(10, replace(w, webhooks_per_event=0))
+    assert none["fan-out: delivery put + queued"] == 0
+    assert none["delivery: outcome analytics"] == 0
+
+
+def test_batches_are_bounded() -> None:
+    w = ce.Workload()
+    assert ce.stream_batch(0.5, w) == 1
+    assert ce.stream_batch(100, w) == 25
+    assert ce.stream_batch(10_000, w) == 100
+    assert ce.delivery_batch(1, w) == 1
+    assert ce.delivery_batch(10_000, w) == 10
+    assert ce.counters_per_item(1, w) == 3
+    assert ce.counters_per_item(100, w) == pytest.approx(0.3)
+
+
+def test_api_gateway_tiers() -> None:
+    assert ce._apigw(1e6) == pytest.approx(3.50)
+    assert ce._apigw(333e6) == pytest.approx(333 * 3.50)
+    assert ce._apigw(1e9) == pytest.approx(333 * 3.50 + 667 * 2.80)
+    assert ce._apigw(2e9) == pytest.approx(333 * 3.50 + 667 * 2.80 + 1000 * 2.38)
+    assert ce._apigw(21e9) == pytest.approx(333 * 3.50 + 667 * 2.80 + 19000 * 2.38 + 1000 * 1.51)
+
+
+def test_provisioned_concurrency_follows_the_rate() -> None:
+    w = ce.Workload()
+    assert ce.provisioned_concurrency_for(1, w) == 2  # infra/stages.json's prod default
+    assert ce.provisioned_concurrency_for(100, w) == 7  # mean 3 concurrent
+    assert ce.provisioned_concurrency_for(1000, w) == 61
+
+
+def test_the_estimate_adds_up() -> None:
+    est = ce.estimate(100)
+    events = 100 * ce.SECONDS_PER_MONTH
+    lines = {f"{line.service}: {line.item}": line for line in est.lines}
+    assert lines["API Gateway: REST requests"].quantity == events
+    wru = lines["DynamoDB: writes"]
+    assert wru.quantity == pytest.approx(sum(ce.write_units(100, ce.Workload()).values()) * events)
+    assert wru.cost == pytest.approx(wru.quantity * 0.625 / 1e6)
+    pc = lines["Lambda: provisioned concurrency (7)"]
+    assert pc.cost == pytest.approx(7 * 1.0 * ce.SECONDS_PER_MONTH * 0.0000041667)
+    assert est.total == pytest.approx(sum(est.by_service().values()))
+    assert math.isclose(est.total, sum(line.cost for line in est.lines))
+    # Costs grow with the rate, and per event they fall (batching, fixed costs).
+    totals = [ce.estimate(r).total for r in ce.RATES]
+    assert totals == sorted(totals)
+    per_event = [t / r for t, r in zip(totals, ce.RATES, strict=True)]
+    assert per_event == sorted(per_event, reverse=True)
+
+
+def test_every_price_says_where_it_came_from() -> None:
+    for name, price in ce.PRICES.items():
+        assert price.value > 0, name
+        assert price.source, name
+
+
+def test_docs_costs_holds_the_scripts_tables() -> None:
+    text = ce.DOC.read_text()
+    inside = text.split(ce.START, 1)[1].split(ce.END, 1)[0]
+    assert inside == "\n" + ce.render(), "run: python scripts/cost_estimate.py --write"
+
+
+def test_cli_rejects_a_non_positive_rate(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        ce.main(["--rate", "0"])
+    assert exc.value.code == 2
+    assert ce.main(["--rate", "250"]) == 0
+    assert "250 events/s" in capsys.readouterr().out
