@@ -68,5 +68,5 @@ package: bootstrap
 	@$(VENV)/bin/cfn-lint build/$(STAGE)/sam.json && echo "cfn-lint: build/$(STAGE)/sam.json passes"
 
 clean:
-	rm -rf build .mypy_cache .ruff_cache .pytest_cache .hypothesis .run perf/results
+	rm -rf build .mypy_cache .ruff_cache .pytest_cache .hypothesis .run perf/results chalicelib/dashboard_static
 	find . -name __pycache__ -type d -prune -not -path './.venv/*' -exec rm -rf {} +

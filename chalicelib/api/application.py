@@ -8,10 +8,12 @@ allowlist -> request signature -> rate limit -> view.
 
 ``guards=False`` leaves out the IP allowlist, the signature check and the rate limit,
 ``observe=False`` the access log and metrics (both only for the benchmarks that measure what
-those cost).
+those cost). The dashboard page and its assets (api/dashboard.py) are public routes, like health.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from chalice.app import Chalice, ConvertToMiddleware
 
@@ -20,6 +22,7 @@ from chalicelib.api import (
     analytics,
     api_keys,
     bulk,
+    dashboard,
     events,
     guards,
     middleware,
@@ -68,8 +71,10 @@ def create_app(
     guards: bool = True,
     observe: bool = True,
     deprecations: Deprecations = DEPRECATED_ROUTES,
+    dashboard_dir: Path = dashboard.STATIC_DIR,
 ) -> Chalice:
-    """The app; ``deprecations`` (default: ``api/deprecations.py``'s) marks deprecated routes."""
+    """The app; ``deprecations`` (default: ``api/deprecations.py``'s) marks deprecated routes;
+    ``dashboard_dir`` is where the dashboard's build is read from (tests give their own)."""
     # configure_logs=False: Chalice would add its own plain-text handler to the logger named
     # after the app, which is the service logger (JSON, observability/logging.py) whenever
     # that logger writes anywhere but stdout (a test capturing it, a benchmark writing a file).
@@ -89,6 +94,7 @@ def create_app(
     app.register_blueprint(analytics.blueprint(runtime))
     app.register_blueprint(api_keys.blueprint(runtime))
     app.register_blueprint(webhooks.blueprint(runtime))
+    app.register_blueprint(dashboard.blueprint(dashboard_dir))
     unknown = sorted(
         f"{method} {path}"
         for method, path in deprecations

@@ -27,7 +27,11 @@ from chalicelib.runtime import Runtime
 # Called once per request with its context and final response (already in the envelope).
 AccessLog = Callable[[context.RequestContext, Response], None]
 
-PUBLIC_ROUTES = frozenset({"/v1/health", "/v1/openapi.json"})
+# Routes that need no key (matched on the route pattern): health, the OpenAPI document, and the
+# dashboard page and its assets (the page asks the person for a key and sends it to the API).
+PUBLIC_ROUTES = frozenset(
+    {"/v1/health", "/v1/openapi.json", "/dashboard", "/dashboard/assets/{name}"}
+)
 
 # Chalice answers some failures itself with {"Code", "Message"}; map them onto the contract.
 _CHALICE_CODES: dict[str, type[errors.ApiError]] = {

@@ -48,6 +48,7 @@ from chalicelib.api.models.bulk import (
     BulkDeleteResult,
     BulkEventIds,
 )
+from chalicelib.api.models.dashboard import AssetName
 from chalicelib.api.models.inbox import METADATA_PARAM_PREFIX, InboxQuery
 from chalicelib.api.models.responses import ErrorEnvelope, Event, Health, InboxPage
 from chalicelib.api.models.webhooks import (
@@ -124,6 +125,7 @@ PARAMETER_TYPES: dict[tuple[str, str], Any] = {
     ("path", "event_id"): EventId,
     ("path", "key_id"): KeyId,
     ("path", "webhook_id"): WebhookId,
+    ("path", "name"): AssetName,
     ("header", "Idempotency-Key"): IdempotencyKey,
 }
 
