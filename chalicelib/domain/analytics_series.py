@@ -94,8 +94,7 @@ def series_window(
     window = SeriesWindow(
         granularity, math.floor(start / step) * step, math.ceil(end / step) * step
     )
-    oldest = math.floor((now - retention_seconds[granularity]) / step) * step
-    if window.start < oldest:
+    if window.start < oldest_live(granularity, now, retention_seconds):
         days = retention_seconds[granularity] // DAY
         raise RangeError(
             "from",
@@ -103,6 +102,13 @@ def series_window(
             "use a coarser granularity",
         )
     return window
+
+
+def oldest_live(granularity: str, now: float, retention_seconds: Mapping[str, int]) -> int:
+    """The start of the oldest bucket whose counters are still live: an item expires at its
+    start plus the retention, and reads keep only ``expires_at > now``."""
+    step = STEP_SECONDS[granularity]
+    return (math.floor((now - retention_seconds[granularity]) / step) + 1) * step
 
 
 def _figures(tally: Tally) -> dict[str, Any]:

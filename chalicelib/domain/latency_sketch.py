@@ -10,8 +10,9 @@ geometric midpoint, at most 4.4 % (a factor of ``2^(1/16)``) from the exact valu
 rank. The last bin (320) holds everything from ``2^(319/8)`` ms (31 years) up, far beyond any
 retention.
 
-Bins are stored as counters named ``ack_latency_h<index>`` (:func:`bin_name`) next to the item's
-other counters and updated with the same ``ADD``, so a histogram is as exactly-once as a count.
+Bins are stored as counters named ``ackh<index>`` (:func:`bin_name`; short, since an item's
+size counts its attribute names) next to the item's other counters and updated with the same
+``ADD``, so a histogram is as exactly-once as a count.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from collections.abc import Iterable, Mapping
 BINS_PER_DOUBLING = 8
 DOUBLINGS = 40
 LAST_BIN = BINS_PER_DOUBLING * DOUBLINGS
-BIN_PREFIX = "ack_latency_h"
+BIN_PREFIX = "ackh"
 # Lower bound of bin i (i >= 1) is _LOWER[i - 1]; bin 0 is [0, 1).
 _LOWER = tuple(2 ** (i / BINS_PER_DOUBLING) for i in range(LAST_BIN))
 MAX_RELATIVE_ERROR = 2 ** (1 / (2 * BINS_PER_DOUBLING)) - 1

@@ -11,6 +11,7 @@ from typing import Any
 
 from chalicelib import errors
 from chalicelib.domain.analytics import (
+    DAY,
     DETAIL,
     MINUTE,
     RETENTION_SECONDS,
@@ -29,6 +30,7 @@ from chalicelib.domain.analytics_series import (
     SeriesWindow,
     export_filename,
     export_rows,
+    oldest_live,
     series_buckets,
     series_window,
     to_csv,
@@ -90,7 +92,7 @@ class Window:
 
 def window_for(request: SummaryRequest, now: float) -> Window:
     """``to`` defaults to now and ``from`` to 24 h before ``to``; widened to whole minutes; at
-    most 31 days; errors name the parameter."""
+    most 31 days; every counter bucket it needs still kept; errors name the parameter."""
     end = now if request.end is None else request.end
     start = end - DEFAULT_WINDOW_SECONDS if request.start is None else request.start
     if not start < end:
@@ -98,6 +100,16 @@ def window_for(request: SummaryRequest, now: float) -> Window:
     window = Window(math.floor(start / MINUTE) * MINUTE, math.ceil(end / MINUTE) * MINUTE)
     if window.end - window.start > MAX_WINDOW_DAYS * 86400:
         raise errors.invalid_parameter("from", f"must be at most {MAX_WINDOW_DAYS} days before to")
+    for span in cover(window.start, window.end):
+        if span.start < oldest_live(span.granularity, now, RETENTION_SECONDS):
+            days = RETENTION_SECONDS[span.granularity] // DAY
+            whole = {"minute": "a whole hour", "hour": "a whole day"}.get(span.granularity)
+            fix = f"make from and to {whole} (UTC) or " if whole else ""
+            raise errors.invalid_parameter(
+                "from",
+                f"needs {span.granularity} counts, which are kept {days} days: "
+                f"{fix}make the window more recent",
+            )
     return window
 
 

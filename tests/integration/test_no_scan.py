@@ -148,3 +148,28 @@ def test_no_request_path_ever_scans(counted: tuple[Runtime, CallCounter]) -> Non
         if cursor is None:
             break
     assert "Scan" not in counter.take()
+
+
+def test_analytics_reads_are_queries_one_per_partition(
+    counted: tuple[Runtime, CallCounter],
+) -> None:
+    from chalicelib.services.analytics import ExportRequest, SummaryRequest, TimeseriesRequest
+
+    rt, counter = counted
+    now = time.time()
+    day = 86400.0
+    for request in (
+        TimeseriesRequest("minute", now - 2 * day, now),
+        TimeseriesRequest("hour", now - 90 * day, now, source="billing"),
+        TimeseriesRequest("day", now - 400 * day, now, event_type="invoice.paid"),
+    ):
+        counter.take()
+        rt.analytics.timeseries("ten_a", request)
+        calls = counter.take()
+        # One Query per partition the range touches (minute items by day, hour items by
+        # month, day items by year), never a Scan.
+        assert set(calls) == {"Query"}, calls
+        assert calls["Query"] <= {"minute": 3, "hour": 4, "day": 2}[request.granularity]
+    rt.analytics.export("ten_a", ExportRequest("json", "hour", now - 2 * day, now))
+    rt.analytics.summary("ten_a", SummaryRequest(now - 30 * day, now))
+    assert set(counter.take()) == {"Query"}

@@ -80,7 +80,7 @@ def test_ack_counts_acknowledged_at_ack_time_and_in_the_creation_cohort() -> Non
     assert activity.counts == {
         "acknowledged": 1,
         "ack_latency_ms_sum": 125500,
-        "ack_latency_h136": 1,
+        "ackh136": 1,
     }
     assert cohort.minute == parse_ts("2026-11-23T13:05:00Z")
     assert cohort.counts == {"cohort_acknowledged": 1}

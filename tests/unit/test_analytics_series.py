@@ -15,6 +15,7 @@ from chalicelib.domain.analytics_series import (
     SeriesWindow,
     export_filename,
     export_rows,
+    oldest_live,
     series_buckets,
     series_window,
     to_csv,
@@ -142,3 +143,18 @@ def test_csv_quotes_fields_that_need_it() -> None:
 def test_export_filename_names_granularity_and_range() -> None:
     w = window("hour", "2026-11-22T00:00:00Z", "2026-11-23T00:00:00Z")
     assert export_filename(w, "csv") == "triggers-analytics-hour-20261122T0000Z-20261123T0000Z.csv"
+
+
+def test_the_oldest_bucket_a_range_may_start_at_is_still_live() -> None:
+    for granularity in ("minute", "hour", "day"):
+        step = {"minute": 60, "hour": 3600, "day": DAY}[granularity]
+        oldest = oldest_live(granularity, NOW, RETENTION_SECONDS)
+        # Its counters expire at start + retention, after now; the bucket before it has expired.
+        assert oldest + RETENTION_SECONDS[granularity] > NOW
+        assert oldest - step + RETENTION_SECONDS[granularity] <= NOW
+        assert series_window(granularity, oldest, oldest + step, NOW, RETENTION_SECONDS)
+        with pytest.raises(RangeError, match="kept"):
+            series_window(granularity, oldest - 1, oldest + step, NOW, RETENTION_SECONDS)
+    # Exactly aligned: now - retention is itself a bucket start, and that bucket has expired.
+    aligned = parse_ts("2026-11-23T13:05:00Z")
+    assert oldest_live("minute", aligned, RETENTION_SECONDS) == aligned - 35 * DAY + 60

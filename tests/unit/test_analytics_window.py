@@ -7,7 +7,7 @@ import pytest
 from chalicelib import errors
 from chalicelib.api.models.analytics import parse_summary_query
 from chalicelib.domain.clock import parse_ts
-from chalicelib.services.analytics import Window, window_for
+from chalicelib.services.analytics import SummaryRequest, Window, window_for
 
 NOW = parse_ts("2026-11-23T13:05:30.250Z")
 
@@ -51,3 +51,15 @@ def test_invalid_windows_name_the_parameter(params: dict[str, str], field: str) 
     with pytest.raises(errors.ValidationError) as caught:
         parse_window(params, NOW)
     assert [d["field"] for d in caught.value.details] == [field]
+
+
+def test_a_window_needing_expired_counters_is_refused_and_says_how_to_fix_it() -> None:
+    # 36 days ago: minute counters (35 days) are gone, hour counters (400 days) are not.
+    old = NOW - 36 * 86400
+    with pytest.raises(errors.ValidationError) as caught:
+        window_for(SummaryRequest(start=old, end=old + 86400), NOW)
+    assert caught.value.details[0]["field"] == "from"
+    assert "minute counts, which are kept 35 days" in caught.value.details[0]["message"]
+    assert "a whole hour" in caught.value.details[0]["message"]
+    hour = old // 3600 * 3600
+    assert window_for(SummaryRequest(start=hour, end=hour + 86400), NOW).start == hour

@@ -20,10 +20,16 @@ def test_write_units_per_event_counted_from_the_code() -> None:
     assert units["api: event + idempotency record"] == 4  # two 1 KB puts in a transaction
     assert units["api: inbox GSIs (4)"] == 4
     assert units["api: event-id-index + replay-index"] == 2
+    # A marker and 6 counter updates, 2 units each (items under 1 KB).
+    assert ce.counter_update_units(w) == 2
     assert units["stream: analytics"] == pytest.approx(2 * (1 + 6))
     assert sum(units.values()) == pytest.approx(43)
     # 1,000 events/s: full batches of 100 with 10 groups of 3 tenants: 0.39 counters per record.
     assert ce.write_units(1000, w)["stream: analytics"] == pytest.approx(2 * 1.39)
+    # With acks, hour and day items carry a histogram past 1 KB: 2, 4 and 4 units per update.
+    acked = replace(w, counter_kb=(1, 2, 2))
+    assert ce.write_units(10, acked)["stream: analytics"] == pytest.approx(2 + 6 * 10 / 3)
+    assert sum(ce.write_units(10, acked).values()) == pytest.approx(59)
     # Without an idempotency key the event is one plain PutItem.
     plain = ce.write_units(10, replace(w, with_idempotency_key=False))
     assert plain["api: event + idempotency record"] == 1

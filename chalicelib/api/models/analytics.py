@@ -106,8 +106,8 @@ class AnalyticsStatusCounts(Response):
 
 
 class AnalyticsDeliveryCounts(Response):
-    """Webhook deliveries that ended in the window (one per event and endpoint; tests and
-    replays of no stored event are not counted)."""
+    """Webhook deliveries that ended in the window: one per event and endpoint, once however
+    many attempts; a replay's deliveries count again; test sends are not counted."""
 
     succeeded: int = Field(ge=0, description="Delivered: the endpoint answered 2xx.")
     failed: int = Field(
@@ -119,7 +119,8 @@ class AnalyticsDeliveryCounts(Response):
 
 class AnalyticsLatency(Response):
     """Ack latency percentiles, from a histogram of 8 bins per doubling (each figure within
-    4.4 % of the exact value of its rank); null when nothing was acknowledged."""
+    4.4 % of the exact value of its rank, rounded to 0.1 ms); null when nothing was
+    acknowledged."""
 
     p50: float | None = Field(ge=0, description="Median, milliseconds.")
     p95: float | None = Field(ge=0, description="95th percentile, milliseconds.")
