@@ -4,7 +4,8 @@
 #   scripts/deploy_aws.sh STAGE [--dry-run] [--bucket BUCKET] [--region REGION]
 #
 #   STAGE        dev or prod; the stack is triggers-api-STAGE
-#   --bucket     S3 bucket for the Lambda code and the template (or DEPLOY_BUCKET)
+#   --bucket     S3 bucket for the Lambda code and the template (or DEPLOY_BUCKET; required,
+#                also with --dry-run, which prints it in the commands)
 #   --region     AWS region (or AWS_REGION / AWS_DEFAULT_REGION; default us-east-1)
 #   --dry-run    print every command, run none (no AWS call, no build)
 #
@@ -12,13 +13,15 @@
 # check the stage's two Secrets Manager secrets exist, upload the code (aws cloudformation
 # package), deploy the change set and wait for it (aws cloudformation deploy), read the stack's
 # EndpointURL output, smoke-test GET /v1/health (up to 10 tries, 6 s apart), print the URL.
-# PROVISIONED_CONCURRENCY=N overrides infra/stages.json for this package. Credentials come from
+# The stage's parameters (infra/stages.json; PROVISIONED_CONCURRENCY=N overrides) are passed to
+# every deploy as --parameter-overrides: `aws cloudformation deploy` would otherwise keep an
+# existing stack's previous values and ignore the template's defaults. Credentials come from
 # your usual AWS environment (profile, SSO, role); none are in the repository.
 # Exit status: 0 deployed and healthy, 2 bad arguments, anything else: the step that failed.
 set -euo pipefail
 
 usage() {
-  sed -n '3,9p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '3,10p' "$0" | sed 's/^# \{0,1\}//' >&2
 }
 
 die_usage() {
@@ -87,6 +90,10 @@ run() {
   fi
 }
 
+# Stage=..., then each of the stage's parameters as Key=Value (the same values the package
+# writes as the template's defaults).
+mapfile -t OVERRIDES < <(.venv/bin/python scripts/package_stack.py --stage "$STAGE" --print-parameters)
+[ "${#OVERRIDES[@]}" -gt 1 ] || { echo "deploy_aws.sh: no parameters for stage $STAGE" >&2; exit 1; }
 run .venv/bin/python scripts/package_stack.py --stage "$STAGE"
 run .venv/bin/cfn-lint "$BUILD/sam.json"
 run aws sts get-caller-identity --region "$REGION" --output text
@@ -101,6 +108,7 @@ run aws cloudformation deploy --region "$REGION" \
   --template-file "$BUILD/packaged.json" --stack-name "$STACK" \
   --s3-bucket "$BUCKET" --s3-prefix "$PREFIX" \
   --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND \
+  --parameter-overrides "${OVERRIDES[@]}" \
   --no-fail-on-empty-changeset
 URL_COMMAND=(aws cloudformation describe-stacks --region "$REGION" --stack-name "$STACK"
   --query "Stacks[0].Outputs[?OutputKey=='EndpointURL'].OutputValue" --output text)

@@ -121,7 +121,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--stage", required=True, choices=STAGES)
     parser.add_argument("--out", type=Path, help="output directory (default build/<stage>)")
+    parser.add_argument(
+        "--print-parameters",
+        action="store_true",
+        help="print the stage's template parameters as Key=Value lines (for "
+        "`aws cloudformation deploy --parameter-overrides`) and exit",
+    )
     args = parser.parse_args(argv)
+    if args.print_parameters:
+        print(f"Stage={args.stage}")
+        for name, value in stage_parameters(args.stage).items():
+            print(f"{name}={value}")
+        return 0
     out: Path = args.out or ROOT / "build" / args.stage
     check_dashboard_bundle()
     raw = chalice_package(args.stage, out / "raw")

@@ -29,6 +29,16 @@ export function delaySeconds(attempt, retryAfter, random = Math.random) {
 const sleep = (seconds) => new Promise((resolve) => setTimeout(resolve, seconds * 1000));
 const log = (fields) => process.stderr.write(JSON.stringify(fields) + "\n");
 
+// The JSON body, or {}: a proxy's 502/504 answers HTML, and its status still decides.
+function parseBody(text) {
+  try {
+    const body = text ? JSON.parse(text) : {};
+    return body !== null && typeof body === "object" ? body : {};
+  } catch {
+    return {};
+  }
+}
+
 export async function postWithRetries(url, apiKey, event, idempotencyKey) {
   const body = JSON.stringify(event); // serialised once: every retry sends the same bytes
   const statuses = [];
@@ -45,8 +55,7 @@ export async function postWithRetries(url, apiKey, event, idempotencyKey) {
         body,
         signal: AbortSignal.timeout(30_000),
       });
-      const text = await response.text();
-      const answer = { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : {} };
+      const answer = { status: response.status, headers: response.headers, body: parseBody(await response.text()) };
       statuses.push(response.status);
       if (!RETRYABLE_STATUSES.has(response.status)) return { ...answer, attempts: statuses };
       wait = delaySeconds(attempt, response.headers.get("Retry-After"));

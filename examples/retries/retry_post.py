@@ -62,10 +62,18 @@ def send_once(url: str, api_key: str, body: bytes, idempotency_key: str) -> Answ
     )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - as above
-            return Answer(response.status, dict(response.headers), json.loads(response.read()))
+            return Answer(response.status, dict(response.headers), parse_body(response.read()))
     except urllib.error.HTTPError as error:
-        text = error.read()
-        return Answer(error.code, dict(error.headers), json.loads(text) if text else {})
+        return Answer(error.code, dict(error.headers), parse_body(error.read()))
+
+
+def parse_body(raw: bytes) -> dict[str, Any]:
+    """The JSON body, or ``{}``: a proxy's 502/504 answers HTML, and its status still decides."""
+    try:
+        body = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
 def post_with_retries(

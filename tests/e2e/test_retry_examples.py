@@ -21,7 +21,7 @@ from tests.e2e.conftest import ApiClient, NewClient
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "retries"
-RATE_LIMIT = 20  # per minute: a token every 3 s, so Retry-After is at most 3 s
+RATE_LIMIT = 10  # per minute: a token every 6 s, so the example starts well inside the wait
 
 COMMANDS = {
     "python": [sys.executable, str(EXAMPLES / "retry_post.py")],

@@ -66,6 +66,10 @@ def test_dry_run_prints_every_step_in_order(trap_path: str) -> None:
     capabilities = deploy_cmd[deploy_cmd.index("--capabilities") + 1 :][:2]
     assert capabilities == ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]
     assert "--no-fail-on-empty-changeset" in deploy_cmd
+    # The stage's parameters go with every deploy: an existing stack would otherwise keep its
+    # previous values (awscli sends UsePreviousValue for a parameter not overridden).
+    overrides = deploy_cmd[deploy_cmd.index("--parameter-overrides") + 1 :][:3]
+    assert overrides == ["Stage=dev", "ProvisionedConcurrency=0", "LogRetentionDays=14"]
     describe = next(s for s in steps if s[:3] == ["aws", "cloudformation", "describe-stacks"])
     assert "Stacks[0].Outputs[?OutputKey=='EndpointURL'].OutputValue" in describe
     assert steps[-1][0] == "curl"
@@ -141,7 +145,13 @@ def test_a_real_run_stops_at_the_first_failing_step(trap_path: str, tmp_path: Pa
     (fake_root / "scripts" / "deploy_aws.sh").write_text(SCRIPT.read_text())
     for name in ("python", "cfn-lint"):
         tool = fake_root / ".venv" / "bin" / name
-        tool.write_text(f'#!/bin/sh\necho {name} "$@" >> "$(dirname "$0")/calls"\n')
+        tool.write_text(
+            f'#!/bin/sh\necho {name} "$@" >> "$(dirname "$0")/calls"\n'
+            # package_stack.py --print-parameters answers the stage's parameters.
+            'case "$*" in *--print-parameters*)\n'
+            '  printf "Stage=dev\\nLogRetentionDays=14\\n";;\n'
+            "esac\n"
+        )
         tool.chmod(0o755)
     result = subprocess.run(
         ["bash", str(fake_root / "scripts" / "deploy_aws.sh"), "dev", "--bucket", "b-1"],
@@ -154,5 +164,30 @@ def test_a_real_run_stops_at_the_first_failing_step(trap_path: str, tmp_path: Pa
     assert result.returncode == 97
     assert "trap called aws" in result.stderr
     calls = (fake_root / ".venv" / "bin" / "calls").read_text().splitlines()
-    assert calls == ["python scripts/package_stack.py --stage dev", "cfn-lint build/dev/sam.json"]
+    assert calls == [
+        "python scripts/package_stack.py --stage dev --print-parameters",
+        "python scripts/package_stack.py --stage dev",
+        "cfn-lint build/dev/sam.json",
+    ]
     assert "cloudformation deploy" not in result.stdout.split("aws sts")[1]
+
+
+def test_provisioned_concurrency_override_reaches_the_deploy(trap_path: str) -> None:
+    result = deploy(
+        "prod", "--dry-run", "--bucket", "b-1", path=trap_path, PROVISIONED_CONCURRENCY="7"
+    )
+    assert result.returncode == 0, result.stderr
+    deploy_cmd = next(
+        s for s in commands(result.stdout) if s[:3] == ["aws", "cloudformation", "deploy"]
+    )
+    start = deploy_cmd.index("--parameter-overrides") + 1
+    assert deploy_cmd[start : start + 3] == [
+        "Stage=prod",
+        "ProvisionedConcurrency=7",
+        "LogRetentionDays=90",
+    ]
+    bad = deploy(
+        "prod", "--dry-run", "--bucket", "b-1", path=trap_path, PROVISIONED_CONCURRENCY="x"
+    )
+    assert bad.returncode != 0
+    assert "PROVISIONED_CONCURRENCY must be a whole number" in bad.stderr

@@ -42,3 +42,14 @@ def test_without_retry_after_full_jitter_within_the_bound() -> None:
         assert max(waits) > bound / 2  # spread over the range, not a fixed delay
     # A Retry-After that is not whole seconds is ignored, as the contract never sends one.
     assert retry.delay_seconds(0, "soon", random.Random(1)) <= retry.BASE_SECONDS
+
+
+def test_a_body_that_is_not_a_json_object_reads_as_empty() -> None:
+    # A proxy's 502/504 answers HTML; the status still decides whether to retry.
+    retry = example()
+    assert retry.parse_body(b"<html><body>502 Bad Gateway</body></html>") == {}
+    assert retry.parse_body(b"") == {}
+    assert retry.parse_body(b"[1, 2]") == {}
+    assert retry.parse_body(b'{"error": {"code": "rate_limited"}}') == {
+        "error": {"code": "rate_limited"}
+    }
