@@ -10,6 +10,11 @@ Every answer carries a strict Content-Security-Policy (scripts, styles and API c
 origin only; no inline script or style; nothing may frame the page), ``nosniff`` and
 ``Referrer-Policy: no-referrer``. The page is ``no-cache`` (a new build is seen at once); the
 hashed assets are immutable for a year.
+
+``/dashboard/`` (trailing slash) is redirected (308) to ``../dashboard``: API Gateway and Chalice
+route it to the same handler, but the page's relative URLs would then resolve one level too deep
+(``/dashboard/dashboard/assets/...``). The ``Location`` is relative, so it keeps a stage prefix
+(``/api/dashboard/`` -> ``/api/dashboard``).
 """
 
 from __future__ import annotations
@@ -99,12 +104,33 @@ def _answer(body: str, content_type: str, cache: str) -> Response:
     return Response(body=body, status_code=200, headers=headers)
 
 
+def _redirect_to_page() -> Response:
+    headers: dict[str, str | list[str]] = {
+        "Location": "../dashboard",
+        "Content-Type": "text/plain; charset=utf-8",
+        "Cache-Control": PAGE_CACHE,
+        **SECURITY_HEADERS,
+    }
+    return Response(body="The dashboard is at ../dashboard\n", status_code=308, headers=headers)
+
+
+def requested_path(context: dict[str, object] | None) -> str:
+    """The path as the client sent it (API Gateway's ``requestContext.path``, stage prefix
+    included; Chalice local fills it the same way): routing drops a trailing slash, this keeps
+    it."""
+    path = (context or {}).get("path")
+    return path if isinstance(path, str) else ""
+
+
 def blueprint(directory: Path = STATIC_DIR) -> Blueprint:
     bp = Blueprint(__name__)
     bundle = BundleCache(directory)
 
     @bp.route("/dashboard", methods=["GET"])
     def dashboard_page() -> Response:
+        request = bp.current_request
+        if requested_path(request.context if request else None).endswith("/dashboard/"):
+            return _redirect_to_page()
         return _answer(bundle.get().page, "text/html; charset=utf-8", PAGE_CACHE)
 
     @bp.route("/dashboard/assets/{name}", methods=["GET"])

@@ -75,6 +75,21 @@ export function pattern(index) {
 
 const charts = new Map();
 
+// Read-only view of a drawn chart, for the browser test (dashboard/tests/browser.test.mjs): a
+// plain copy of what Chart.js holds for the canvas `id` (Chart.getChart), or null.
+function snapshot(id) {
+  const chart = Chart.getChart(document.getElementById(id));
+  if (!chart) return null;
+  return JSON.parse(
+    JSON.stringify({
+      type: chart.config.type,
+      labels: chart.data.labels,
+      datasets: chart.data.datasets.map((d) => ({ label: d.label, data: d.data })),
+    }),
+  );
+}
+Object.defineProperty(window, 'dashboardCharts', { value: Object.freeze({ read: snapshot }) });
+
 // Draw (or redraw) the chart on canvas `id`.
 export function draw(id, config) {
   const existing = charts.get(id);
@@ -93,6 +108,15 @@ export function draw(id, config) {
   });
   charts.set(id, chart);
   return chart;
+}
+
+// Remove the chart on canvas `id` (its panel says why elsewhere).
+export function clear(id) {
+  const existing = charts.get(id);
+  if (existing) {
+    existing.destroy();
+    charts.delete(id);
+  }
 }
 
 export function destroyAll() {

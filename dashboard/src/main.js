@@ -1,14 +1,16 @@
 // The dashboard page: analytics charts and webhook management for the tenant of an API key.
 import { Api, ApiError, attachmentName } from './api.js';
-import { destroyAll, draw, lines, stackedBars, table } from './charts.js';
-import { $ } from './dom.js';
+import { clear, destroyAll, draw, lines, stackedBars, table } from './charts.js';
+import { $, h } from './dom.js';
 import { Webhooks } from './webhooks.js';
 
 const KEY_STORAGE = 'triggers-dashboard-api-key';
 const MAX_SERIES = 8; // the largest sources (or event types); the rest is stacked as "Other"
 const RECENT_DELIVERIES = 50; // delivery success is computed from each webhook's last N
+const MAX_SUCCESS = 20; // ... for the first N webhooks listed only (one request per webhook)
 
 let api = null;
+let storageBlocked = false;
 let webhooks = null;
 let generation = 0; // a refresh started later wins over one still running
 
@@ -27,14 +29,51 @@ export function showError(what, err) {
   return text;
 }
 
+// Run a drawing step; an exception becomes an error in words instead of stopping the page.
+function safely(what, fn) {
+  try {
+    return fn();
+  } catch (err) {
+    showError(what, err);
+    return undefined;
+  }
+}
+
+// An analytics panel whose data did not load: its chart and table are removed (so the previous
+// range's figures never stand beside the error) and the panel says why.
+function clearPanel(canvasId, wrapId, reason) {
+  clear(canvasId);
+  $(wrapId).replaceChildren(h('p', { class: 'warning' }, reason));
+}
+
 function clearErrors() {
   $('errors').replaceChildren();
   $('errors-box').hidden = true;
 }
 
 // -- the key ---------------------------------------------------------------------------------
+// sessionStorage can throw (storage blocked by the browser's settings): the key then stays in
+// memory for this tab only, and the page says so.
+function storage(action) {
+  try {
+    return action(window.sessionStorage);
+  } catch (err) {
+    if (!storageBlocked) {
+      storageBlocked = true;
+      say(`Session storage is blocked (${err && err.message ? err.message : err}): the key is kept in memory for this tab only and is gone on reload.`);
+    }
+    return null;
+  }
+}
+
+function keyState() {
+  return storageBlocked
+    ? 'A key is in use (session storage is blocked: kept in memory for this tab only, gone on reload).'
+    : 'A key is in use (kept in this tab\u2019s session storage only).';
+}
+
 function useKey(key) {
-  sessionStorage.setItem(KEY_STORAGE, key);
+  storage((s) => s.setItem(KEY_STORAGE, key));
   const client = new Api(key);
   api = client;
   // Answers that arrive after the key was forgotten (or replaced) are dropped, errors included.
@@ -43,16 +82,17 @@ function useKey(key) {
     say: current(say),
     showError: current(showError),
     recent: RECENT_DELIVERIES,
+    maxSuccess: MAX_SUCCESS,
     onChange: current(drawSuccess),
   });
-  $('key-state').textContent = 'A key is in use (kept in this tab\u2019s session storage only).';
+  $('key-state').textContent = keyState();
   $('forget-key').disabled = false;
   $('main').hidden = false;
   refreshAll();
 }
 
 function forgetKey() {
-  sessionStorage.removeItem(KEY_STORAGE);
+  storage((s) => s.removeItem(KEY_STORAGE));
   api = null;
   webhooks = null;
   generation += 1;
@@ -93,13 +133,24 @@ function currentRange() {
 }
 
 // -- analytics panels ------------------------------------------------------------------------
+// Both return nothing: their failures are shown in words here, never left unhandled.
 function refreshAll() {
   clearErrors();
   refreshAnalytics();
-  webhooks.refresh();
+  const hooks = webhooks;
+  hooks.refresh().catch((err) => {
+    if (webhooks === hooks) showError('Loading webhooks', err);
+  });
 }
 
-async function refreshAnalytics() {
+function refreshAnalytics() {
+  const client = api;
+  loadAnalytics().catch((err) => {
+    if (client === api) showError('Loading analytics', err);
+  });
+}
+
+async function loadAnalytics() {
   const mine = ++generation;
   const client = api;
   const report = (what) => (err) => {
@@ -120,12 +171,28 @@ async function refreshAnalytics() {
     client.get('v1/analytics/timeseries', { granularity: range.granularity, ...window }).catch(report('Loading the events timeseries')),
   ]);
   if (mine !== generation) return;
-  if (summary) drawStatus(summary);
-  if (total) {
-    drawLatency(total, summary);
-    await drawEvents(client, range, summary, total, mine);
+  let drawn = Boolean(summary && total);
+  if (summary) {
+    drawn = safely('Drawing pending vs acknowledged', () => drawStatus(summary)) === true && drawn;
+  } else {
+    clearPanel('status-chart', 'status-table-wrap', 'Not shown: the analytics summary did not load (see Errors).');
   }
-  if (mine === generation && summary && total) say('Analytics loaded.');
+  if (total) {
+    drawn = safely('Drawing ack latency', () => drawLatency(total, summary)) === true && drawn;
+    drawn = (await drawEvents(client, range, summary, total, mine)) === true && drawn;
+  } else {
+    const why = 'Not shown: the events timeseries did not load (see Errors).';
+    clearPanel('events-chart', 'events-table-wrap', why);
+    clearPanel('latency-chart', 'latency-table-wrap', why);
+    $('events-note').textContent = why;
+    $('latency-summary').textContent = why;
+  }
+  if (mine !== generation) return;
+  if (drawn) {
+    say('Analytics loaded.');
+  } else {
+    say('Analytics partly shown: see Errors.');
+  }
 }
 
 async function drawEvents(client, range, summary, total, mine) {
@@ -140,7 +207,11 @@ async function drawEvents(client, range, summary, total, mine) {
     if (mine === generation) showError(`Loading the timeseries by ${field === 'source' ? 'source' : 'event type'}`, err);
     parts = [];
   }
-  if (mine !== generation) return;
+  if (mine !== generation) return true;
+  return safely('Drawing the events chart', () => drawEventsNow(field, names, parts, total)) === true;
+}
+
+function drawEventsNow(field, names, parts, total) {
   const labels = total.buckets.map((b) => b.start);
   const series = parts.map((part, i) => ({ label: names[i], values: part.buckets.map((b) => b.count) }));
   const other = total.buckets.map((b, i) => b.count - series.reduce((sum, s) => sum + (s.values[i] || 0), 0));
@@ -159,6 +230,7 @@ async function drawEvents(client, range, summary, total, mine) {
     rows: total.buckets.map((b, i) => [b.start, ...series.map((s) => s.values[i]), b.count]),
     attrs: { from: total.from, to: total.to, granularity: total.granularity, stack: field },
   });
+  return true;
 }
 
 function ms(value) {
@@ -187,6 +259,7 @@ function drawLatency(total, summary) {
       ? 'No acknowledgements in the range.'
       : `Over the range: ${totals.acknowledged} acknowledgements; p50 ${fmt(overall && overall.p50)} ms, p95 ${fmt(overall && overall.p95)} ms, mean ${fmt(totals.ack_latency_ms_avg)} ms.`;
   $('latency-summary').textContent = text;
+  return true;
 }
 
 function fmt(value) {
@@ -208,10 +281,21 @@ function drawStatus(summary) {
     columns: ['Status', 'Events'],
     rows: labels.map((label, i) => [label, values[i]]),
   });
+  return true;
 }
 
-function drawSuccess(rows) {
-  $('success-note').textContent = `From each webhook\u2019s last ${RECENT_DELIVERIES} deliveries (tests included), not a running counter.`;
+function drawSuccess(rows, { total = rows.length, why = '' } = {}) {
+  safely('Drawing delivery success', () => drawSuccessNow(rows, total, why));
+}
+
+function drawSuccessNow(rows, total, why) {
+  if (why) {
+    $('success-note').textContent = why;
+    clearPanel('success-chart', 'success-table-wrap', why);
+    return;
+  }
+  const capped = total > rows.length ? ` Shown for the first ${rows.length} of the ${total} webhooks listed (at most ${MAX_SUCCESS}).` : '';
+  $('success-note').textContent = `From each webhook\u2019s last ${RECENT_DELIVERIES} deliveries (tests included), not a running counter.${capped}`;
   stackedBars('success-chart', rows.map((r) => r.label), [
     { label: 'Succeeded', values: rows.map((r) => r.succeeded) },
     { label: 'Failed', values: rows.map((r) => r.failed) },
@@ -243,6 +327,7 @@ async function exportAs(format) {
   }
   say(`Exporting ${format.toUpperCase()}\u2026`);
   try {
+    if (!api) return;
     const response = await api.raw('GET', 'v1/analytics/export', {
       query: { format, granularity: range.granularity, from: range.from, to: range.to },
     });
@@ -263,7 +348,20 @@ async function exportAs(format) {
 }
 
 // -- wiring ----------------------------------------------------------------------------------
+// Anything that still escapes (a rejected promise nobody awaited, an exception in a handler)
+// is shown in words too, not only in the console.
+function reasonOf(value) {
+  return value instanceof Error || value instanceof ApiError ? value : new Error(String(value));
+}
+
 function start() {
+  window.addEventListener('unhandledrejection', (event) => {
+    showError('Unexpected error', reasonOf(event.reason));
+  });
+  window.addEventListener('error', (event) => {
+    showError('Unexpected error', event.error ? reasonOf(event.error) : new Error(event.message));
+  });
+  $('needs-js').hidden = true;
   $('key-form').addEventListener('submit', (event) => {
     event.preventDefault();
     const input = $('api-key');
@@ -287,7 +385,7 @@ function start() {
   }
   $('export-csv').addEventListener('click', () => exportAs('csv'));
   $('export-json').addEventListener('click', () => exportAs('json'));
-  const saved = sessionStorage.getItem(KEY_STORAGE);
+  const saved = storage((s) => s.getItem(KEY_STORAGE));
   if (saved) useKey(saved);
 }
 

@@ -6,6 +6,23 @@ import { $, h, splitList } from './dom.js';
 
 const PAGE = 100;
 const MAX_PAGES = 10;
+const SUCCESS_CONCURRENCY = 4; // delivery-success requests in flight at once
+const TEST_POLLS = 30; // a test delivery is followed for about this many seconds
+
+// fn(item) for every item, at most `limit` at a time; results in the items' order.
+export async function mapLimited(items, limit, fn) {
+  const results = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next;
+      next += 1;
+      results[index] = await fn(items[index], index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
 
 function path(id, rest = '') {
   return `v1/webhooks/${encodeURIComponent(id)}${rest}`;
@@ -16,11 +33,12 @@ function sleep(ms) {
 }
 
 export class Webhooks {
-  constructor(api, { say, showError, recent, onChange }) {
+  constructor(api, { say, showError, recent, maxSuccess = 20, onChange }) {
     this.api = api;
     this.say = say;
     this.showError = showError;
     this.recent = recent;
+    this.maxSuccess = maxSuccess;
     this.onChange = onChange;
     this.items = [];
     this.selected = null; // webhook id whose deliveries are shown
@@ -33,11 +51,19 @@ export class Webhooks {
     const form = $('create-form');
     form.onsubmit = (event) => {
       event.preventDefault();
-      this.create();
+      this.guard('Creating the webhook', () => this.create());
     };
-    $('copy-secret').onclick = () => this.copySecret();
-    $('dismiss-secret').onclick = () => this.hideSecret();
-    $('refresh-deliveries').onclick = () => this.showDeliveries(this.selected);
+    $('copy-secret').onclick = () => this.guard('Copying the secret', () => this.copySecret());
+    $('dismiss-secret').onclick = () => this.guard('Hiding the secret', () => this.hideSecret());
+    $('refresh-deliveries').onclick = () => this.guard('Loading the deliveries', () => this.showDeliveries(this.selected));
+  }
+
+  // Run a click handler: whatever it throws or rejects with is shown in words, never left to
+  // the console as an unhandled rejection.
+  guard(what, fn) {
+    Promise.resolve()
+      .then(fn)
+      .catch((err) => this.showError(what, err));
   }
 
   async run(what, action) {
@@ -67,7 +93,7 @@ export class Webhooks {
     });
     if (items === undefined) {
       $('webhook-list').replaceChildren();
-      this.onChange([]);
+      this.onChange([], { why: 'Not shown: the webhooks did not load (see Errors).' });
       return;
     }
     this.items = items;
@@ -84,24 +110,43 @@ export class Webhooks {
     }
   }
 
-  // Delivery success per webhook, from each one's last `recent` deliveries.
+  // Delivery success per webhook, from each one's last `recent` deliveries: for the first
+  // `maxSuccess` webhooks listed only, `SUCCESS_CONCURRENCY` requests at a time.
   async success() {
-    const rows = await Promise.all(
-      this.items.map(async (hook) => {
+    const hooks = this.items.slice(0, this.maxSuccess);
+    const rows = await mapLimited(
+      hooks,
+      SUCCESS_CONCURRENCY,
+      async (hook) => {
         const body = await this.run(`Loading the deliveries of ${hook.url}`, () =>
           this.api.get(path(hook.webhook_id, '/deliveries'), { limit: this.recent }),
         );
         const list = body ? body.deliveries : [];
         const count = (status) => list.filter((d) => d.status === status).length;
         return { label: hook.url, succeeded: count('succeeded'), failed: count('failed'), pending: count('pending') };
-      }),
+      },
     );
-    this.onChange(rows);
+    this.onChange(rows, { total: this.items.length });
   }
 
+  // Rebuild the list; keyboard focus inside it moves to the same control of the rebuilt card
+  // (data-action), or to the card's first button if that control is gone, or to the panel's
+  // heading if the card is gone.
   render() {
     const list = $('webhook-list');
+    const active = document.activeElement;
+    let focus = null;
+    if (active && list.contains(active)) {
+      const article = active.closest('article.webhook');
+      focus = { id: article ? article.dataset.webhookId : null, action: active.dataset.action || '' };
+    }
     list.replaceChildren(...this.items.map((hook) => this.card(hook)));
+    if (!focus) return;
+    const card = [...list.querySelectorAll('article.webhook')].find((a) => a.dataset.webhookId === focus.id);
+    const target = card
+      ? card.querySelector(`[data-action="${focus.action}"]`) || card.querySelector('[data-action="edit"]')
+      : $('webhooks-title');
+    if (target) target.focus();
   }
 
   card(hook) {
@@ -111,16 +156,25 @@ export class Webhooks {
     const actions = h(
       'div',
       { class: 'actions' },
-      h('button', { type: 'button', onclick: () => this.edit(hook.webhook_id), ...describe }, 'Edit filters'),
+      h('button', { type: 'button', dataset: { action: 'edit' }, onclick: () => this.edit(hook.webhook_id), ...describe }, 'Edit filters'),
       h(
         'button',
-        { type: 'button', onclick: () => this.setStatus(hook, paused ? 'active' : 'paused'), ...describe },
+        {
+          type: 'button',
+          dataset: { action: 'status' },
+          onclick: () => this.guard(`${paused ? 'Enabling' : 'Pausing'} ${hook.url}`, () => this.setStatus(hook, paused ? 'active' : 'paused')),
+          ...describe,
+        },
         paused ? 'Enable' : 'Pause',
       ),
-      h('button', { type: 'button', onclick: () => this.sendTest(hook), ...describe }, 'Send test'),
-      h('button', { type: 'button', onclick: () => this.rotate(hook), ...describe }, 'Rotate secret'),
-      h('button', { type: 'button', onclick: () => this.showDeliveries(hook.webhook_id), ...describe }, 'Show deliveries'),
-      h('button', { type: 'button', class: 'danger', onclick: () => this.remove(hook), ...describe }, 'Delete'),
+      h('button', { type: 'button', dataset: { action: 'test' }, onclick: () => this.guard(`Sending a test to ${hook.url}`, () => this.sendTest(hook)), ...describe }, 'Send test'),
+      h('button', { type: 'button', dataset: { action: 'rotate' }, onclick: () => this.guard(`Rotating the secret of ${hook.url}`, () => this.rotate(hook)), ...describe }, 'Rotate secret'),
+      h(
+        'button',
+        { type: 'button', dataset: { action: 'deliveries' }, onclick: () => this.guard(`Loading the deliveries of ${hook.url}`, () => this.showDeliveries(hook.webhook_id)), ...describe },
+        'Show deliveries',
+      ),
+      h('button', { type: 'button', class: 'danger', dataset: { action: 'delete' }, onclick: () => this.guard(`Deleting ${hook.url}`, () => this.remove(hook)), ...describe }, 'Delete'),
     );
     const article = h(
       'article',
@@ -163,22 +217,26 @@ export class Webhooks {
       h(
         'div',
         { class: 'actions' },
-        h('button', { type: 'submit' }, 'Save filters'),
-        h('button', { type: 'button', onclick: () => this.edit(null) }, 'Cancel'),
+        h('button', { type: 'submit', dataset: { action: 'edit' } }, 'Save filters'),
+        h('button', { type: 'button', dataset: { action: 'edit' }, onclick: () => this.edit(null) }, 'Cancel'),
       ),
     );
-    form.addEventListener('submit', async (event) => {
+    form.addEventListener('submit', (event) => {
       event.preventDefault();
-      const changes = { event_types: splitList(etInput.value), sources: splitList(srcInput.value) };
-      const saved = await this.run(`Saving the filters of ${hook.url}`, () => this.api.patch(path(hook.webhook_id), changes));
-      if (saved) {
-        this.editing = null;
-        this.replace(saved);
-        this.say(`Filters of ${saved.url} saved.`);
-      }
+      this.guard(`Saving the filters of ${hook.url}`, () => this.saveFilters(hook, etInput, srcInput));
     });
     setTimeout(() => etInput.focus(), 0);
     return form;
+  }
+
+  async saveFilters(hook, etInput, srcInput) {
+    const changes = { event_types: splitList(etInput.value), sources: splitList(srcInput.value) };
+    const saved = await this.run(`Saving the filters of ${hook.url}`, () => this.api.patch(path(hook.webhook_id), changes));
+    if (saved) {
+      this.editing = null;
+      this.replace(saved);
+      this.say(`Filters of ${saved.url} saved.`);
+    }
   }
 
   edit(id) {
@@ -259,14 +317,27 @@ export class Webhooks {
     if (!delivery) return;
     this.say(`Test delivery ${delivery.delivery_id} queued for ${hook.url}.`);
     // Follow it until it has an outcome (the delivery worker sends it within a second or so).
-    for (let i = 0; i < 30; i += 1) {
+    const started = Date.now();
+    let outcome = null;
+    for (let i = 0; i < TEST_POLLS; i += 1) {
       const list = await this.showDeliveries(hook.webhook_id);
       const mine = list && list.find((d) => d.delivery_id === delivery.delivery_id);
-      if (!list || (mine && mine.status !== 'pending')) {
-        if (mine) this.say(`Test delivery ${mine.delivery_id} ${mine.status}.`);
+      if (!list) {
+        outcome = 'unknown'; // the deliveries did not load: that error is shown
         break;
       }
-      await sleep(1000);
+      if (mine && mine.status !== 'pending') {
+        outcome = mine.status;
+        this.say(`Test delivery ${mine.delivery_id} ${mine.status}.`);
+        break;
+      }
+      if (i + 1 < TEST_POLLS) await sleep(1000);
+    }
+    if (outcome === null) {
+      const seconds = Math.round((Date.now() - started) / 1000);
+      this.say(
+        `Test delivery ${delivery.delivery_id} to ${hook.url} still pending after ${seconds} s; the page stopped following it (Refresh deliveries shows its outcome later).`,
+      );
     }
     await this.success();
   }

@@ -153,6 +153,9 @@ def test_the_built_page_has_no_inline_script_or_style_and_relative_links() -> No
     assert scripts
     assert all("src=" in attrs and not body.strip() for attrs, body in scripts)
     links = re.findall(r'(?:src|href)="([^"]+)"', page)
+    # An empty icon (data:, allowed by img-src): no /favicon.ico request, 404 in the console.
+    assert links.count("data:,") == 1
+    links.remove("data:,")
     assert links
     for link in links:
         assert not link.startswith(("/", "http:", "https:", "//")), link
@@ -168,3 +171,33 @@ def test_the_real_build_is_served() -> None:
             response = c.http.get(f"/dashboard/assets/{name}")
             assert response.status_code == 200, name
             assert response.body == (dashboard.STATIC_DIR / name).read_bytes()
+
+
+@pytest.mark.parametrize("path", ["/dashboard/", "/dashboard/?x=1"])
+def test_a_trailing_slash_is_redirected_to_the_page(client: Client, path: str) -> None:
+    # Chalice (like API Gateway) routes /dashboard/ to the /dashboard handler; served there,
+    # the page's relative URLs would resolve under /dashboard/dashboard/.
+    response = client.http.get(path)
+    assert response.status_code == 308
+    assert response.headers["Location"] == "../dashboard"
+    assert_security_headers(response.headers)
+    assert client.http.get("/dashboard").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("page", "expected"),
+    [
+        ("http://h/dashboard/", "http://h/dashboard"),
+        ("https://h/api/dashboard/", "https://h/api/dashboard"),  # behind a stage prefix
+    ],
+)
+def test_the_relative_location_keeps_a_stage_prefix(page: str, expected: str) -> None:
+    from urllib.parse import urljoin
+
+    assert urljoin(page, "../dashboard") == expected
+
+
+def test_the_requested_path_comes_from_the_request_context() -> None:
+    assert dashboard.requested_path({"path": "/api/dashboard/"}) == "/api/dashboard/"
+    assert dashboard.requested_path({}) == ""
+    assert dashboard.requested_path(None) == ""
