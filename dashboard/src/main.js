@@ -157,13 +157,8 @@ async function loadAnalytics() {
     if (mine === generation && client === api) showError(what, err);
     return null;
   };
-  let range;
-  try {
-    range = currentRange();
-  } catch (err) {
-    showError('Range', err);
-    return;
-  }
+  const range = rangeOrReport();
+  if (!range) return;
   say('Loading analytics\u2026');
   const window = { from: range.from, to: range.to };
   const [summary, total] = await Promise.all([
@@ -316,15 +311,20 @@ function drawSuccessNow(rows, total, why) {
   });
 }
 
-// -- export ----------------------------------------------------------------------------------
-async function exportAs(format) {
-  let range;
+// The range picked, or null after showing why it cannot be used.
+function rangeOrReport() {
   try {
-    range = currentRange();
+    return currentRange();
   } catch (err) {
     showError('Range', err);
-    return;
+    return null;
   }
+}
+
+// -- export ----------------------------------------------------------------------------------
+async function exportAs(format) {
+  const range = rangeOrReport();
+  if (!range) return;
   say(`Exporting ${format.toUpperCase()}\u2026`);
   try {
     if (!api) return;
