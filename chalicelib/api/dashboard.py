@@ -95,23 +95,24 @@ class BundleCache:
             return self._bundle
 
 
-def _answer(body: str, content_type: str, cache: str) -> Response:
+def _answer(body: str, content_type: str, cache: str, status: int = 200, **extra: str) -> Response:
     headers: dict[str, str | list[str]] = {
+        **extra,
         "Content-Type": content_type,
         "Cache-Control": cache,
         **SECURITY_HEADERS,
     }
-    return Response(body=body, status_code=200, headers=headers)
+    return Response(body=body, status_code=status, headers=headers)
 
 
 def _redirect_to_page() -> Response:
-    headers: dict[str, str | list[str]] = {
-        "Location": "../dashboard",
-        "Content-Type": "text/plain; charset=utf-8",
-        "Cache-Control": PAGE_CACHE,
-        **SECURITY_HEADERS,
-    }
-    return Response(body="The dashboard is at ../dashboard\n", status_code=308, headers=headers)
+    return _answer(
+        "The dashboard is at ../dashboard\n",
+        "text/plain; charset=utf-8",
+        PAGE_CACHE,
+        308,
+        Location="../dashboard",
+    )
 
 
 def requested_path(context: dict[str, object] | None) -> str:

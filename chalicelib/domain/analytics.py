@@ -492,8 +492,7 @@ class Tally:
     def add(self, row: CounterRow) -> None:
         for name in COUNTERS:
             self.counts[name] += int(row.counts.get(name, 0))
-        for index, count in row.latency.items():
-            self.latency[index] = self.latency.get(index, 0) + count
+        latency_sketch.add_into(self.latency, row.latency)
 
     def public(self) -> dict[str, Any]:
         return _public(self.counts, self.latency)

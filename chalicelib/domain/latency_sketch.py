@@ -59,13 +59,18 @@ def representative(index: int) -> float:
     return 2 ** ((index - 0.5) / BINS_PER_DOUBLING)
 
 
+def add_into(total: dict[int, int], sketch: Mapping[int, int]) -> None:
+    """Add ``sketch`` to ``total`` in place, bin by bin (empty bins left out)."""
+    for index, count in sketch.items():
+        if count:
+            total[index] = total.get(index, 0) + count
+
+
 def merge(sketches: Iterable[Mapping[int, int]]) -> dict[int, int]:
     """The sum of ``sketches``, bin by bin (empty bins left out)."""
     total: dict[int, int] = {}
     for sketch in sketches:
-        for index, count in sketch.items():
-            if count:
-                total[index] = total.get(index, 0) + count
+        add_into(total, sketch)
     return total
 
 

@@ -126,10 +126,7 @@ class AnalyticsService:
 
     def summary(self, tenant_id: str, request: SummaryRequest) -> dict[str, Any]:
         window = window_for(request, self._now())
-        rows = []
-        with storage_unavailable_as_503():
-            for key_range in key_ranges(tenant_id, cover(window.start, window.end)):
-                rows.extend(self._store.read(key_range))
+        rows = self._read(key_ranges(tenant_id, cover(window.start, window.end)))
         return {
             "from": format_ts(window.start),
             "to": format_ts(window.end),
