@@ -6,11 +6,13 @@ PY := $(VENV)/bin/python
 STAGE ?= dev
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help bootstrap run test test-unit test-integration test-e2e lint bench perf-gate perf-targets chaos chaos-ci package clean
+.PHONY: help bootstrap run test test-unit test-integration test-e2e test-sdks sdks-generate lint bench perf-gate perf-targets chaos chaos-ci package clean
 
 help:
 	@echo "make run        start the local stack (DynamoDB Local, tables, dev key, API on :8000, workers)"
 	@echo "make test       lint, package check and the whole test suite"
+	@echo "make test-sdks  the Python, TypeScript and Go SDKs' suites against a local stack of their own"
+	@echo "make sdks-generate  write sdks/openapi.json and regenerate every SDK's models from it"
 	@echo "make lint       ruff + mypy"
 	@echo "make bench      pytest-benchmark micro-benchmarks (saves JSON under .benchmarks/)"
 	@echo "make perf-gate  CI gate: same-run ratios (benchmarks, API vs raw engine) vs perf/baseline.json, webhook delivery smoke"
@@ -29,6 +31,8 @@ run: bootstrap
 test: bootstrap
 	@$(PY) -m ruff check . && $(PY) -m ruff format --check . && $(PY) -m mypy
 	@$(MAKE) --no-print-directory package STAGE=dev
+	@$(PY) scripts/sdk_codegen.py --check
+	@$(MAKE) --no-print-directory test-sdks
 	@$(PY) -m pytest -n 2 --dist loadgroup -p no:cacheprovider \
 		--cov --cov-report=term --cov-report=json:build/coverage.json
 	@$(PY) scripts/coverage_floor.py build/coverage.json
@@ -41,6 +45,12 @@ test-integration: bootstrap
 
 test-e2e: bootstrap
 	@$(PY) -m pytest tests/e2e
+
+test-sdks: bootstrap
+	@$(PY) scripts/sdk_stack.py
+
+sdks-generate: bootstrap
+	@$(PY) scripts/sdk_codegen.py
 
 lint: bootstrap
 	@$(PY) -m ruff check . && $(PY) -m ruff format --check . && $(PY) -m mypy

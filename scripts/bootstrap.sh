@@ -100,3 +100,5 @@ if [ ! -x tools/toxiproxy/bin/server ] || [ "$(cat "$tstamp" 2>/dev/null)" != "$
     go install "github.com/Shopify/toxiproxy/v2/cmd/server@$TOXIPROXY_VERSION"
   echo "$TOXIPROXY_VERSION" > "$tstamp"
 fi
+
+# --- The SDKs (sdks/, examples/): each SDK's own install from its own lock/manifest files -------

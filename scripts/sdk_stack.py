@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""`make test-sdks`: every SDK's test suite (unit and live) against one local stack.
+
+Starts the stack `make run` starts (devstack.stack.LocalStack: DynamoDB Local, the tables,
+moto's SQS, the API under chalice local, every worker) on free loopback ports under
+``build/sdk-stack/``, then runs each SDK's suite with these variables:
+
+    TRIGGERS_API_URL    the API, http://127.0.0.1:<port>
+    TRIGGERS_ADMIN_KEY  an admin-scoped key of a fresh tenant of its own, one per suite; the
+                        suite makes the other keys it needs through the API (POST /v1/api-keys)
+    TRIGGERS_TENANT_ID  that tenant
+    TRIGGERS_SDK_LIVE   "1": the live tests must run (a suite's live tests skip without the
+                        variables when run by hand, and fail if this is set and one is missing)
+
+Usage: ``python scripts/sdk_stack.py [python] [typescript] [go]`` (all three by default), or
+``python scripts/sdk_stack.py --env -- CMD ARGS...`` to run one command with those variables
+(e.g. an example by hand). Each suite prints its own runner's closing line; this script ends
+with one line per suite and exits non-zero if any failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LOG_DIR = ROOT / "build" / "sdk-stack"
+ADMIN_RATE_LIMIT = 1_000_000  # per minute: the suites' own requests never meet the limit
+
+
+@dataclass(frozen=True)
+class Suite:
+    """One command of an SDK's tests: run in ``cwd`` (relative to the repo root)."""
+
+    cwd: str
+    command: tuple[str, ...]
+
+
+def _go_env() -> dict[str, str]:
+    # Never download a toolchain; keep the module cache deletable.
+    return {"GOTOOLCHAIN": "local", "GOFLAGS": "-modcacherw"}
+
+
+SUITES: dict[str, tuple[Suite, ...]] = {
+    "python": (Suite("sdks/python", (sys.executable, "-m", "pytest", "-p", "no:cacheprovider")),),
+    "typescript": (Suite("sdks/typescript", ("npm", "test", "--silent")),),
+    "go": (Suite("sdks/go", ("go", "test", "-count=1", "./...")),),
+}
+
+
+def suite_env(api_url: str, admin_key: str, tenant_id: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        **_go_env(),
+        "TRIGGERS_API_URL": api_url,
+        "TRIGGERS_ADMIN_KEY": admin_key,
+        "TRIGGERS_TENANT_ID": tenant_id,
+        "TRIGGERS_SDK_LIVE": "1",
+    }
+
+
+def run(command: Sequence[str], cwd: Path, env: Mapping[str, str]) -> int:
+    if shutil.which(command[0]) is None and not Path(command[0]).exists():
+        print(f"[sdk-stack] {command[0]} is not installed (make bootstrap installs it)")
+        return 127
+    return subprocess.run(list(command), cwd=str(cwd), env=dict(env), check=False).returncode
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("languages", nargs="*", help=f"some of {', '.join(SUITES)} (all)")
+    parser.add_argument("--env", action="store_true", help="run the command after -- instead")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    split = argv.index("--") if "--" in argv else len(argv)
+    args = parser.parse_args(argv[:split])
+    command = argv[split + 1 :]
+    if args.env and not command:
+        parser.error("--env needs a command after --")
+    unknown = sorted(set(args.languages) - set(SUITES))
+    if unknown:
+        parser.error(f"unknown SDK {', '.join(unknown)}; choose from {', '.join(SUITES)}")
+    languages = tuple(args.languages) or tuple(SUITES)
+
+    from devstack.stack import LocalStack
+
+    started = time.monotonic()
+    with LocalStack(LOG_DIR) as stack:
+        keys = stack.runtime().keys
+        print(
+            f"[sdk-stack] stack up at {stack.api_url} in {time.monotonic() - started:.1f} s "
+            f"(logs in {LOG_DIR.relative_to(ROOT)})",
+            flush=True,
+        )
+
+        def admin_env(label: str) -> dict[str, str]:
+            tenant_id = f"sdk-{label}-{uuid.uuid4().hex[:8]}"
+            _, secret = keys.create_key(
+                f"sdk {label} tests",
+                tenant_id,
+                admin=True,
+                rate_limit_per_minute=ADMIN_RATE_LIMIT,
+            )
+            return suite_env(stack.api_url, secret, tenant_id)
+
+        if args.env:
+            return run(command, Path.cwd(), admin_env("shell"))
+        results: list[tuple[str, int, float]] = []
+        for language in languages:
+            for suite in SUITES[language]:
+                print(
+                    f"\n[sdk-stack] {language}: {' '.join(suite.command)} (in {suite.cwd})",
+                    flush=True,
+                )
+                begun = time.monotonic()
+                code = run(suite.command, ROOT / suite.cwd, admin_env(language))
+                results.append((f"{language} ({suite.cwd})", code, time.monotonic() - begun))
+    print()
+    for name, code, seconds in results:
+        print(
+            f"[sdk-stack] {name}: {'passed' if code == 0 else f'FAILED (exit {code})'} "
+            f"in {seconds:.1f} s"
+        )
+    return 0 if all(code == 0 for _, code, _ in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
