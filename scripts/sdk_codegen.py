@@ -43,25 +43,24 @@ def document_text() -> str:
     return json.dumps(served_document(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def generate(language: str, out_dir: Path) -> list[Path]:
+def generate(language: str, out_dir: Path, sdks: Path = SDKS) -> list[Path]:
     """Run ``sdks/<language>/codegen.sh out_dir``; the files it wrote, relative to out_dir."""
-    script = SDKS / language / "codegen.sh"
+    script = sdks / language / "codegen.sh"
     out_dir.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
         ["bash", str(script), str(out_dir)],
-        cwd=str(SDKS / language),
+        cwd=str(sdks / language),
         capture_output=True,
         text=True,
         check=False,
     )
     if result.returncode != 0:
         raise SystemExit(
-            f"sdk_codegen: {script.relative_to(ROOT)} failed ({result.returncode})\n"
-            f"{result.stdout}{result.stderr}"
+            f"sdk_codegen: {script} failed ({result.returncode})\n{result.stdout}{result.stderr}"
         )
     written = sorted(p.relative_to(out_dir) for p in out_dir.rglob("*") if p.is_file())
     if not written:
-        raise SystemExit(f"sdk_codegen: {script.relative_to(ROOT)} wrote nothing")
+        raise SystemExit(f"sdk_codegen: {script} wrote nothing")
     return written
 
 
@@ -74,21 +73,23 @@ def _diff(committed: Path, fresh: Path, label: str) -> list[str]:
     return lines[:60] + ([f"... ({len(lines) - 60} more diff lines)\n"] if len(lines) > 60 else [])
 
 
-def check(languages: tuple[str, ...]) -> int:
+def check(languages: tuple[str, ...], sdks: Path = SDKS, document: str | None = None) -> int:
+    """0 when ``sdks/openapi.json`` is ``document`` (the served one by default) and every
+    language's generator reproduces its committed files; else 1, after printing the diffs."""
     stale: list[str] = []
     output: list[str] = []
     with tempfile.TemporaryDirectory(prefix="sdk-codegen-") as tmp:
         fresh_document = Path(tmp) / "openapi.json"
-        fresh_document.write_text(document_text())
-        diff = _diff(DOCUMENT, fresh_document, "sdks/openapi.json")
+        fresh_document.write_text(document_text() if document is None else document)
+        diff = _diff(sdks / "openapi.json", fresh_document, "sdks/openapi.json")
         if diff:
             stale.append("sdks/openapi.json")
             output.extend(diff)
         for language in languages:
             out_dir = Path(tmp) / language
-            for relative in generate(language, out_dir):
+            for relative in generate(language, out_dir, sdks):
                 label = f"sdks/{language}/{relative}"
-                diff = _diff(SDKS / language / relative, out_dir / relative, label)
+                diff = _diff(sdks / language / relative, out_dir / relative, label)
                 if diff:
                     stale.append(label)
                     output.extend(diff)
