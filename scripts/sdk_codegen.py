@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -112,8 +113,13 @@ def write(languages: tuple[str, ...]) -> int:
     DOCUMENT.write_text(document_text())
     print(f"wrote {DOCUMENT.relative_to(ROOT)}")
     for language in languages:
-        for relative in generate(language, SDKS / language):
-            print(f"wrote sdks/{language}/{relative}")
+        # Generated beside, then copied in: only the generator's own files are touched.
+        with tempfile.TemporaryDirectory(prefix="sdk-codegen-") as tmp:
+            for relative in generate(language, Path(tmp)):
+                target = SDKS / language / relative
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(Path(tmp) / relative, target)
+                print(f"wrote sdks/{language}/{relative}")
     return 0
 
 
