@@ -4,9 +4,10 @@
 
 WEBHOOK_SECRET is the secret POST /v1/webhooks answered for http://127.0.0.1:9000/hooks (during
 a rotation, both secrets separated by a space). Each delivery is verified on its raw body
-(signature, timestamp within 5 minutes) before it is parsed: verified ones answer 204 and print
-{"verified": true, ...}; anything else answers 400 and prints {"verified": false, "reason": ...}. Deliveries are at-least-once: a repeated
-webhook-id is acknowledged without handling it twice. Stop with Ctrl-C (or --max-deliveries).
+(signature, timestamp within 5 minutes) before it is parsed: a verified one answers 204 and
+prints {"verified": true, ...}; anything else answers 400 and prints {"verified": false,
+"reason": ...}. Deliveries are at-least-once: a repeated webhook-id is acknowledged without
+handling it twice. Stop with Ctrl-C or SIGTERM (or --max-deliveries).
 """
 
 from __future__ import annotations
