@@ -52,13 +52,14 @@ class Handler(BaseHTTPRequestHandler):
             return
         with self.server.lock:
             duplicate = message.id in self.server.seen
-            self.server.seen.add(message.id)
-            done = (
-                self.server.max_deliveries is not None
-                and len(self.server.seen) >= self.server.max_deliveries
-            )
         if not duplicate:
-            event = message.event
+            try:
+                event = message.event  # None for a webhook.test delivery
+            except ValueError as error:  # signed by the API, yet not an event: report it
+                emit({"verified": True, "webhook_id": message.id, "error": str(error)[:200]})
+                self.send_response(400)
+                self.end_headers()
+                return
             emit(
                 {
                     "verified": True,
@@ -66,6 +67,12 @@ class Handler(BaseHTTPRequestHandler):
                     "type": message.type,
                     "event_id": event.event_id if event else None,
                 }
+            )
+        with self.server.lock:
+            self.server.seen.add(message.id)  # handled: a redelivery is acknowledged only
+            done = (
+                self.server.max_deliveries is not None
+                and len(self.server.seen) >= self.server.max_deliveries
             )
         self.send_response(204)
         self.end_headers()
