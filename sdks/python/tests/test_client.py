@@ -477,3 +477,66 @@ async def test_async_bulk_and_errors(fake_time: FakeTime):
     async with async_client(script, fake_time) as client:
         with pytest.raises(SignatureError):
             await client.events.get(EVENT_ID)
+
+
+def flaky_storage(unavailable_keys: set[str]):
+    """Bulk create answering service_unavailable for items whose key is in the set (once)."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        items = json.loads(request.content)["items"]
+        successful, failed = [], []
+        for i, item in enumerate(items):
+            if item["idempotency_key"] in unavailable_keys:
+                unavailable_keys.discard(item["idempotency_key"])
+                failed.append(
+                    {
+                        "index": i,
+                        "error": {
+                            "code": "service_unavailable",
+                            "message": "try again",
+                            "details": [],
+                        },
+                    }
+                )
+            else:
+                successful.append({"index": i, "event": event_json(eid(i)), "replayed": False})
+        return respond(200, {"successful": successful, "failed": failed, "request_id": "r"})
+
+    return answer
+
+
+def test_bulk_resends_items_storage_never_took(fake_time: FakeTime):
+    unavailable = {"k1", "k3"}
+    script = Script(flaky_storage(unavailable), flaky_storage(unavailable))
+    items = [
+        {"source": "s", "event_type": "t", "payload": {}, "idempotency_key": f"k{i}"}
+        for i in range(4)
+    ]
+    result = sync_client(script, fake_time).events.create_many(items)
+    assert result.ok
+    assert [s.index for s in result.successful] == [0, 1, 2, 3]
+    first, second = script.bodies()
+    assert len(first["items"]) == 4
+    assert [i["idempotency_key"] for i in second["items"]] == ["k1", "k3"]  # only those, same keys
+    assert fake_time.sleeps == [0.25]  # full jitter: 0.5 * min(30, 0.5 * 2**0)
+    assert len(result.request_ids) == 2
+
+
+def test_bulk_reports_items_still_unavailable_after_the_retries(fake_time: FakeTime):
+    def always_unavailable(request: httpx.Request) -> httpx.Response:
+        ids = json.loads(request.content)["event_ids"]
+        failed = [
+            {"index": i, "error": {"code": "service_unavailable", "message": "x", "details": []}}
+            for i in range(len(ids))
+        ]
+        return respond(200, {"successful": [], "failed": failed, "request_id": "r"})
+
+    script = Script(*[always_unavailable] * 3)
+    client = sync_client(script, fake_time, max_retries=2)
+    result = client.events.ack_many([eid(0), eid(1)])
+    assert [(f.index, f.code) for f in result.failed] == [
+        (0, "service_unavailable"),
+        (1, "service_unavailable"),
+    ]
+    assert len(script.requests) == 3
+    assert fake_time.sleeps == [0.25, 0.5]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping, Sequence
 from contextvars import ContextVar
 from types import TracebackType
 from typing import Any, TypeVar
@@ -14,6 +14,7 @@ import httpx
 
 from . import _models as m
 from . import _operations as ops
+from ._bulk import bulk_plan
 from ._client import build_options
 from ._core import (
     DEFAULT_BACKOFF_BASE,
@@ -21,22 +22,22 @@ from ._core import (
     DEFAULT_DEADLINE,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
+    Command,
     Failed,
     Options,
     Outcome,
     ResponseInfo,
     Send,
     Sleep,
-    batches,
     outcome_of,
     plan,
     with_idempotency_keys,
 )
-from ._errors import APIConnectionError, APIError
 from ._operations import NOT_GIVEN, Granularity, InboxFilter, NotGiven, Priority, TimeValue
 from ._results import BulkResult, HandlerFailure, ProcessResult
 
 T = TypeVar("T")
+R = TypeVar("R")
 logger = logging.getLogger("triggers")
 
 
@@ -142,7 +143,12 @@ class AsyncTriggers:
             return Failed(error)
 
     async def _run(self, call: ops.Call[T]) -> T:
-        steps = plan(self._options, call.op)
+        result = await self._drive(plan(self._options, call.op))
+        self._last.set(result.info)
+        return call.parse(result)
+
+    async def _drive(self, steps: Generator[Command, Outcome | None, R]) -> R:
+        """Run a plan: make each attempt it asks for, sleep each wait, return its value."""
         try:
             command = next(steps)
             while True:
@@ -152,9 +158,7 @@ class AsyncTriggers:
                 else:
                     command = steps.send(await self._send(command))
         except StopIteration as stop:
-            result = stop.value
-        self._last.set(result.info)
-        return call.parse(result)
+            return stop.value  # type: ignore[no-any-return]
 
 
 class _AsyncResource:
@@ -207,31 +211,17 @@ class AsyncEvents(_AsyncResource):
         prepared = with_idempotency_keys(
             [ops.create_item(i) for i in items], self._client.options.idempotency_key_factory
         )
-        result: BulkResult[m.BulkCreated] = BulkResult()
-        for offset, batch in batches(prepared):
-            try:
-                result.add_batch(offset, await self._client._run(ops.bulk_create(batch)))
-            except (APIError, APIConnectionError) as error:
-                result.add_failed_batch(offset, len(batch), error)
-        return result.finish()
+        return await self._client._drive(bulk_plan(self._client.options, prepared, ops.bulk_create))
 
     async def ack_many(self, event_ids: Sequence[str]) -> BulkResult[m.BulkAcked]:
-        result: BulkResult[m.BulkAcked] = BulkResult()
-        for offset, batch in batches(list(event_ids)):
-            try:
-                result.add_batch(offset, await self._client._run(ops.bulk_ack(batch)))
-            except (APIError, APIConnectionError) as error:
-                result.add_failed_batch(offset, len(batch), error)
-        return result.finish()
+        """Acknowledge any number of events (batches of 25); see :class:`BulkResult`."""
+        return await self._client._drive(bulk_plan(self._client.options, event_ids, ops.bulk_ack))
 
     async def delete_many(self, event_ids: Sequence[str]) -> BulkResult[m.BulkDeleted]:
-        result: BulkResult[m.BulkDeleted] = BulkResult()
-        for offset, batch in batches(list(event_ids)):
-            try:
-                result.add_batch(offset, await self._client._run(ops.bulk_delete(batch)))
-            except (APIError, APIConnectionError) as error:
-                result.add_failed_batch(offset, len(batch), error)
-        return result.finish()
+        """Delete any number of events (batches of 25); see :class:`BulkResult`."""
+        return await self._client._drive(
+            bulk_plan(self._client.options, event_ids, ops.bulk_delete)
+        )
 
 
 class AsyncInbox(_AsyncResource):

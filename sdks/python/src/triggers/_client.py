@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from types import TracebackType
 from typing import Any, TypeVar
@@ -14,6 +14,7 @@ import httpx
 
 from . import _models as m
 from . import _operations as ops
+from ._bulk import bulk_plan
 from ._core import (
     DEFAULT_BACKOFF_BASE,
     DEFAULT_BACKOFF_CAP,
@@ -21,22 +22,22 @@ from ._core import (
     DEFAULT_DEADLINE,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
+    Command,
     Failed,
     Options,
     Outcome,
     ResponseInfo,
     Send,
     Sleep,
-    batches,
     outcome_of,
     plan,
     with_idempotency_keys,
 )
-from ._errors import APIConnectionError, APIError
 from ._operations import NOT_GIVEN, Granularity, InboxFilter, NotGiven, Priority, TimeValue
 from ._results import BulkResult, HandlerFailure, ProcessResult
 
 T = TypeVar("T")
+R = TypeVar("R")
 logger = logging.getLogger("triggers")
 
 
@@ -177,7 +178,12 @@ class Triggers:
             return Failed(error)
 
     def _run(self, call: ops.Call[T]) -> T:
-        steps = plan(self._options, call.op)
+        result = self._drive(plan(self._options, call.op))
+        self._last.set(result.info)
+        return call.parse(result)
+
+    def _drive(self, steps: Generator[Command, Outcome | None, R]) -> R:
+        """Run a plan: make each attempt it asks for, sleep each wait, return its value."""
         try:
             command = next(steps)
             while True:
@@ -187,9 +193,7 @@ class Triggers:
                 else:
                     command = steps.send(self._send(command))
         except StopIteration as stop:
-            result = stop.value
-        self._last.set(result.info)
-        return call.parse(result)
+            return stop.value  # type: ignore[no-any-return]
 
 
 class _Resource:
@@ -242,31 +246,15 @@ class Events(_Resource):
         prepared = with_idempotency_keys(
             [ops.create_item(i) for i in items], self._client.options.idempotency_key_factory
         )
-        result: BulkResult[m.BulkCreated] = BulkResult()
-        for offset, batch in batches(prepared):
-            try:
-                result.add_batch(offset, self._client._run(ops.bulk_create(batch)))
-            except (APIError, APIConnectionError) as error:
-                result.add_failed_batch(offset, len(batch), error)
-        return result.finish()
+        return self._client._drive(bulk_plan(self._client.options, prepared, ops.bulk_create))
 
     def ack_many(self, event_ids: Sequence[str]) -> BulkResult[m.BulkAcked]:
-        result: BulkResult[m.BulkAcked] = BulkResult()
-        for offset, batch in batches(list(event_ids)):
-            try:
-                result.add_batch(offset, self._client._run(ops.bulk_ack(batch)))
-            except (APIError, APIConnectionError) as error:
-                result.add_failed_batch(offset, len(batch), error)
-        return result.finish()
+        """Acknowledge any number of events (batches of 25); see :class:`BulkResult`."""
+        return self._client._drive(bulk_plan(self._client.options, event_ids, ops.bulk_ack))
 
     def delete_many(self, event_ids: Sequence[str]) -> BulkResult[m.BulkDeleted]:
-        result: BulkResult[m.BulkDeleted] = BulkResult()
-        for offset, batch in batches(list(event_ids)):
-            try:
-                result.add_batch(offset, self._client._run(ops.bulk_delete(batch)))
-            except (APIError, APIConnectionError) as error:
-                result.add_failed_batch(offset, len(batch), error)
-        return result.finish()
+        """Delete any number of events (batches of 25); see :class:`BulkResult`."""
+        return self._client._drive(bulk_plan(self._client.options, event_ids, ops.bulk_delete))
 
 
 class Inbox(_Resource):

@@ -29,13 +29,10 @@ class BulkFailure:
     details: tuple[ErrorDetail, ...] = ()
 
 
-def _shift(entries: Sequence[Any], offset: int) -> list[Any]:
-    return [e.model_copy(update={"index": e.index + offset}) for e in entries]
-
-
-def _failure(entry: Any, offset: int) -> BulkFailure:
+def failure_of(entry: Any, index: int) -> BulkFailure:
+    """A per-item failure of the API (``BulkItemFailure``) at the caller's ``index``."""
     details = tuple(ErrorDetail(d.field, d.message) for d in entry.error.details or ())
-    return BulkFailure(entry.index + offset, entry.error.code, entry.error.message, details)
+    return BulkFailure(index, entry.error.code, entry.error.message, details)
 
 
 @dataclass
@@ -45,7 +42,8 @@ class BulkResult(Generic[T]):
     Every ``index`` is the item's position in the list the caller passed. A batch that failed
     as a whole (connection error, 429/503 after the retries, 401) fails each of its items with
     that error's code (``connection_error`` / ``timeout`` when there was no answer); the other
-    batches still run.
+    batches still run. Items failing with ``service_unavailable`` are resent (bounded like any
+    retry) before they are reported. ``request_ids`` lists every bulk request's id.
     """
 
     successful: list[T] = field(default_factory=list)
@@ -56,19 +54,14 @@ class BulkResult(Generic[T]):
     def ok(self) -> bool:
         return not self.failed
 
-    def add_batch(self, offset: int, response: Any) -> None:
-        self.successful.extend(_shift(response.successful, offset))
-        self.failed.extend(_failure(entry, offset) for entry in response.failed)
-        self.request_ids.append(response.request_id)
-
-    def add_failed_batch(self, offset: int, count: int, error: TriggersFailure) -> None:
+    def add_failed_positions(self, positions: Sequence[int], error: TriggersFailure) -> None:
         if isinstance(error, APIError):
             code, message, details = error.code, error.message, error.details
         elif isinstance(error, APITimeoutError):
             code, message, details = "timeout", str(error), ()
         else:
             code, message, details = "connection_error", str(error), ()
-        self.failed.extend(BulkFailure(offset + i, code, message, details) for i in range(count))
+        self.failed.extend(BulkFailure(p, code, message, details) for p in positions)
 
     def finish(self) -> BulkResult[T]:
         self.successful.sort(key=lambda entry: getattr(entry, "index", 0))
