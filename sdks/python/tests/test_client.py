@@ -540,3 +540,17 @@ def test_bulk_reports_items_still_unavailable_after_the_retries(fake_time: FakeT
     ]
     assert len(script.requests) == 3
     assert fake_time.sleeps == [0.25, 0.5]
+
+
+def test_health_answers_the_document_on_503_too(fake_time: FakeTime):
+    down = {"status": "unavailable", "version": "0.1.0", "checks": {"dynamodb": "unavailable"}}
+    script = Script(
+        respond(503, down, {"Retry-After": "1"}), httpx.Response(503, text="<html>gateway</html>")
+    )
+    client = sync_client(script, fake_time)
+    health = client.health()
+    assert (health.status, health.checks.dynamodb) == ("unavailable", "unavailable")
+    assert client.last_response.status == 503
+    with pytest.raises(triggers.ServiceUnavailableError):
+        client.health()
+    assert len(script.requests) == 2  # neither retried

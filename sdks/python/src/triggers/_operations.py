@@ -24,6 +24,7 @@ from ._core import (
     path_param,
     query,
 )
+from ._errors import api_error
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -360,5 +361,15 @@ def analytics_export_json(
     return Call(_export_op("json", granularity, start, end), _model(m.AnalyticsExport))
 
 
+def _health(result: Result) -> m.Health:
+    # A 503 from the API is the Health document itself ("status": "unavailable"), not the error
+    # envelope; anything else (a gateway's 503 page) is raised as the error it is.
+    body = result.body
+    if result.status == 503 and not (isinstance(body, dict) and "checks" in body):
+        raise api_error(result.status, result.info.headers, body)
+    return m.Health.model_validate(body)
+
+
 def health() -> Call[m.Health]:
-    return Call(Operation("GET", "/v1/health"), _model(m.Health))
+    """``GET /v1/health``: the Health document, on 200 and on 503 alike (not retried)."""
+    return Call(Operation("GET", "/v1/health", ok_statuses=frozenset({200, 503})), _health)
