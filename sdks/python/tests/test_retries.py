@@ -269,3 +269,23 @@ def test_zero_retries_means_one_attempt(fake_time: FakeTime):
     with pytest.raises(ServiceUnavailableError):
         sync_client(script, fake_time, max_retries=0).events.get(EVENT_ID)
     assert len(script.requests) == 1
+
+
+def test_no_convergence_when_no_earlier_attempt_can_have_landed(fake_time: FakeTime):
+    # a 429 and a refused connection prove the first attempts did nothing: the 409 is real
+    script = Script(
+        respond(429, error_json("rate_limited"), {"Retry-After": "1"}),
+        httpx.ConnectError("refused"),
+        respond(409, error_json("already_acknowledged")),
+    )
+    with pytest.raises(AlreadyAcknowledgedError):
+        sync_client(script, fake_time).events.ack(EVENT_ID)
+    script = Script(
+        respond(429, error_json("rate_limited"), {"Retry-After": "1"}),
+        respond(404, error_json("not_found")),
+    )
+    with pytest.raises(NotFoundError):
+        sync_client(script, fake_time).events.delete(EVENT_ID)
+    # a 503 may hide a write that landed behind a gateway: converge after it
+    script = Script(unavailable("1"), respond(404, error_json("not_found")))
+    assert sync_client(script, fake_time).events.delete(EVENT_ID) is None

@@ -246,6 +246,7 @@ def plan(options: Options, op: Operation) -> Plan:
     """Run ``op`` with retries: the whole policy of docs/RETRIES.md, as a generator."""
     start = options.monotonic()
     attempt = 0
+    maybe_landed = False  # an earlier attempt may have done the work (its answer was lost)
     while True:
         remaining = options.deadline - (options.monotonic() - start)
         if remaining <= 0:
@@ -267,11 +268,11 @@ def plan(options: Options, op: Operation) -> Plan:
             if outcome.status in op.ok_statuses:
                 return Result(outcome.status, body, outcome.content, info)
             api_err = api_error(outcome.status, outcome.headers, body)
-            if attempt > 1 and op.converge == "delete" and isinstance(api_err, NotFoundError):
+            if maybe_landed and op.converge == "delete" and isinstance(api_err, NotFoundError):
                 # A retried delete whose first attempt landed: the event is gone, as asked.
                 return Result(204, None, b"", info)
             if (
-                attempt > 1
+                maybe_landed
                 and op.converge == "ack"
                 and isinstance(api_err, AlreadyAcknowledgedError)
             ):
@@ -283,9 +284,11 @@ def plan(options: Options, op: Operation) -> Plan:
             retryable = outcome.status == 429 or (
                 op.retry == "safe" and outcome.status in RETRYABLE_STATUSES
             )
+            maybe_landed = maybe_landed or outcome.status >= 500
         elif isinstance(outcome, Failed):
             error = _transport_error(outcome.error)
             retryable = op.retry == "safe" or _not_sent(outcome.error)
+            maybe_landed = maybe_landed or not _not_sent(outcome.error)
         else:
             raise TypeError("a plan must be sent the outcome of each Send")
         if not retryable or attempt > options.max_retries:
