@@ -5,6 +5,8 @@ drift in the server's speed hits both alike. Prints each median and the differen
     .venv/bin/python scripts/sdk_stack.py --env -- .venv/bin/python sdks/python/bench/bench_get.py
 
 Reads TRIGGERS_API_URL and TRIGGERS_ADMIN_KEY (or TRIGGERS_API_KEY). Not run by the tests.
+With --mock, both clients talk to the same in-process httpx.MockTransport instead (no server,
+no network): what is left is the SDK's own CPU time per call.
 """
 
 from __future__ import annotations
@@ -13,20 +15,48 @@ import argparse
 import os
 import statistics
 import time
+from collections.abc import Callable
 
 import httpx
 
 from triggers import Triggers
 
 
+def _mock_api() -> Callable[[httpx.Request], httpx.Response]:
+    event = {
+        "event_id": "evt_01JD8ZK3ABCDEFGHJKMNPQRSTV",
+        "source": "sdk-bench",
+        "event_type": "bench",
+        "payload": {"n": 1},
+        "metadata": {"priority": "normal"},
+        "status": "pending",
+        "created_at": "2026-12-01T00:00:00.000Z",
+        "acknowledged_at": None,
+        "idempotency_key": "k",
+    }
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(201 if request.method == "POST" else 200, json=event)
+
+    return answer
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--warmup", type=int, default=50)
+    parser.add_argument("--mock", action="store_true", help="in-process transport, no server")
     args = parser.parse_args()
-    url = os.environ["TRIGGERS_API_URL"]
-    key = os.environ.get("TRIGGERS_ADMIN_KEY") or os.environ["TRIGGERS_API_KEY"]
-    with Triggers(key, base_url=url) as sdk, httpx.Client(base_url=url) as raw:
+    transport: httpx.BaseTransport | None = None
+    if args.mock:
+        url, key, transport = "http://mock", "tk_mock", httpx.MockTransport(_mock_api())
+    else:
+        url = os.environ["TRIGGERS_API_URL"]
+        key = os.environ.get("TRIGGERS_ADMIN_KEY") or os.environ["TRIGGERS_API_KEY"]
+    with (
+        Triggers(key, base_url=url, transport=transport) as sdk,
+        httpx.Client(base_url=url, transport=transport) as raw,
+    ):
         event = sdk.events.create(source="sdk-bench", event_type="bench", payload={"n": 1})
         path = f"/v1/events/{event.event_id}"
         headers = {"X-API-Key": key, "Accept": "application/json"}
@@ -56,8 +86,9 @@ def main() -> None:
         sdk.events.delete(event.event_id)
     sdk_median = statistics.median(timings["sdk"]) * 1000
     raw_median = statistics.median(timings["raw"]) * 1000
+    where = "mock transport" if args.mock else url
     print(
-        f"events.get x {args.calls}: SDK median {sdk_median:.3f} ms, "
+        f"events.get x {args.calls} ({where}): SDK median {sdk_median:.3f} ms, "
         f"raw httpx median {raw_median:.3f} ms, overhead {sdk_median - raw_median:+.3f} ms "
         f"({(sdk_median - raw_median) * 1000:+.0f} us)"
     )
