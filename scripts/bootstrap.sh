@@ -102,3 +102,14 @@ if [ ! -x tools/toxiproxy/bin/server ] || [ "$(cat "$tstamp" 2>/dev/null)" != "$
 fi
 
 # --- The SDKs (sdks/, examples/): each SDK's own install from its own lock/manifest files -------
+
+# Python SDK (sdks/python): its runtime and dev dependencies are pinned in requirements-dev.txt
+# (installed above); here the package itself goes into .venv editable, without dependencies,
+# redone when its pyproject.toml changes.
+pstamp=.venv/.sdk-python.sha256
+pwant=$(sha256sum sdks/python/pyproject.toml | cut -d' ' -f1)
+if [ ! -f "$pstamp" ] || [ "$(cat "$pstamp")" != "$pwant" ]; then
+  log "installing the Python SDK into .venv (editable)"
+  .venv/bin/python -m pip install -q --no-deps -e ./sdks/python
+  echo "$pwant" > "$pstamp"
+fi

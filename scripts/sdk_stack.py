@@ -50,7 +50,15 @@ def _go_env() -> dict[str, str]:
 
 
 SUITES: dict[str, tuple[Suite, ...]] = {
-    "python": (Suite("sdks/python", (sys.executable, "-m", "pytest", "-p", "no:cacheprovider")),),
+    "python": (
+        Suite(".", (sys.executable, "-m", "ruff", "check", "sdks/python", "examples/python")),
+        Suite(
+            ".",
+            (sys.executable, "-m", "ruff", "format", "--check", "sdks/python", "examples/python"),
+        ),
+        Suite(".", (sys.executable, "-m", "mypy", "sdks/python/src", "examples/python")),
+        Suite("sdks/python", (sys.executable, "-m", "pytest", "-p", "no:cacheprovider")),
+    ),
     "typescript": (Suite("sdks/typescript", ("npm", "test", "--silent")),),
     "go": (Suite("sdks/go", ("go", "test", "-count=1", "./...")),),
 }
