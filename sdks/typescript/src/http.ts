@@ -7,7 +7,7 @@ import {
   TimeoutError,
   errorClassFor,
 } from "./errors.js";
-import { RequestSigner, encodeRfc3986 } from "./signing.js";
+import { RequestSigner, canonicalQuery, encodeRfc3986 } from "./signing.js";
 import type { ErrorDetail } from "./types.js";
 import { VERSION } from "./version.js";
 
@@ -174,11 +174,7 @@ export class Transport {
   url(spec: Pick<CallSpec, "path" | "query">): { url: string; path: string; query: string } {
     const path = "/" + spec.path.map(encodeRfc3986).join("/");
     // The query goes out in the canonical form (RFC 3986, sorted): what is signed is what is sent.
-    const query = (spec.query ?? [])
-      .map(([k, v]) => [encodeRfc3986(k), encodeRfc3986(v)] as const)
-      .sort(([ak, av], [bk, bv]) => (ak < bk ? -1 : ak > bk ? 1 : av < bv ? -1 : av > bv ? 1 : 0))
-      .map(([k, v]) => `${k}=${v}`)
-      .join("&");
+    const query = canonicalQuery(spec.query ?? []);
     const base = this.config.baseUrl.replace(/\/+$/, "");
     return { url: base + path + (query ? `?${query}` : ""), path, query };
   }

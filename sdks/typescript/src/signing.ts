@@ -7,12 +7,22 @@ export function encodeRfc3986(value: string): string {
   return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
-/** The canonical query: each pair encoded, sorted by name then value, joined with "&". */
+/** Compares by Unicode code point (as the API's sorted() does), not by UTF-16 unit. */
+function compareCodePoints(a: string, b: string): number {
+  const x = Array.from(a, (c) => c.codePointAt(0)!);
+  const y = Array.from(b, (c) => c.codePointAt(0)!);
+  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
+  return x.length - y.length;
+}
+
+/**
+ * The canonical query: the decoded pairs sorted by name then value, each percent-encoded
+ * (RFC 3986), joined with "&".
+ */
 export function canonicalQuery(pairs: ReadonlyArray<readonly [string, string]>): string {
-  return pairs
-    .map(([k, v]) => [encodeRfc3986(k), encodeRfc3986(v)] as const)
-    .sort(([ak, av], [bk, bv]) => (ak < bk ? -1 : ak > bk ? 1 : av < bv ? -1 : av > bv ? 1 : 0))
-    .map(([k, v]) => `${k}=${v}`)
+  return [...pairs]
+    .sort(([ak, av], [bk, bv]) => compareCodePoints(ak, bk) || compareCodePoints(av, bv))
+    .map(([k, v]) => `${encodeRfc3986(k)}=${encodeRfc3986(v)}`)
     .join("&");
 }
 
@@ -66,7 +76,7 @@ export class RequestSigner {
     const sigs = await this.signatures(ts, method, canonicalTarget(path, query), body);
     return {
       "X-Triggers-Timestamp": ts,
-      "X-Triggers-Signature": sigs.map((s) => `v1=${s}`).join(", "),
+      "X-Triggers-Signature": sigs.map((s) => `v1=${s}`).join(","),
     };
   }
 }
@@ -80,8 +90,8 @@ export type SignatureVerdict = "ok" | "signature_invalid" | "signature_expired";
  */
 export async function verifyRequestSignature(options: {
   signingSecrets: string | readonly string[];
-  timestamp: string;
-  signature: string;
+  timestamp: string | null | undefined;
+  signature: string | null | undefined;
   method: string;
   target: string;
   body: string | Uint8Array;
@@ -89,6 +99,7 @@ export async function verifyRequestSignature(options: {
   toleranceSeconds?: number;
 }): Promise<SignatureVerdict> {
   const { timestamp, signature } = options;
+  if (typeof timestamp !== "string" || typeof signature !== "string") return "signature_invalid";
   if (!/^[0-9]{1,15}$/.test(timestamp)) return "signature_invalid";
   const offered = signature
     .split(",")
