@@ -102,3 +102,12 @@ if [ ! -x tools/toxiproxy/bin/server ] || [ "$(cat "$tstamp" 2>/dev/null)" != "$
 fi
 
 # --- The SDKs (sdks/, examples/): each SDK's own install from its own lock/manifest files -------
+
+# TypeScript SDK: npm ci from its lock (its `prepare` builds dist/: ESM, CJS, .d.ts), then the
+# JavaScript examples, whose package.json links the SDK folder (file:../../sdks/typescript).
+npm_ci_from_lock sdks/typescript "the TypeScript SDK's npm packages (npm ci; prepare builds dist/)"
+if [ ! -f sdks/typescript/dist/esm/index.js ] || [ ! -f sdks/typescript/dist/cjs/index.js ]; then
+  log "building the TypeScript SDK (dist/)"
+  (cd sdks/typescript && npm run --silent build >&2)
+fi
+npm_ci_from_lock examples/javascript "the JavaScript examples' packages (npm ci)"
