@@ -42,8 +42,11 @@ export {
   WEBHOOK_TOLERANCE_SECONDS,
   Webhook,
   WebhookVerificationError,
+  isEventDelivery,
+  isWebhookTest,
   type HeaderSource,
   type VerifiedWebhook,
   type WebhookOptions,
   type WebhookPayload,
+  type WebhookTestData,
 } from "./webhook.js";

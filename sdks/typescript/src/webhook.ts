@@ -10,17 +10,35 @@ export class WebhookVerificationError extends Error {
   override readonly name = "WebhookVerificationError";
 }
 
-/** What a delivery's body holds: `data` is the event as GET /v1/events/{id} answers it. */
-export interface WebhookPayload<TData = Event> {
-  /** The event's event_type, or "webhook.test" for a test send. */
+/** The `data` of a test send (`type: "webhook.test"`, POST /v1/webhooks/{id}/test). */
+export interface WebhookTestData {
+  webhook_id: string;
+  message: string;
+}
+
+/**
+ * What a delivery's body holds: for an event, `data` is the event as GET /v1/events/{id}
+ * answers it, `type` its event_type and `timestamp` its created_at; a test send has
+ * `type: "webhook.test"` and WebhookTestData (tell them apart with isWebhookTest).
+ */
+export interface WebhookPayload<TData = Event | WebhookTestData> {
   type: string;
-  /** The event's created_at. */
   timestamp: string;
   data: TData;
 }
 
+/** True for a test send (`type: "webhook.test"`); otherwise `data` is an Event. */
+export function isWebhookTest(payload: WebhookPayload): payload is WebhookPayload<WebhookTestData> {
+  return payload.type === "webhook.test";
+}
+
+/** True for an event delivery: `data` is the Event. */
+export function isEventDelivery(payload: WebhookPayload): payload is WebhookPayload<Event> {
+  return payload.type !== "webhook.test";
+}
+
 /** The verified delivery: its id (dedupe on it: retries reuse it), timestamp and payload. */
-export interface VerifiedWebhook<TData = Event> {
+export interface VerifiedWebhook<TData = Event | WebhookTestData> {
   id: string;
   timestamp: number;
   payload: WebhookPayload<TData>;
@@ -113,7 +131,7 @@ export class Webhook {
    * headers; returns the delivery id, timestamp and parsed payload, or throws
    * WebhookVerificationError.
    */
-  async verify<TData = Event>(body: string | Uint8Array, headers: HeaderSource): Promise<VerifiedWebhook<TData>> {
+  async verify<TData = Event | WebhookTestData>(body: string | Uint8Array, headers: HeaderSource): Promise<VerifiedWebhook<TData>> {
     const id = header(headers, "webhook-id");
     const ts = header(headers, "webhook-timestamp");
     const signature = header(headers, "webhook-signature");

@@ -16,6 +16,8 @@ import {
   TriggersClient,
   Webhook,
   WebhookVerificationError,
+  isEventDelivery,
+  isWebhookTest,
 } from "@triggers-api/sdk";
 
 const API_URL = process.env.TRIGGERS_API_URL;
@@ -325,10 +327,13 @@ describe("live", { skip }, () => {
       assert.equal(test.lastResponse.status, 202);
       const t = await eventually("the test delivery", () => verifiedOf((v) => v.payload.type === "webhook.test"));
       assert.equal(t.id, test.delivery_id);
+      assert.ok(isWebhookTest(t.payload));
+      assert.equal(t.payload.data.webhook_id, wh.webhook_id);
 
       const event = await c.events.create({ source: src, event_type: "hook.thing", payload: { x: 1 } });
       const delivered = await eventually("the event delivery", () => verifiedOf((v) => v.payload.data?.event_id === event.event_id));
       assert.equal(delivered.payload.type, "hook.thing");
+      assert.ok(isEventDelivery(delivered.payload) && !isWebhookTest(delivered.payload));
       assert.deepEqual(delivered.payload.data, { ...event });
       // A tampered copy fails verification.
       const raw = received.find((r) => r.headers["webhook-id"] === delivered.id);

@@ -26,7 +26,7 @@ function cursorQuery(params: CursorParams & { status?: string }): Query {
 }
 
 /** The rotated key: the key, its new `secret` and (signing keys) its new `signing_secret`. */
-export type ApiKeyRotated = ApiKeyOut & { secret: string; signing_secret?: string | null };
+export type ApiKeyRotated = ApiKeyIssued;
 
 /**
  * API keys of the caller's tenant (admin-scoped keys only; others get PermissionError).

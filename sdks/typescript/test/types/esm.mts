@@ -5,6 +5,8 @@ import {
   RateLimitError,
   TriggersClient,
   Webhook,
+  isEventDelivery,
+  isWebhookTest,
   type BulkResult,
   type BulkCreated,
   type Event,
@@ -35,7 +37,11 @@ try {
   }
 }
 const verified = await new Webhook(["whsec_a", "whsec_b"]).verify("{}", { "webhook-id": "x" });
-const eventId: string = verified.payload.data.event_id;
+let eventId = "";
+if (isEventDelivery(verified.payload)) eventId = verified.payload.data.event_id;
+else if (isWebhookTest(verified.payload)) eventId = verified.payload.data.webhook_id;
+// @ts-expect-error: without narrowing, data may be a test send's
+eventId = verified.payload.data.event_id;
 // @ts-expect-error: source is required
 const bad: EventCreate = { event_type: "t", payload: {} };
 export { bad, eventId, index, remaining, replayed };
