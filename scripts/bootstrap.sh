@@ -113,3 +113,12 @@ if [ ! -f "$pstamp" ] || [ "$(cat "$pstamp")" != "$pwant" ]; then
   .venv/bin/python -m pip install -q --no-deps -e ./sdks/python
   echo "$pwant" > "$pstamp"
 fi
+
+# TypeScript SDK: npm ci from its lock (its `prepare` builds dist/: ESM, CJS, .d.ts), then the
+# JavaScript examples, whose package.json links the SDK folder (file:../../sdks/typescript).
+npm_ci_from_lock sdks/typescript "the TypeScript SDK's npm packages (npm ci; prepare builds dist/)"
+if [ ! -f sdks/typescript/dist/esm/index.js ] || [ ! -f sdks/typescript/dist/cjs/index.js ]; then
+  log "building the TypeScript SDK (dist/)"
+  (cd sdks/typescript && npm run --silent build >&2)
+fi
+npm_ci_from_lock examples/javascript "the JavaScript examples' packages (npm ci)"
