@@ -1,6 +1,7 @@
 package triggers
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -40,6 +41,7 @@ func newFakeServer(t *testing.T, replies ...func(w http.ResponseWriter, r *http.
 			w.WriteHeader(500)
 			return
 		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		f.replies[n](w, r)
 	}))
 	t.Cleanup(f.srv.Close)
