@@ -276,7 +276,9 @@ func TestProcessPendingAcksWhatWasHandled(t *testing.T) {
 		t.Fatalf("%+v", res)
 	}
 	// The first 25 handled were acked after the 26th event (one batch), the other 4 at the end.
-	var first, second struct{ EventIDs []string `json:"event_ids"` }
+	var first, second struct {
+		EventIDs []string `json:"event_ids"`
+	}
 	_ = json.Unmarshal(f.bodies[2], &first)
 	_ = json.Unmarshal(f.bodies[3], &second)
 	if len(first.EventIDs) != 25 || len(second.EventIDs) != 4 {
