@@ -49,12 +49,14 @@ def _go_env() -> dict[str, str]:
     return {"GOTOOLCHAIN": "local", "GOFLAGS": "-modcacherw"}
 
 
+_GOFMT_CHECK = 'f=$(gofmt -l sdks/go examples/go); [ -z "$f" ] || { echo "gofmt: $f"; exit 1; }'
+
 SUITES: dict[str, tuple[Suite, ...]] = {
     "python": (Suite("sdks/python", (sys.executable, "-m", "pytest", "-p", "no:cacheprovider")),),
     "typescript": (Suite("sdks/typescript", ("npm", "test", "--silent")),),
     "go": (
         # gofmt -l lists unformatted files and exits 0: fail when it lists any.
-        Suite(".", ("sh", "-c", 'f=$(gofmt -l sdks/go examples/go); [ -z "$f" ] || { echo "gofmt: $f"; exit 1; }')),
+        Suite(".", ("sh", "-c", _GOFMT_CHECK)),
         Suite("sdks/go", ("go", "vet", "./...")),
         Suite("sdks/go", ("go", "test", "-count=1", "./...")),
         Suite("examples/go", ("go", "vet", "./...")),
