@@ -512,7 +512,7 @@ type AnalyticsCounts struct {
 	AckLatencyMs AnalyticsLatency `json:"ack_latency_ms"`
 
 	// AckLatencyMsAvg Mean time from creation to acknowledgement of the acknowledgements in the window; null when there were none.
-	AckLatencyMsAvg *float32 `json:"ack_latency_ms_avg"`
+	AckLatencyMsAvg *float64 `json:"ack_latency_ms_avg"`
 
 	// Acknowledged Acknowledgements made in the window.
 	Acknowledged int `json:"acknowledged"`
@@ -552,7 +552,7 @@ type AnalyticsEventTypeCounts struct {
 	AckLatencyMs AnalyticsLatency `json:"ack_latency_ms"`
 
 	// AckLatencyMsAvg Mean time from creation to acknowledgement of the acknowledgements in the window; null when there were none.
-	AckLatencyMsAvg *float32 `json:"ack_latency_ms_avg"`
+	AckLatencyMsAvg *float64 `json:"ack_latency_ms_avg"`
 
 	// Acknowledged Acknowledgements made in the window.
 	Acknowledged int `json:"acknowledged"`
@@ -590,8 +590,8 @@ type AnalyticsExportGranularity string
 
 // AnalyticsExportRow defines model for AnalyticsExportRow.
 type AnalyticsExportRow struct {
-	AckLatencyMsP50     *float32  `json:"ack_latency_ms_p50"`
-	AckLatencyMsP95     *float32  `json:"ack_latency_ms_p95"`
+	AckLatencyMsP50     *float64  `json:"ack_latency_ms_p50"`
+	AckLatencyMsP95     *float64  `json:"ack_latency_ms_p95"`
 	Acknowledged        int       `json:"acknowledged"`
 	Count               int       `json:"count"`
 	Deleted             int       `json:"deleted"`
@@ -608,10 +608,10 @@ type AnalyticsExportRow struct {
 // acknowledged.
 type AnalyticsLatency struct {
 	// P50 Median, milliseconds.
-	P50 *float32 `json:"p50"`
+	P50 *float64 `json:"p50"`
 
 	// P95 95th percentile, milliseconds.
-	P95 *float32 `json:"p95"`
+	P95 *float64 `json:"p95"`
 }
 
 // AnalyticsSourceCounts defines model for AnalyticsSourceCounts.
@@ -622,7 +622,7 @@ type AnalyticsSourceCounts struct {
 	AckLatencyMs AnalyticsLatency `json:"ack_latency_ms"`
 
 	// AckLatencyMsAvg Mean time from creation to acknowledgement of the acknowledgements in the window; null when there were none.
-	AckLatencyMsAvg *float32 `json:"ack_latency_ms_avg"`
+	AckLatencyMsAvg *float64 `json:"ack_latency_ms_avg"`
 
 	// Acknowledged Acknowledgements made in the window.
 	Acknowledged int `json:"acknowledged"`
@@ -881,7 +881,7 @@ type DeliveryAttemptOut struct {
 	// Error Null on success; `http_status` for a non-2xx answer; else the network error class: timeout, connect, dns, tls, refused_target, protocol.
 	Error       *string `json:"error"`
 	ErrorDetail *string `json:"error_detail"`
-	LatencyMs   float32 `json:"latency_ms"`
+	LatencyMs   float64 `json:"latency_ms"`
 
 	// StatusCode The endpoint's status; null: no answer.
 	StatusCode *int `json:"status_code"`
