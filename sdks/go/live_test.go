@@ -423,14 +423,15 @@ func TestLiveRequestSigning(t *testing.T) {
 func TestLiveRateLimit(t *testing.T) {
 	ctx := ctxT(t)
 	c := adminClient(t)
-	issued, err := c.APIKeys.Create(ctx, triggers.ApiKeyCreate{Name: unique("go tiny limit"), RateLimit: ptr(60)})
+	// 20 a minute: a burst of 20, then one request every 3 s.
+	issued, err := c.APIKeys.Create(ctx, triggers.ApiKeyCreate{Name: unique("go tiny limit"), RateLimit: ptr(20)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.APIKeys.Revoke(context.Background(), issued.KeyId) })
 	noRetry := liveClient(t, issued.Secret, triggers.WithRetryPolicy(triggers.RetryPolicy{MaxAttempts: 1, Deadline: time.Minute}))
 	var limited *triggers.Error
-	for i := 0; i < 300 && limited == nil; i++ {
+	for i := 0; i < 500 && limited == nil; i++ {
 		_, err := noRetry.Inbox.List(ctx, triggers.InboxParams{Limit: 1})
 		if err != nil && !errors.As(err, &limited) {
 			t.Fatal(err)
@@ -440,7 +441,7 @@ func TestLiveRateLimit(t *testing.T) {
 		t.Fatal("never rate limited")
 	}
 	rl := limited.RateLimit
-	if limited.Code != triggers.CodeRateLimited || limited.StatusCode != 429 || !rl.Known || rl.Limit != 60 || rl.Remaining != 0 ||
+	if limited.Code != triggers.CodeRateLimited || limited.StatusCode != 429 || !rl.Known || rl.Limit != 20 || rl.Remaining != 0 ||
 		rl.RetryAfter < time.Second || rl.Reset.Before(time.Now().Add(-2*time.Second)) {
 		t.Fatalf("%+v %+v", limited, rl)
 	}
