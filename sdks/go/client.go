@@ -157,7 +157,7 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 	c := &Client{
 		baseURL:   base,
 		apiKey:    apiKey,
-		http:      &http.Client{},
+		http:      &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}, // a pool of its own
 		timeout:   30 * time.Second,
 		retry:     DefaultRetryPolicy,
 		userAgent: fmt.Sprintf("triggers-go/%s (%s; %s/%s)", Version, runtime.Version(), runtime.GOOS, runtime.GOARCH),
@@ -440,6 +440,8 @@ func (c *Client) Health(ctx context.Context) (*Health, error) {
 	return call[Health](ctx, c, request{method: http.MethodGet, path: "/v1/health", class: idempotent})
 }
 
-func pathEscape(s string) string { return url.PathEscape(s) }
+// pathEscape encodes a path parameter as the API re-encodes it before checking a signature
+// (RFC 3986: only A-Z a-z 0-9 - _ . ~ as they are), so the path sent is the path signed.
+func pathEscape(s string) string { return percentEncode(s) }
 
 func formatTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }

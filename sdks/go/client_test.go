@@ -460,3 +460,23 @@ func TestOptionsValidation(t *testing.T) {
 		t.Fatalf("%v %v", c, err)
 	}
 }
+
+func TestPathParametersAreEncodedAsSigned(t *testing.T) {
+	secret := "tsig_3q9XbW2uTQJmHqJ8cZrQv0b1YwUeT9yD4kF7Lm2Np5s"
+	f := newFakeServer(t, reply(404, apiError("not_found", 404)))
+	clock := &fakeClock{now: time.Unix(1_800_000_000, 0)}
+	c := testClient(t, f, clock, 0, WithSigningSecret(secret))
+	_, err := c.Events.Get(context.Background(), "evt a/b:é")
+	if !IsCode(err, CodeNotFound) {
+		t.Fatal(err)
+	}
+	r := f.seen[0]
+	if r.URL.EscapedPath() != "/v1/events/evt%20a%2Fb%3A%C3%A9" {
+		t.Fatalf("sent %s", r.URL.EscapedPath())
+	}
+	// The API percent-decodes the path and re-encodes it per RFC 3986 before checking.
+	target := "/v1/events/" + percentEncode("evt a/b:é")
+	if err := VerifyRequestSignature([]string{secret}, r.Header.Get(HeaderSignatureTimestamp), r.Header.Get(HeaderSignature), r.Method, target, nil, clock.Now(), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+}
