@@ -97,7 +97,7 @@ func WithHTTPClient(h *http.Client) Option {
 }
 
 // WithTimeout sets the timeout of each attempt (default 30 s); a timed-out attempt is a
-// *NetworkError with Timeout set, and is retried when the call is safe to repeat.
+// *NetworkError whose Timeout() is true, and is retried when the call is safe to repeat.
 func WithTimeout(d time.Duration) Option {
 	return func(c *Client) error {
 		c.timeout = d
@@ -308,7 +308,7 @@ func (c *Client) do(ctx context.Context, req request) (*response, error) {
 				return nil, ctx.Err()
 			}
 			netErr = &NetworkError{Method: req.method, Path: req.path, Attempts: attempt + 1, Err: err,
-				Timeout: errors.Is(err, context.DeadlineExceeded) || isTimeout(err)}
+				TimedOut: errors.Is(err, context.DeadlineExceeded) || isTimeout(err)}
 			retryable = req.class == idempotent || neverSent(err)
 			err = netErr
 		}
@@ -414,8 +414,9 @@ func neverSent(err error) bool {
 	if errors.As(err, &dnsErr) {
 		return true
 	}
+	// A failed dial (refused, unreachable, timed out before connecting) sent nothing.
 	var opErr *net.OpError
-	return errors.As(err, &opErr) && opErr.Op == "dial" && !isTimeout(err)
+	return errors.As(err, &opErr) && opErr.Op == "dial"
 }
 
 // decode reads a JSON answer into out.

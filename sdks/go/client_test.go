@@ -299,7 +299,7 @@ func TestConnectionRefusedIsRetriedEvenForUnsafeCalls(t *testing.T) {
 	}
 	_, err = c.APIKeys.Create(context.Background(), ApiKeyCreate{Name: "x"})
 	var netErr *NetworkError
-	if !errors.As(err, &netErr) || netErr.Attempts != 3 || netErr.Timeout {
+	if !errors.As(err, &netErr) || netErr.Attempts != 3 || netErr.Timeout() {
 		t.Fatalf("err %#v", err)
 	}
 	if fmt.Sprint(clock.sleeps) != "[1s 2s]" {
@@ -323,12 +323,12 @@ func TestPerAttemptTimeoutIsANetworkErrorAndRetried(t *testing.T) {
 	if err != nil || ev.EventId != "evt_1" || len(f.seen) != 2 {
 		t.Fatalf("ev %v err %v requests %d", ev, err, len(f.seen))
 	}
-	// Without retries the timeout surfaces as a NetworkError with Timeout set.
+	// Without retries the timeout surfaces as a NetworkError whose Timeout() is true.
 	f = newFakeServer(t, slow)
 	c = testClient(t, f, clock, 0, WithTimeout(100*time.Millisecond), WithRetryPolicy(RetryPolicy{MaxAttempts: 1, Deadline: time.Minute}))
 	_, err = c.Events.Get(context.Background(), "evt_1")
 	var netErr *NetworkError
-	if !errors.As(err, &netErr) || !netErr.Timeout {
+	if !errors.As(err, &netErr) || !netErr.Timeout() || !netErr.TimedOut {
 		t.Fatalf("err %#v", err)
 	}
 }

@@ -162,25 +162,28 @@ func newAPIError(status int, header http.Header, body []byte, attempts int) *Err
 }
 
 // NetworkError is a request that got no HTTP answer: the connection was refused or reset, DNS
-// failed, or the attempt timed out. Timeout tells the last case apart. It is returned after the
+// failed, or the attempt timed out (TimedOut, also Timeout() as for net.Error). It is returned after the
 // retries (if the call was retried) ran out.
 type NetworkError struct {
 	Method   string
 	Path     string
-	Timeout  bool
+	TimedOut bool
 	Attempts int
 	Err      error
 }
 
 func (e *NetworkError) Error() string {
 	kind := "network error"
-	if e.Timeout {
+	if e.TimedOut {
 		kind = "timeout"
 	}
 	return fmt.Sprintf("triggers: %s on %s %s after %d attempt(s): %v", kind, e.Method, e.Path, e.Attempts, e.Err)
 }
 
 func (e *NetworkError) Unwrap() error { return e.Err }
+
+// Timeout reports whether the attempt timed out (the net.Error convention).
+func (e *NetworkError) Timeout() bool { return e.TimedOut }
 
 // DecodeError is a 2xx answer whose body could not be read as the documented type.
 type DecodeError struct {
