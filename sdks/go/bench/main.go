@@ -92,18 +92,30 @@ func run(n int) error {
 	}
 	sdkTimes := make([]time.Duration, 0, n)
 	rawTimes := make([]time.Duration, 0, n)
-	for i := 0; i < n; i++ {
+	timed := func(f func() error) (time.Duration, error) {
 		t0 := time.Now()
-		if err := sdk(); err != nil {
+		err := f()
+		return time.Since(t0), err
+	}
+	for i := 0; i < n; i++ {
+		// Alternate which goes first, so neither always follows the other's request.
+		first, second := sdk, raw
+		if i%2 == 1 {
+			first, second = raw, sdk
+		}
+		d1, err := timed(first)
+		if err != nil {
 			return err
 		}
-		t1 := time.Now()
-		if err := raw(); err != nil {
+		d2, err := timed(second)
+		if err != nil {
 			return err
 		}
-		t2 := time.Now()
-		sdkTimes = append(sdkTimes, t1.Sub(t0))
-		rawTimes = append(rawTimes, t2.Sub(t1))
+		if i%2 == 1 {
+			d1, d2 = d2, d1
+		}
+		sdkTimes = append(sdkTimes, d1)
+		rawTimes = append(rawTimes, d2)
 	}
 	ms, mr := median(sdkTimes), median(rawTimes)
 	fmt.Printf("events.get x %d (alternating, same connection pool)\n", n)
