@@ -122,3 +122,23 @@ if [ ! -f sdks/typescript/dist/esm/index.js ] || [ ! -f sdks/typescript/dist/cjs
   (cd sdks/typescript && npm run --silent build >&2)
 fi
 npm_ci_from_lock examples/javascript "the JavaScript examples' packages (npm ci)"
+
+# --- Go SDK (sdks/go), its generator (sdks/go/tools: oapi-codegen) and examples/go ------------
+# `go mod download` of each module from its committed go.mod/go.sum, when they changed since the
+# last download. GOTOOLCHAIN=local: never download a toolchain; -modcacherw: a deletable cache.
+if ! command -v go >/dev/null 2>&1 ||
+   ! go version | grep -Eq 'go1\.(2[5-9]|[3-9][0-9])'; then
+  log "the Go SDK needs Go 1.25 or later on PATH (its generator's module; found: $(go version 2>&1 || echo none))"
+  exit 1
+fi
+gostamp=build/.go-sdk-modules.sha256
+gowant=$(cat sdks/go/go.mod sdks/go/go.sum sdks/go/tools/go.mod sdks/go/tools/go.sum examples/go/go.mod \
+         $(ls examples/go/go.sum 2>/dev/null) | sha256sum | cut -d' ' -f1)
+if [ ! -f "$gostamp" ] || [ "$(cat "$gostamp")" != "$gowant" ]; then
+  log "downloading the Go SDK's modules (go mod download)"
+  for dir in sdks/go sdks/go/tools examples/go; do
+    (cd "$dir" && GOTOOLCHAIN=local GOFLAGS=-modcacherw go mod download)
+  done
+  mkdir -p build
+  echo "$gowant" > "$gostamp"
+fi

@@ -49,6 +49,8 @@ def _go_env() -> dict[str, str]:
     return {"GOTOOLCHAIN": "local", "GOFLAGS": "-modcacherw"}
 
 
+_GOFMT_CHECK = 'f=$(gofmt -l sdks/go examples/go); [ -z "$f" ] || { echo "gofmt: $f"; exit 1; }'
+
 SUITES: dict[str, tuple[Suite, ...]] = {
     "python": (
         Suite(".", (sys.executable, "-m", "ruff", "check", "sdks/python", "examples/python")),
@@ -60,7 +62,14 @@ SUITES: dict[str, tuple[Suite, ...]] = {
         Suite("sdks/python", (sys.executable, "-m", "pytest", "-p", "no:cacheprovider")),
     ),
     "typescript": (Suite("sdks/typescript", ("npm", "test", "--silent")),),
-    "go": (Suite("sdks/go", ("go", "test", "-count=1", "./...")),),
+    "go": (
+        # gofmt -l lists unformatted files and exits 0: fail when it lists any.
+        Suite(".", ("sh", "-c", _GOFMT_CHECK)),
+        Suite("sdks/go", ("go", "vet", "./...")),
+        Suite("sdks/go", ("go", "test", "-count=1", "./...")),
+        Suite("examples/go", ("go", "vet", "./...")),
+        Suite("examples/go", ("go", "test", "-count=1", "./...")),
+    ),
 }
 
 
