@@ -11,9 +11,9 @@ A signed request carries::
 followed by ``?`` and the canonical query when there is one: every parameter as
 ``name=value``, both percent-encoded (RFC 3986: only ``A-Z a-z 0-9 - _ . ~`` left as they
 are), the decoded pairs sorted by name then value by Unicode code point, joined with ``&``.
-API Gateway hands Lambda the query already decoded, so the server can only rebuild a canonical
-form, never the bytes as sent; a client signs that same form (the SDKs do it for you; the shared vectors in
-``tests/vectors/request_signing.json`` show each step).
+API Gateway hands Lambda the query already decoded, so the server can only rebuild a
+canonical form, never the bytes as sent; a client signs that same form (the SDKs do it for
+you; the shared vectors in ``tests/vectors/request_signing.json`` show each step).
 
 Verification (mirrors Stripe's and the Standard Webhooks verifiers): the timestamp must be a
 plain integer; every ``v1=`` value is compared, in constant time, with the signature under each
