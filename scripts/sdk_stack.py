@@ -43,6 +43,15 @@ class Suite:
     cwd: str
     command: tuple[str, ...]
 
+    @property
+    def label(self) -> str:
+        """``pytest in sdks/python``: the program (not its path), its first words, where."""
+        program, *rest = self.command
+        words = [Path(program).name, *rest][:4]
+        if Path(program).name.startswith("python") and rest[:1] == ["-m"]:
+            words = rest[1:4]
+        return f"{' '.join(words)} in {self.cwd}"
+
 
 def _go_env() -> dict[str, str]:
     # Never download a toolchain; keep the module cache deletable.
@@ -138,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 begun = time.monotonic()
                 code = run(suite.command, ROOT / suite.cwd, admin_env(language))
-                results.append((f"{language} ({suite.cwd})", code, time.monotonic() - begun))
+                results.append((f"{language}: {suite.label}", code, time.monotonic() - begun))
     print()
     for name, code, seconds in results:
         print(
