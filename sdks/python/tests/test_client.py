@@ -554,3 +554,78 @@ def test_health_answers_the_document_on_503_too(fake_time: FakeTime):
     with pytest.raises(triggers.ServiceUnavailableError):
         client.health()
     assert len(script.requests) == 2  # neither retried
+
+
+def test_last_response_is_per_thread(fake_time: FakeTime):
+    import threading
+
+    from triggers import Triggers
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        event_id = request.url.path.rsplit("/", 1)[1]
+        return respond(200, event_json(event_id), {"X-Request-ID": f"req_{event_id}"})
+
+    client = Triggers(
+        "tk_test_secret", base_url="http://api.test", transport=httpx.MockTransport(answer)
+    )
+    client.events.get("evt_11111111111111111111111111")
+    started, go = threading.Event(), threading.Event()
+    seen: dict[str, object] = {}
+
+    def worker() -> None:
+        seen["before"] = client.last_response  # nothing yet in this thread
+        client.events.get("evt_33333333333333333333333333")
+        started.set()
+        go.wait(5)
+        seen["after"] = client.last_response.request_id
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    started.wait(5)
+    client.events.get(
+        "evt_22222222222222222222222222"
+    )  # the main thread's call does not change the worker's
+    go.set()
+    thread.join(5)
+    assert seen == {"before": None, "after": "req_evt_33333333333333333333333333"}
+    assert client.last_response.request_id == "req_evt_22222222222222222222222222"
+
+
+@pytest.mark.anyio
+async def test_last_response_is_per_task(fake_time: FakeTime):
+    import anyio
+
+    from triggers import AsyncTriggers
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        event_id = request.url.path.rsplit("/", 1)[1]
+        return respond(200, event_json(event_id), {"X-Request-ID": f"req_{event_id}"})
+
+    client = AsyncTriggers(
+        "tk_test_secret", base_url="http://api.test", transport=httpx.MockTransport(answer)
+    )
+    await client.events.get("evt_44444444444444444444444444")
+    seen: dict[str, object] = {}
+    first_done = anyio.Event()
+
+    async def task_a() -> None:
+        await client.events.get("evt_55555555555555555555555555")
+        first_done.set()
+        await anyio.sleep(0.01)
+        seen["a"] = client.last_response.request_id
+
+    async def task_b() -> None:
+        await first_done.wait()
+        await client.events.get("evt_66666666666666666666666666")
+        seen["b"] = client.last_response.request_id
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(task_a)
+        group.start_soon(task_b)
+    assert seen == {
+        "a": "req_evt_55555555555555555555555555",
+        "b": "req_evt_66666666666666666666666666",
+    }
+    # A coroutine awaited in this task (not a new task) sets this task's value.
+    assert client.last_response.request_id == "req_evt_44444444444444444444444444"
+    await client.close()
