@@ -629,3 +629,34 @@ async def test_last_response_is_per_task(fake_time: FakeTime):
     # A coroutine awaited in this task (not a new task) sets this task's value.
     assert client.last_response.request_id == "req_evt_44444444444444444444444444"
     await client.close()
+
+
+def test_the_async_client_mirrors_the_sync_surface():
+    """Both clients are thin drivers of one core: same resources, same methods, same
+    parameters (names, kinds, defaults), so they cannot drift apart."""
+    import inspect
+
+    from triggers import AsyncTriggers, Triggers
+
+    sync = Triggers("tk_test_secret", base_url="http://api.test")
+    asyn = AsyncTriggers("tk_test_secret", base_url="http://api.test")
+
+    def surface(obj: object) -> dict[str, list[tuple[str, object, object]]]:
+        out = {}
+        for name, member in inspect.getmembers(obj, callable):
+            if name.startswith("_"):
+                continue
+            params = inspect.signature(member).parameters.values()
+            out[name] = [(p.name, p.kind, p.default) for p in params]
+        return out
+
+    resources = ["events", "inbox", "api_keys", "webhooks", "analytics"]
+    for resource in resources:
+        assert surface(getattr(sync, resource)) == surface(getattr(asyn, resource)), resource
+    top = {k: v for k, v in surface(sync).items() if k not in {"close"}}
+    assert top == {k: v for k, v in surface(asyn).items() if k in top}
+    assert (
+        inspect.signature(Triggers).parameters.keys()
+        == inspect.signature(AsyncTriggers).parameters.keys()
+    )
+    sync.close()
