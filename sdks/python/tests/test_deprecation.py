@@ -33,7 +33,7 @@ def test_the_notice_is_parsed_onto_last_response(fake_time: FakeTime):
     client.events.get(EVENT_ID)
     notice = client.last_response.deprecation
     assert notice == Deprecation(
-        deprecation="@1803859200",
+        raw="@1803859200",
         deprecated_at=datetime(2027, 3, 1, tzinfo=timezone.utc),
         sunset=datetime(2027, 9, 1, tzinfo=timezone.utc),
         link="https://docs.example.com/changelog#2027-03-01",

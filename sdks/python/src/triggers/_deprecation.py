@@ -32,7 +32,7 @@ class Deprecation:
     """A response's deprecation notice. ``deprecated_at`` may be in the future (the route
     still works; the header is the warning); ``sunset`` is when it may stop answering."""
 
-    deprecation: str  # the raw Deprecation header
+    raw: str  # the Deprecation header as sent
     deprecated_at: datetime | None  # None if the value is not a date (e.g. a bare "true")
     sunset: datetime | None  # the Sunset header, if any
     link: str | None  # the Link header's rel="deprecation" target, if any
@@ -74,7 +74,7 @@ def parse_deprecation(headers: Mapping[str, str]) -> Deprecation | None:
     if value is None:
         return None
     return Deprecation(
-        deprecation=value,
+        raw=value,
         deprecated_at=_deprecated_at(value),
         sunset=_http_date(headers.get("sunset")),
         link=_deprecation_link(headers.get("link")),
@@ -111,7 +111,7 @@ def warn_once(method: str, route: str, notice: Deprecation) -> None:
         "%s %s is deprecated (Deprecation: %s); sunset %s; see %s",
         method,
         route,
-        notice.deprecation,
+        notice.raw,
         notice.sunset.isoformat() if notice.sunset else "not set",
         notice.link or "-",
     )
