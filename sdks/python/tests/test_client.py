@@ -660,3 +660,25 @@ def test_the_async_client_mirrors_the_sync_surface():
         == inspect.signature(AsyncTriggers).parameters.keys()
     )
     sync.close()
+
+
+def test_a_bulk_batch_and_its_resends_share_one_deadline(fake_time: FakeTime):
+    # The batch: 503 (Retry-After 6), then item k1 unavailable; its resend keeps answering
+    # 503 Retry-After 3. The resend's own retries stop at the batch's deadline (10 s), instead
+    # of starting a fresh 10 s.
+    unavailable = {"k1"}
+    script = Script(
+        respond(503, error_json("service_unavailable"), {"Retry-After": "6"}),
+        flaky_storage(unavailable),
+        *[respond(503, error_json("service_unavailable"), {"Retry-After": "3"})] * 6,
+    )
+    items = [
+        {"source": "s", "event_type": "t", "payload": {}, "idempotency_key": f"k{i}"}
+        for i in range(2)
+    ]
+    client = sync_client(script, fake_time, max_retries=10, deadline=10)
+    result = client.events.create_many(items)
+    assert [s.index for s in result.successful] == [0]
+    assert [(f.index, f.code) for f in result.failed] == [(1, "service_unavailable")]
+    # 6 s + 0.25 s backoff before the resend, then one 3 s wait (t=9.25); a second would not fit
+    assert fake_time.sleeps == [6.0, 0.25, 3.0]
