@@ -554,3 +554,131 @@ def test_health_answers_the_document_on_503_too(fake_time: FakeTime):
     with pytest.raises(triggers.ServiceUnavailableError):
         client.health()
     assert len(script.requests) == 2  # neither retried
+
+
+def test_last_response_is_per_thread(fake_time: FakeTime):
+    import threading
+
+    from triggers import Triggers
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        event_id = request.url.path.rsplit("/", 1)[1]
+        return respond(200, event_json(event_id), {"X-Request-ID": f"req_{event_id}"})
+
+    client = Triggers(
+        "tk_test_secret", base_url="http://api.test", transport=httpx.MockTransport(answer)
+    )
+    client.events.get("evt_11111111111111111111111111")
+    started, go = threading.Event(), threading.Event()
+    seen: dict[str, object] = {}
+
+    def worker() -> None:
+        seen["before"] = client.last_response  # nothing yet in this thread
+        client.events.get("evt_33333333333333333333333333")
+        started.set()
+        go.wait(5)
+        seen["after"] = client.last_response.request_id
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    started.wait(5)
+    client.events.get(
+        "evt_22222222222222222222222222"
+    )  # the main thread's call does not change the worker's
+    go.set()
+    thread.join(5)
+    assert seen == {"before": None, "after": "req_evt_33333333333333333333333333"}
+    assert client.last_response.request_id == "req_evt_22222222222222222222222222"
+
+
+@pytest.mark.anyio
+async def test_last_response_is_per_task(fake_time: FakeTime):
+    import anyio
+
+    from triggers import AsyncTriggers
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        event_id = request.url.path.rsplit("/", 1)[1]
+        return respond(200, event_json(event_id), {"X-Request-ID": f"req_{event_id}"})
+
+    client = AsyncTriggers(
+        "tk_test_secret", base_url="http://api.test", transport=httpx.MockTransport(answer)
+    )
+    await client.events.get("evt_44444444444444444444444444")
+    seen: dict[str, object] = {}
+    first_done = anyio.Event()
+
+    async def task_a() -> None:
+        await client.events.get("evt_55555555555555555555555555")
+        first_done.set()
+        await anyio.sleep(0.01)
+        seen["a"] = client.last_response.request_id
+
+    async def task_b() -> None:
+        await first_done.wait()
+        await client.events.get("evt_66666666666666666666666666")
+        seen["b"] = client.last_response.request_id
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(task_a)
+        group.start_soon(task_b)
+    assert seen == {
+        "a": "req_evt_55555555555555555555555555",
+        "b": "req_evt_66666666666666666666666666",
+    }
+    # A coroutine awaited in this task (not a new task) sets this task's value.
+    assert client.last_response.request_id == "req_evt_44444444444444444444444444"
+    await client.close()
+
+
+def test_the_async_client_mirrors_the_sync_surface():
+    """Both clients are thin drivers of one core: same resources, same methods, same
+    parameters (names, kinds, defaults), so they cannot drift apart."""
+    import inspect
+
+    from triggers import AsyncTriggers, Triggers
+
+    sync = Triggers("tk_test_secret", base_url="http://api.test")
+    asyn = AsyncTriggers("tk_test_secret", base_url="http://api.test")
+
+    def surface(obj: object) -> dict[str, list[tuple[str, object, object]]]:
+        out = {}
+        for name, member in inspect.getmembers(obj, callable):
+            if name.startswith("_"):
+                continue
+            params = inspect.signature(member).parameters.values()
+            out[name] = [(p.name, p.kind, p.default) for p in params]
+        return out
+
+    resources = ["events", "inbox", "api_keys", "webhooks", "analytics"]
+    for resource in resources:
+        assert surface(getattr(sync, resource)) == surface(getattr(asyn, resource)), resource
+    top = {k: v for k, v in surface(sync).items() if k not in {"close"}}
+    assert top == {k: v for k, v in surface(asyn).items() if k in top}
+    assert (
+        inspect.signature(Triggers).parameters.keys()
+        == inspect.signature(AsyncTriggers).parameters.keys()
+    )
+    sync.close()
+
+
+def test_a_bulk_batch_and_its_resends_share_one_deadline(fake_time: FakeTime):
+    # The batch: 503 (Retry-After 6), then item k1 unavailable; its resend keeps answering
+    # 503 Retry-After 3. The resend's own retries stop at the batch's deadline (10 s), instead
+    # of starting a fresh 10 s.
+    unavailable = {"k1"}
+    script = Script(
+        respond(503, error_json("service_unavailable"), {"Retry-After": "6"}),
+        flaky_storage(unavailable),
+        *[respond(503, error_json("service_unavailable"), {"Retry-After": "3"})] * 6,
+    )
+    items = [
+        {"source": "s", "event_type": "t", "payload": {}, "idempotency_key": f"k{i}"}
+        for i in range(2)
+    ]
+    client = sync_client(script, fake_time, max_retries=10, deadline=10)
+    result = client.events.create_many(items)
+    assert [s.index for s in result.successful] == [0]
+    assert [(f.index, f.code) for f in result.failed] == [(1, "service_unavailable")]
+    # 6 s + 0.25 s backoff before the resend, then one 3 s wait (t=9.25); a second would not fit
+    assert fake_time.sleeps == [6.0, 0.25, 3.0]

@@ -289,3 +289,56 @@ def test_no_convergence_when_no_earlier_attempt_can_have_landed(fake_time: FakeT
     # a 503 may hide a write that landed behind a gateway: converge after it
     script = Script(unavailable("1"), respond(404, error_json("not_found")))
     assert sync_client(script, fake_time).events.delete(EVENT_ID) is None
+
+
+def test_retry_after_as_an_http_date_is_the_minimum_wait(fake_time: FakeTime):
+    # A proxy in front of the API may answer Retry-After as an HTTP-date (RFC 9110).
+    fake_time.now = 1_764_460_800.0  # Sun, 30 Nov 2025 00:00:00 GMT
+    script = Script(
+        respond(429, error_json("rate_limited"), {"Retry-After": "Sun, 30 Nov 2025 00:00:07 GMT"}),
+        respond(200, event_json()),
+    )
+    client = sync_client(script, fake_time, random=lambda: 0.5)
+    client.events.get(EVENT_ID)
+    assert fake_time.sleeps == [7.0]
+
+
+def test_retry_after_http_date_in_the_past_waits_only_the_backoff(fake_time: FakeTime):
+    fake_time.now = 1_764_460_800.0
+    script = Script(
+        respond(
+            503, error_json("service_unavailable"), {"Retry-After": "Sat, 29 Nov 2025 23:59:00 GMT"}
+        ),
+        respond(200, event_json()),
+    )
+    client = sync_client(script, fake_time, random=lambda: 0.5)
+    client.events.get(EVENT_ID)
+    assert fake_time.sleeps == [0.25]
+
+
+def test_retry_after_http_date_past_the_deadline_fails_at_once(fake_time: FakeTime):
+    fake_time.now = 1_764_460_800.0
+    script = Script(
+        respond(429, error_json("rate_limited"), {"Retry-After": "Sun, 30 Nov 2025 01:00:00 GMT"})
+    )
+    client = sync_client(script, fake_time, deadline=10)
+    with pytest.raises(RateLimitError) as info:
+        client.events.get(EVENT_ID)
+    assert fake_time.sleeps == []
+    assert info.value.retry_after == 3600.0
+
+
+def test_the_converging_get_of_a_retried_ack_shares_the_call_deadline(fake_time: FakeTime):
+    # The POST's 503 may hide an ack that landed; the retry answers already_acknowledged, then
+    # the converging GET keeps failing: its retries stop at the ack's deadline (10 s from the
+    # start), not at a deadline of their own.
+    script = Script(
+        unavailable("5"),
+        respond(409, error_json("already_acknowledged")),
+        *[unavailable("4") for _ in range(10)],
+    )
+    client = sync_client(script, fake_time, max_retries=10, deadline=10)
+    with pytest.raises(ServiceUnavailableError):
+        client.events.ack(EVENT_ID)
+    # 5 s, then one 4 s wait fits (t=9); a second would end past 10 s
+    assert fake_time.sleeps == [5.0, 4.0]

@@ -127,3 +127,35 @@ def test_bad_secret_is_refused_at_construction():
         Webhook("whsec_not base64!")
     with pytest.raises(ValueError, match="at least one"):
         Webhook([])
+
+
+def test_extra_whitespace_and_unknown_versions_in_the_signature_header():
+    vector = DOC["sign"][0]
+    sig = vector["header"].split(" ")[0]
+    verifier = Webhook(vector["secrets"][0], clock=lambda: vector["timestamp"])
+    for header in (f"  {sig}  ", f"v2,abc {sig}", f"v1,not-base64!! {sig}", f"v1a,{sig[3:]} {sig}"):
+        h = headers(vector["msg_id"], f" {vector['timestamp']} ", header)
+        assert verifier.verify_signature(vector["body"], h)[0] == vector["msg_id"]
+    with pytest.raises(WebhookVerificationError, match="no matching"):
+        verifier.verify_signature(
+            vector["body"], headers(vector["msg_id"], vector["timestamp"], f"v2,{sig[3:]}")
+        )
+
+
+def test_a_secret_without_the_whsec_prefix_matches_the_reference():
+    vector = DOC["sign"][0]
+    bare = vector["secrets"][0].removeprefix("whsec_")
+    ours = Webhook(bare, clock=lambda: vector["timestamp"])
+    h = headers(vector["msg_id"], vector["timestamp"], vector["header"].split(" ")[0])
+    ours.verify_signature(vector["body"], h)
+    ref = ReferenceWebhook(bare)
+    assert (
+        ref.sign(vector["msg_id"], _dt(vector["timestamp"]), vector["body"])
+        == h["webhook-signature"]
+    )
+
+
+def _dt(ts: int):
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(ts, tz=timezone.utc)

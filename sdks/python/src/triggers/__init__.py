@@ -11,6 +11,7 @@ from . import models
 from ._async_client import AsyncTriggers
 from ._client import Triggers
 from ._core import ResponseInfo
+from ._deprecation import Deprecation
 from ._errors import (
     AlreadyAcknowledgedError,
     APIConnectionError,
@@ -62,6 +63,7 @@ __all__ = [
     "BulkFailure",
     "BulkResult",
     "ConflictError",
+    "Deprecation",
     "ErrorDetail",
     "HandlerFailure",
     "IdempotencyConflictError",

@@ -45,7 +45,8 @@ def _batch(
     while positions:
         call = make_call([items[p] for p in positions])
         try:
-            response = call.parse((yield from plan(options, call.op)))
+            # the batch's deadline bounds its resends and their retries alike
+            response = call.parse((yield from plan(options, call.op, started=start)))
         except (APIError, APIConnectionError) as error:
             result.add_failed_positions(positions, error)
             return

@@ -20,6 +20,7 @@ from typing import Any, Literal, TypeVar
 
 import httpx
 
+from ._deprecation import Deprecation, parse_deprecation, warn_once
 from ._errors import (
     AlreadyAcknowledgedError,
     APIConnectionError,
@@ -101,6 +102,11 @@ class Operation:
     idempotency_key: str | None = None
     converge: Converge = None
     ok_statuses: frozenset[int] = frozenset({200, 201, 202, 204})
+    route: str | None = None  # the route template (``/v1/events/{event_id}``) when ``path`` has ids
+
+    @property
+    def route_key(self) -> str:
+        return self.route or self.path
 
 
 def encode_path(*segments: str) -> str:
@@ -149,6 +155,7 @@ class ResponseInfo:
     rate_limit: RateLimit
     attempts: int
     replayed: bool  # Idempotent-Replayed: true (a create answered from its idempotency key)
+    deprecation: Deprecation | None = None  # the route's Deprecation/Sunset/Link notice, if any
 
 
 @dataclass(frozen=True)
@@ -242,9 +249,10 @@ def prepare(options: Options, op: Operation, timeout: float) -> Send:
     return Send(op.method, url, headers, op.content, timeout)
 
 
-def plan(options: Options, op: Operation) -> Plan:
-    """Run ``op`` with retries: the whole policy of docs/RETRIES.md, as a generator."""
-    start = options.monotonic()
+def plan(options: Options, op: Operation, *, started: float | None = None) -> Plan:
+    """Run ``op`` with retries: the whole policy of docs/RETRIES.md, as a generator.
+    ``started`` (a ``monotonic`` reading) is when the caller's deadline began, if earlier."""
+    start = options.monotonic() if started is None else started
     attempt = 0
     maybe_landed = False  # an earlier attempt may have done the work (its answer was lost)
     while True:
@@ -257,17 +265,21 @@ def plan(options: Options, op: Operation) -> Plan:
         retry_after: float | None = None
         if isinstance(outcome, Received):
             body = _decode(outcome.content)
+            notice = parse_deprecation(outcome.headers)
+            if notice is not None:
+                warn_once(op.method, op.route_key, notice)
             info = ResponseInfo(
                 status=outcome.status,
                 headers=outcome.headers,
                 request_id=outcome.headers.get("x-request-id"),
-                rate_limit=RateLimit.from_headers(outcome.headers),
+                rate_limit=RateLimit.from_headers(outcome.headers, now=options.clock()),
                 attempts=attempt,
                 replayed=outcome.headers.get("idempotent-replayed", "").lower() == "true",
+                deprecation=notice,
             )
             if outcome.status in op.ok_statuses:
                 return Result(outcome.status, body, outcome.content, info)
-            api_err = api_error(outcome.status, outcome.headers, body)
+            api_err = api_error(outcome.status, outcome.headers, body, now=options.clock())
             if maybe_landed and op.converge == "delete" and isinstance(api_err, NotFoundError):
                 # A retried delete whose first attempt landed: the event is gone, as asked.
                 return Result(204, None, b"", info)
@@ -277,7 +289,12 @@ def plan(options: Options, op: Operation) -> Plan:
                 and isinstance(api_err, AlreadyAcknowledgedError)
             ):
                 # A retried ack whose first attempt landed: answer the acknowledged event.
-                fetched = yield from plan(options, Operation("GET", op.path.removesuffix("/ack")))
+                get = Operation(
+                    "GET",
+                    op.path.removesuffix("/ack"),
+                    route=op.route.removesuffix("/ack") if op.route else None,
+                )
+                fetched = yield from plan(options, get, started=start)  # the same deadline
                 return fetched
             error = api_err
             retry_after = api_err.retry_after

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timezone
+from email.utils import parsedate_to_datetime
 from typing import Any
+
+from ._deprecation import Deprecation, parse_deprecation
 
 
 @dataclass(frozen=True)
@@ -17,12 +22,14 @@ class RateLimit:
     retry_after: float | None = None  # seconds, on 429/503 answers
 
     @classmethod
-    def from_headers(cls, headers: Mapping[str, str]) -> RateLimit:
+    def from_headers(cls, headers: Mapping[str, str], *, now: float | None = None) -> RateLimit:
+        """``now`` (Unix seconds, default the wall clock) turns an HTTP-date Retry-After into
+        seconds."""
         return cls(
             limit=_int_header(headers, "x-ratelimit-limit"),
             remaining=_int_header(headers, "x-ratelimit-remaining"),
             reset=_int_header(headers, "x-ratelimit-reset"),
-            retry_after=parse_retry_after(headers.get("retry-after")),
+            retry_after=parse_retry_after(headers.get("retry-after"), now=now),
         )
 
 
@@ -36,16 +43,27 @@ def _int_header(headers: Mapping[str, str], name: str) -> int | None:
         return None
 
 
-def parse_retry_after(value: str | None) -> float | None:
-    """``Retry-After`` in seconds. The API sends whole seconds; an HTTP date is not expected
-    from it (a proxy might send one), and is ignored rather than guessed at."""
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """``Retry-After`` in seconds (RFC 9110): delay-seconds, or an HTTP-date turned into the
+    seconds from ``now`` (a date in the past is 0). The API itself sends whole seconds; a proxy
+    or gateway in front of it may send a date. Anything else is ignored (None)."""
     if value is None:
         return None
+    text = value.strip()
     try:
-        seconds = float(value.strip())
+        seconds = float(text)
     except ValueError:
+        pass
+    else:
+        return seconds if seconds >= 0 and seconds == seconds else None  # not NaN
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
         return None
-    return seconds if seconds >= 0 else None
+    if when.tzinfo is None:  # "-0000" parses as naive; HTTP dates are GMT
+        when = when.replace(tzinfo=timezone.utc)
+    current = time.time() if now is None else now
+    return max(0.0, when.timestamp() - current)
 
 
 @dataclass(frozen=True)
@@ -94,6 +112,7 @@ class APIError(TriggersError):
         rate_limit: RateLimit | None = None,
         headers: Mapping[str, str] | None = None,
         body: Any = None,
+        deprecation: Deprecation | None = None,
     ) -> None:
         super().__init__(f"{status} {code}: {message}" + (f" [{request_id}]" if request_id else ""))
         self.status = status
@@ -104,6 +123,8 @@ class APIError(TriggersError):
         self.rate_limit = rate_limit or RateLimit()
         self.headers: dict[str, str] = dict(headers or {})
         self.body = body
+        # The route's deprecation notice (docs/VERSIONING.md): sent on error answers too.
+        self.deprecation = deprecation
 
     @property
     def retry_after(self) -> float | None:
@@ -229,7 +250,9 @@ def _parse_envelope(status: int, body: Any) -> _Parsed:
     )
 
 
-def api_error(status: int, headers: Mapping[str, str], body: Any) -> APIError:
+def api_error(
+    status: int, headers: Mapping[str, str], body: Any, *, now: float | None = None
+) -> APIError:
     """The typed exception for a non-2xx answer (``headers`` case-insensitive, e.g. httpx's)."""
     parsed = _parse_envelope(status, body)
     cls = error_class(status, parsed.code)
@@ -239,7 +262,8 @@ def api_error(status: int, headers: Mapping[str, str], body: Any) -> APIError:
         message=parsed.message,
         details=parsed.details,
         request_id=parsed.request_id or headers.get("x-request-id"),
-        rate_limit=RateLimit.from_headers(headers),
+        rate_limit=RateLimit.from_headers(headers, now=now),
         headers=headers,
         body=body,
+        deprecation=parse_deprecation(headers),
     )

@@ -95,16 +95,32 @@ def create_event(
 
 
 def get_event(event_id: str) -> Call[m.Event]:
-    return Call(Operation("GET", f"/v1/events/{path_param(event_id)}"), _model(m.Event))
+    return Call(
+        Operation("GET", f"/v1/events/{path_param(event_id)}", route="/v1/events/{event_id}"),
+        _model(m.Event),
+    )
 
 
 def ack_event(event_id: str) -> Call[m.Event]:
-    op = Operation("POST", f"/v1/events/{path_param(event_id)}/ack", converge="ack")
+    op = Operation(
+        "POST",
+        f"/v1/events/{path_param(event_id)}/ack",
+        route="/v1/events/{event_id}/ack",
+        converge="ack",
+    )
     return Call(op, _model(m.Event))
 
 
 def delete_event(event_id: str) -> Call[None]:
-    return Call(Operation("DELETE", f"/v1/events/{path_param(event_id)}", converge="delete"), _none)
+    return Call(
+        Operation(
+            "DELETE",
+            f"/v1/events/{path_param(event_id)}",
+            route="/v1/events/{event_id}",
+            converge="delete",
+        ),
+        _none,
+    )
 
 
 def bulk_create(items: Sequence[dict[str, Any]]) -> Call[m.BulkCreateResult]:
@@ -189,7 +205,10 @@ def list_api_keys(limit: int | None, cursor: str | None) -> Call[m.ApiKeyList]:
 
 
 def get_api_key(key_id: str) -> Call[m.ApiKeyOut]:
-    return Call(Operation("GET", f"/v1/api-keys/{path_param(key_id)}"), _model(m.ApiKeyOut))
+    return Call(
+        Operation("GET", f"/v1/api-keys/{path_param(key_id)}", route="/v1/api-keys/{key_id}"),
+        _model(m.ApiKeyOut),
+    )
 
 
 def update_api_key(
@@ -203,7 +222,11 @@ def update_api_key(
     if "allowed_ips" in body:
         body["allowed_ips"] = list(body["allowed_ips"])
     op = Operation(
-        "PATCH", f"/v1/api-keys/{path_param(key_id)}", content=json_body(body), retry="unsafe"
+        "PATCH",
+        f"/v1/api-keys/{path_param(key_id)}",
+        route="/v1/api-keys/{key_id}",
+        content=json_body(body),
+        retry="unsafe",
     )
     return Call(op, _model(m.ApiKeyOut))
 
@@ -213,6 +236,7 @@ def rotate_api_key(key_id: str, grace_period_seconds: int | None) -> Call[m.ApiK
     op = Operation(
         "POST",
         f"/v1/api-keys/{path_param(key_id)}/rotate",
+        route="/v1/api-keys/{key_id}/rotate",
         content=json_body(body),
         retry="unsafe",
     )
@@ -221,7 +245,10 @@ def rotate_api_key(key_id: str, grace_period_seconds: int | None) -> Call[m.ApiK
 
 def revoke_api_key(key_id: str) -> Call[None]:
     # Revoking twice answers 204 again: safe to retry as it is.
-    return Call(Operation("DELETE", f"/v1/api-keys/{path_param(key_id)}"), _none)
+    return Call(
+        Operation("DELETE", f"/v1/api-keys/{path_param(key_id)}", route="/v1/api-keys/{key_id}"),
+        _none,
+    )
 
 
 # --- webhooks ---
@@ -256,7 +283,12 @@ def list_webhooks(limit: int | None, cursor: str | None) -> Call[m.WebhookList]:
 
 
 def get_webhook(webhook_id: str) -> Call[m.WebhookOut]:
-    return Call(Operation("GET", f"/v1/webhooks/{path_param(webhook_id)}"), _model(m.WebhookOut))
+    return Call(
+        Operation(
+            "GET", f"/v1/webhooks/{path_param(webhook_id)}", route="/v1/webhooks/{webhook_id}"
+        ),
+        _model(m.WebhookOut),
+    )
 
 
 def update_webhook(webhook_id: str, fields: dict[str, Any]) -> Call[m.WebhookOut]:
@@ -265,13 +297,22 @@ def update_webhook(webhook_id: str, fields: dict[str, Any]) -> Call[m.WebhookOut
         if body.get(name) is not None:
             body[name] = list(body[name])
     op = Operation(
-        "PATCH", f"/v1/webhooks/{path_param(webhook_id)}", content=json_body(body), retry="unsafe"
+        "PATCH",
+        f"/v1/webhooks/{path_param(webhook_id)}",
+        route="/v1/webhooks/{webhook_id}",
+        content=json_body(body),
+        retry="unsafe",
     )
     return Call(op, _model(m.WebhookOut))
 
 
 def delete_webhook(webhook_id: str) -> Call[None]:
-    op = Operation("DELETE", f"/v1/webhooks/{path_param(webhook_id)}", converge="delete")
+    op = Operation(
+        "DELETE",
+        f"/v1/webhooks/{path_param(webhook_id)}",
+        route="/v1/webhooks/{webhook_id}",
+        converge="delete",
+    )
     return Call(op, _none)
 
 
@@ -282,6 +323,7 @@ def rotate_webhook_secret(
     op = Operation(
         "POST",
         f"/v1/webhooks/{path_param(webhook_id)}/rotate-secret",
+        route="/v1/webhooks/{webhook_id}/rotate-secret",
         content=json_body(body),
         retry="unsafe",
     )
@@ -289,7 +331,12 @@ def rotate_webhook_secret(
 
 
 def test_webhook(webhook_id: str) -> Call[m.DeliveryOut]:
-    op = Operation("POST", f"/v1/webhooks/{path_param(webhook_id)}/test", retry="unsafe")
+    op = Operation(
+        "POST",
+        f"/v1/webhooks/{path_param(webhook_id)}/test",
+        route="/v1/webhooks/{webhook_id}/test",
+        retry="unsafe",
+    )
     return Call(op, _model(m.DeliveryOut))
 
 
@@ -300,6 +347,7 @@ def replay_webhook(
     op = Operation(
         "POST",
         f"/v1/webhooks/{path_param(webhook_id)}/replay",
+        route="/v1/webhooks/{webhook_id}/replay",
         content=json_body(body),
         retry="unsafe",
     )
@@ -314,7 +362,12 @@ def list_deliveries(
     webhook_id: str, status: DeliveryStatus | None, limit: int | None, cursor: str | None
 ) -> Call[m.DeliveryList]:
     params = query(status=status, limit=limit, cursor=cursor)
-    op = Operation("GET", f"/v1/webhooks/{path_param(webhook_id)}/deliveries", params)
+    op = Operation(
+        "GET",
+        f"/v1/webhooks/{path_param(webhook_id)}/deliveries",
+        route="/v1/webhooks/{webhook_id}/deliveries",
+        params=params,
+    )
     return Call(op, _model(m.DeliveryList))
 
 
