@@ -117,9 +117,17 @@ fi
 # TypeScript SDK: npm ci from its lock (its `prepare` builds dist/: ESM, CJS, .d.ts), then the
 # JavaScript examples, whose package.json links the SDK folder (file:../../sdks/typescript).
 npm_ci_from_lock sdks/typescript "the TypeScript SDK's npm packages (npm ci; prepare builds dist/)"
-if [ ! -f sdks/typescript/dist/esm/index.js ] || [ ! -f sdks/typescript/dist/cjs/index.js ]; then
+# Rebuilt when its sources, build script, tsconfig or manifests change (a stale dist/ would make
+# the examples run old code), or the output is gone. The stamp lives outside dist/ and
+# node_modules/, which `npm run build` and `npm ci` wipe.
+tsstamp=build/.ts-sdk-dist.sha256
+tswant=$( (cd sdks/typescript && cat package.json package-lock.json tsconfig.json scripts/build.mjs &&
+           find src -type f -print0 | sort -z | xargs -0 cat) | sha256sum | cut -d' ' -f1)
+if [ ! -f "$tsstamp" ] || [ "$(cat "$tsstamp")" != "$tswant" ] ||
+   [ ! -f sdks/typescript/dist/esm/index.js ] || [ ! -f sdks/typescript/dist/cjs/index.js ]; then
   log "building the TypeScript SDK (dist/)"
   (cd sdks/typescript && npm run --silent build >&2)
+  mkdir -p build && echo "$tswant" > "$tsstamp"
 fi
 npm_ci_from_lock examples/javascript "the JavaScript examples' packages (npm ci)"
 

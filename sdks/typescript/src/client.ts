@@ -10,6 +10,7 @@ import {
   newIdempotencyKey,
   withMeta,
 } from "./http.js";
+import { type Deprecation, warnDeprecation } from "./deprecation.js";
 import { Analytics } from "./resources/analytics.js";
 import { ApiKeys, Webhooks } from "./resources/admin.js";
 import { Events } from "./resources/events.js";
@@ -46,6 +47,13 @@ export interface ClientOptions {
   headers?: Record<string, string>;
   /** Makes idempotency keys (default: a random UUID). */
   idempotencyKey?: () => string;
+  /**
+   * Called once per route per client when an answer (success or error) carries a `Deprecation`
+   * header (docs/VERSIONING.md), with the parsed Deprecation, Sunset and Link. Default: one
+   * console.warn line; `null` turns the notice off. Every answer's `lastResponse.deprecation`
+   * (and `ApiError.deprecation`) carries the parsed values either way.
+   */
+  onDeprecation?: ((deprecation: Deprecation) => void) | null;
 }
 
 /**
@@ -89,6 +97,7 @@ export class TriggersClient {
       userAgent: options.appInfo ? `${ua} ${options.appInfo}` : ua,
       headers: { ...options.headers },
       idempotencyKey: options.idempotencyKey ?? newIdempotencyKey,
+      onDeprecation: options.onDeprecation === undefined ? warnDeprecation : options.onDeprecation,
     });
     this.events = new Events(this.transport, this.transport.config.idempotencyKey);
     this.inbox = new Inbox(this.transport, this.events);

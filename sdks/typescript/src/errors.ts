@@ -1,3 +1,4 @@
+import type { Deprecation } from "./deprecation.js";
 import type { ErrorCode, ErrorDetail } from "./types.js";
 
 /** The rate-limit headers of a response (docs/API.md, "Rate limits"); null when absent. */
@@ -30,6 +31,8 @@ export class ApiError extends TriggersError {
   readonly headers: Headers;
   /** Attempts made (1 + retries). */
   readonly attempts: number;
+  /** The route's deprecation notice (Deprecation, Sunset, Link headers), or null. */
+  readonly deprecation: Deprecation | null;
   /**
    * True when an earlier attempt of this call may have reached the server (its answer was
    * lost): a retried ack then answers already_acknowledged, a retried delete not_found.
@@ -45,6 +48,7 @@ export class ApiError extends TriggersError {
     rateLimit: RateLimitState;
     headers: Headers;
     attempts?: number;
+    deprecation?: Deprecation | null;
   }) {
     super(init.message);
     this.status = init.status;
@@ -54,6 +58,7 @@ export class ApiError extends TriggersError {
     this.rateLimit = init.rateLimit;
     this.headers = init.headers;
     this.attempts = init.attempts ?? 1;
+    this.deprecation = init.deprecation ?? null;
   }
 
   /** Seconds the API asked to wait (Retry-After), or null. */

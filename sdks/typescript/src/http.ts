@@ -7,6 +7,7 @@ import {
   TimeoutError,
   errorClassFor,
 } from "./errors.js";
+import { type Deprecation, parseDeprecation } from "./deprecation.js";
 import { RequestSigner, canonicalQuery, encodeRfc3986 } from "./signing.js";
 import type { ErrorDetail } from "./types.js";
 import { VERSION } from "./version.js";
@@ -44,6 +45,8 @@ export interface TransportConfig {
   userAgent: string;
   headers: Record<string, string>;
   idempotencyKey: () => string;
+  /** Called once per route and client when an answer carries `Deprecation`; null: silent. */
+  onDeprecation: ((deprecation: Deprecation) => void) | null;
 }
 
 /** Per-call options every method takes. */
@@ -73,6 +76,8 @@ export interface ResponseMeta {
   attempts: number;
   /** POST /v1/events: true when the API replayed an earlier create (Idempotent-Replayed). */
   idempotentReplayed: boolean;
+  /** The route's deprecation notice (Deprecation, Sunset, Link headers), or null. */
+  deprecation: Deprecation | null;
 }
 
 export type Query = Array<[string, string]>;
@@ -81,6 +86,8 @@ export interface CallSpec {
   method: "GET" | "POST" | "PATCH" | "DELETE";
   /** Path segments joined with "/", each percent-encoded (e.g. ["v1", "events", id]). */
   path: readonly string[];
+  /** The route template, e.g. "GET /v1/events/{event_id}" (default: method and path). */
+  route?: string;
   query?: Query;
   body?: unknown;
   /** Safe to repeat when an earlier attempt may have reached the server. */
@@ -169,7 +176,14 @@ type Attempt =
   | { kind: "error"; error: NetworkError | TimeoutError };
 
 export class Transport {
+  /** Routes already reported to onDeprecation (per client: no process-wide state). */
+  private readonly deprecationsSeen = new Set<string>();
+
   constructor(readonly config: TransportConfig) {}
+
+  private route(spec: CallSpec): string {
+    return spec.route ?? `${spec.method} /${spec.path.join("/")}`;
+  }
 
   url(spec: Pick<CallSpec, "path" | "query">): { url: string; path: string; query: string } {
     const path = "/" + spec.path.map(encodeRfc3986).join("/");
@@ -200,7 +214,8 @@ export class Transport {
       let mightHaveLanded: boolean;
       if (outcome.kind === "response") {
         const { response } = outcome;
-        const meta = this.meta(response, attempt + 1);
+        const meta = this.meta(response, attempt + 1, this.route(spec));
+        this.noticeDeprecation(meta.deprecation);
         if (response.ok) {
           return { body: outcome.body, meta, earlierAttemptMayHaveLanded: maybeLanded };
         }
@@ -304,7 +319,18 @@ export class Transport {
     }
   }
 
-  private meta(response: Response, attempts: number): ResponseMeta {
+  private noticeDeprecation(deprecation: Deprecation | null): void {
+    const hook = this.config.onDeprecation;
+    if (deprecation === null || hook === null || this.deprecationsSeen.has(deprecation.route)) return;
+    this.deprecationsSeen.add(deprecation.route);
+    try {
+      hook(deprecation);
+    } catch {
+      // A notice must never fail the call that carried it.
+    }
+  }
+
+  private meta(response: Response, attempts: number, route: string): ResponseMeta {
     return {
       status: response.status,
       headers: response.headers,
@@ -312,6 +338,7 @@ export class Transport {
       rateLimit: rateLimitState(response.headers, this.config.clock.now()),
       attempts,
       idempotentReplayed: response.headers.get("idempotent-replayed") === "true",
+      deprecation: parseDeprecation(response.headers, route),
     };
   }
 
@@ -337,8 +364,22 @@ export class Transport {
       rateLimit: meta.rateLimit,
       headers: response.headers,
       attempts,
+      deprecation: meta.deprecation,
     });
   }
+}
+
+/** The metadata of an error answer, for a call that converged (a retried delete's 404). */
+export function metaOfError(error: ApiError): ResponseMeta {
+  return {
+    status: error.status,
+    headers: error.headers,
+    requestId: error.requestId,
+    rateLimit: error.rateLimit,
+    attempts: error.attempts,
+    idempotentReplayed: false,
+    deprecation: error.deprecation,
+  };
 }
 
 /** Attach the response metadata to a result object as a non-enumerable `lastResponse`. */

@@ -1,4 +1,5 @@
 export { TriggersClient, type ClientOptions } from "./client.js";
+export { parseDeprecation, type Deprecation } from "./deprecation.js";
 export {
   ApiError,
   AuthenticationError,

@@ -312,6 +312,15 @@ describe("acks and deletes converge", () => {
     const { client: c3 } = client([errorResponse(429, "rate_limited", { "retry-after": "1" }), errorResponse(404, "not_found")]);
     await assert.rejects(c3.events.delete(EVENT.event_id), NotFoundError, "a 429 wrote nothing: the 404 is real");
   });
+
+  it("webhooks.delete converges the same way: a retried delete answered 404 succeeds", async () => {
+    const { client: c, calls } = client([connectionError("ECONNRESET"), errorResponse(404, "not_found")]);
+    const meta = await c.webhooks.delete("wh_1");
+    assert.equal(meta.status, 404);
+    assert.deepEqual(calls.map((x) => x.method), ["DELETE", "DELETE"]);
+    const { client: c2 } = client([errorResponse(404, "not_found")]);
+    await assert.rejects(c2.webhooks.delete("wh_1"), NotFoundError);
+  });
 });
 
 describe("paging", () => {

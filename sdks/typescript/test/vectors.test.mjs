@@ -58,6 +58,19 @@ describe("request signing vectors", () => {
     assert.equal(calls[0].headers["x-triggers-signature"], v.header);
   });
 
+  it("a base URL with a path prefix (an API Gateway stage): the signed target starts at /v1", async () => {
+    const v = requestVectors.sign.find((s) => s.name.startsWith("query sorted"));
+    const clock = { now: () => Number(v.timestamp) * 1000, random: () => 0, sleep: async () => {} };
+    const { client: c, calls } = client([jsonResponse(200, { events: [], next_cursor: null })], {
+      baseUrl: "https://abc.execute-api.test/dev/",
+      signingSecret: v.secrets[0],
+      clock,
+    });
+    await c.inbox.list(Object.fromEntries(v.query));
+    assert.equal(calls[0].url, `https://abc.execute-api.test/dev${v.canonical_target}`);
+    assert.equal(calls[0].headers["x-triggers-signature"], v.header);
+  });
+
   it("the client signs the exact body bytes it sends", async () => {
     const secret = requestVectors.sign[0].secrets[0];
     const { client: c, calls } = client([jsonResponse(201, EVENT)], { signingSecret: secret });

@@ -1,4 +1,5 @@
-import { timeParam, withMeta, type Query, type RequestOptions, type ResponseMeta, type Transport, type WithResponse } from "../http.js";
+import { NotFoundError } from "../errors.js";
+import { metaOfError, timeParam, withMeta, type Query, type RequestOptions, type ResponseMeta, type Transport, type WithResponse } from "../http.js";
 import { autoPage, type Page } from "../pagination.js";
 import type {
   ApiKeyCreate,
@@ -60,7 +61,7 @@ export class ApiKeys {
 
   async get(keyId: string, options: RequestOptions = {}): Promise<ApiKeyOut & WithResponse> {
     const { body, meta } = await this.transport.call(
-      { method: "GET", path: ["v1", "api-keys", keyId], idempotent: true },
+      { method: "GET", path: ["v1", "api-keys", keyId], route: "GET /v1/api-keys/{key_id}", idempotent: true },
       options,
     );
     return withMeta(body as ApiKeyOut, meta);
@@ -69,7 +70,7 @@ export class ApiKeys {
   /** PATCH: any of name, rate_limit (null = the default), allowed_ips ([] = any address). */
   async update(keyId: string, params: ApiKeyUpdate, options: RequestOptions = {}): Promise<ApiKeyOut & WithResponse> {
     const { body, meta } = await this.transport.call(
-      { method: "PATCH", path: ["v1", "api-keys", keyId], body: params, idempotent: false },
+      { method: "PATCH", path: ["v1", "api-keys", keyId], route: "PATCH /v1/api-keys/{key_id}", body: params, idempotent: false },
       options,
     );
     return withMeta(body as ApiKeyOut, meta);
@@ -82,7 +83,7 @@ export class ApiKeys {
     options: RequestOptions = {},
   ): Promise<ApiKeyRotated & WithResponse> {
     const { body, meta } = await this.transport.call(
-      { method: "POST", path: ["v1", "api-keys", keyId, "rotate"], body: params, idempotent: false },
+      { method: "POST", path: ["v1", "api-keys", keyId, "rotate"], route: "POST /v1/api-keys/{key_id}/rotate", body: params, idempotent: false },
       options,
     );
     return withMeta(body as ApiKeyRotated, meta);
@@ -91,7 +92,7 @@ export class ApiKeys {
   /** DELETE: revokes the key (204; again on a revoked key: 204). */
   async revoke(keyId: string, options: RequestOptions = {}): Promise<ResponseMeta> {
     const { meta } = await this.transport.call(
-      { method: "DELETE", path: ["v1", "api-keys", keyId], idempotent: true },
+      { method: "DELETE", path: ["v1", "api-keys", keyId], route: "DELETE /v1/api-keys/{key_id}", idempotent: true },
       options,
     );
     return meta;
@@ -129,7 +130,7 @@ export class Webhooks {
 
   async get(webhookId: string, options: RequestOptions = {}): Promise<WebhookOut & WithResponse> {
     const { body, meta } = await this.transport.call(
-      { method: "GET", path: ["v1", "webhooks", webhookId], idempotent: true },
+      { method: "GET", path: ["v1", "webhooks", webhookId], route: "GET /v1/webhooks/{webhook_id}", idempotent: true },
       options,
     );
     return withMeta(body as WebhookOut, meta);
@@ -138,18 +139,28 @@ export class Webhooks {
   /** PATCH: any field, and `status` (active, paused, disabled). */
   async update(webhookId: string, params: WebhookUpdate, options: RequestOptions = {}): Promise<WebhookOut & WithResponse> {
     const { body, meta } = await this.transport.call(
-      { method: "PATCH", path: ["v1", "webhooks", webhookId], body: params, idempotent: false },
+      { method: "PATCH", path: ["v1", "webhooks", webhookId], route: "PATCH /v1/webhooks/{webhook_id}", body: params, idempotent: false },
       options,
     );
     return withMeta(body as WebhookOut, meta);
   }
 
+  /**
+   * DELETE: 204. A second delete is a NotFoundError, except when the SDK retried this call after
+   * an attempt whose answer was lost: then the webhook is gone as asked, and the call succeeds
+   * (its `status` is 404).
+   */
   async delete(webhookId: string, options: RequestOptions = {}): Promise<ResponseMeta> {
-    const { meta } = await this.transport.call(
-      { method: "DELETE", path: ["v1", "webhooks", webhookId], idempotent: true },
-      options,
-    );
-    return meta;
+    try {
+      const { meta } = await this.transport.call(
+        { method: "DELETE", path: ["v1", "webhooks", webhookId], route: "DELETE /v1/webhooks/{webhook_id}", idempotent: true },
+        options,
+      );
+      return meta;
+    } catch (error) {
+      if (error instanceof NotFoundError && error.earlierAttemptMayHaveLanded) return metaOfError(error);
+      throw error;
+    }
   }
 
   /** A new secret; the old one keeps signing (as a second signature) for the grace period. */
@@ -159,7 +170,7 @@ export class Webhooks {
     options: RequestOptions = {},
   ): Promise<WebhookSecretRotated & WithResponse> {
     const { body, meta } = await this.transport.call(
-      { method: "POST", path: ["v1", "webhooks", webhookId, "rotate-secret"], body: params, idempotent: false },
+      { method: "POST", path: ["v1", "webhooks", webhookId, "rotate-secret"], route: "POST /v1/webhooks/{webhook_id}/rotate-secret", body: params, idempotent: false },
       options,
     );
     return withMeta(body as WebhookSecretRotated, meta);
@@ -168,7 +179,7 @@ export class Webhooks {
   /** Queues a `webhook.test` delivery (202): the queued delivery. */
   async test(webhookId: string, options: RequestOptions = {}): Promise<DeliveryOut & WithResponse> {
     const { body, meta } = await this.transport.call(
-      { method: "POST", path: ["v1", "webhooks", webhookId, "test"], idempotent: false },
+      { method: "POST", path: ["v1", "webhooks", webhookId, "test"], route: "POST /v1/webhooks/{webhook_id}/test", idempotent: false },
       options,
     );
     return withMeta(body as DeliveryOut, meta);
@@ -183,7 +194,7 @@ export class Webhooks {
     const body: { since: string; until?: string } = { since: timeParam(params.since) };
     if (params.until !== undefined) body.until = timeParam(params.until);
     const answer = await this.transport.call(
-      { method: "POST", path: ["v1", "webhooks", webhookId, "replay"], body, idempotent: false },
+      { method: "POST", path: ["v1", "webhooks", webhookId, "replay"], route: "POST /v1/webhooks/{webhook_id}/replay", body, idempotent: false },
       options,
     );
     return withMeta(answer.body as ReplayAccepted, answer.meta);
@@ -192,7 +203,7 @@ export class Webhooks {
   /** The deliveries log, newest first. */
   async deliveries(webhookId: string, params: DeliveryListParams = {}, options: RequestOptions = {}): Promise<Page<DeliveryOut>> {
     const { body, meta } = await this.transport.call(
-      { method: "GET", path: ["v1", "webhooks", webhookId, "deliveries"], query: cursorQuery(params), idempotent: true },
+      { method: "GET", path: ["v1", "webhooks", webhookId, "deliveries"], route: "GET /v1/webhooks/{webhook_id}/deliveries", query: cursorQuery(params), idempotent: true },
       options,
     );
     const page = body as { deliveries: DeliveryOut[]; next_cursor: string | null };

@@ -1,5 +1,5 @@
 import { ApiError, ConflictError, NetworkError, NotFoundError, TimeoutError } from "../errors.js";
-import { type RequestOptions, type ResponseMeta, type Transport, type WithResponse, withMeta } from "../http.js";
+import { type RequestOptions, type ResponseMeta, type Transport, type WithResponse, metaOfError, withMeta } from "../http.js";
 import type { BulkAcked, BulkCreated, BulkDeleted, ErrorDetail, Event, EventCreate } from "../types.js";
 
 /** The API's bulk routes take 1 to 25 entries per request. */
@@ -100,7 +100,7 @@ export class Events {
   /** GET /v1/events/{id}; NotFoundError for an unknown, deleted, expired or other tenant's id. */
   async get(eventId: string, options: RequestOptions = {}): Promise<Event & WithResponse> {
     const { body, meta } = await this.transport.call(
-      { method: "GET", path: ["v1", "events", eventId], idempotent: true },
+      { method: "GET", path: ["v1", "events", eventId], route: "GET /v1/events/{event_id}", idempotent: true },
       options,
     );
     return withMeta(body as Event, meta);
@@ -115,7 +115,7 @@ export class Events {
   async ack(eventId: string, options: RequestOptions = {}): Promise<Event & WithResponse> {
     try {
       const { body, meta } = await this.transport.call(
-        { method: "POST", path: ["v1", "events", eventId, "ack"], idempotent: true },
+        { method: "POST", path: ["v1", "events", eventId, "ack"], route: "POST /v1/events/{event_id}/ack", idempotent: true },
         options,
       );
       return withMeta(body as Event, meta);
@@ -135,20 +135,13 @@ export class Events {
   async delete(eventId: string, options: RequestOptions = {}): Promise<ResponseMeta> {
     try {
       const { meta } = await this.transport.call(
-        { method: "DELETE", path: ["v1", "events", eventId], idempotent: true },
+        { method: "DELETE", path: ["v1", "events", eventId], route: "DELETE /v1/events/{event_id}", idempotent: true },
         options,
       );
       return meta;
     } catch (error) {
       if (error instanceof NotFoundError && error.earlierAttemptMayHaveLanded) {
-        return {
-          status: error.status,
-          headers: error.headers,
-          requestId: error.requestId,
-          rateLimit: error.rateLimit,
-          attempts: error.attempts,
-          idempotentReplayed: false,
-        };
+        return metaOfError(error);
       }
       throw error;
     }
