@@ -1,10 +1,9 @@
 """Deprecated routes (docs/VERSIONING.md): parsed notice on responses and errors, one warning
-per route and process."""
+per route and client."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from datetime import datetime, timezone
 
 import httpx
@@ -12,20 +11,13 @@ import pytest
 from conftest import EVENT_ID, FakeTime, Script, error_json, event_json, respond, sync_client
 
 from triggers import Deprecation, NotFoundError
-from triggers._deprecation import parse_deprecation, warned_routes
+from triggers._deprecation import parse_deprecation
 
 NOTICE = {
     "Deprecation": "@1803859200",
     "Sunset": "Wed, 01 Sep 2027 00:00:00 GMT",
     "Link": '<https://docs.example.com/changelog#2027-03-01>; rel="deprecation"; type="text/html"',
 }
-
-
-@pytest.fixture(autouse=True)
-def fresh_routes() -> Iterator[None]:
-    warned_routes.clear()
-    yield
-    warned_routes.clear()
 
 
 def test_the_notice_is_parsed_onto_last_response(fake_time: FakeTime):
@@ -54,27 +46,26 @@ def test_errors_carry_the_notice(fake_time: FakeTime):
     assert info.value.deprecation.deprecated_at == datetime(2027, 3, 1, tzinfo=timezone.utc)
 
 
-def test_one_warning_per_route_and_process(fake_time: FakeTime, caplog: pytest.LogCaptureFixture):
-    replies = [respond(200, event_json(), NOTICE) for _ in range(3)]
-    first = sync_client(Script(*replies[:2]), fake_time)
-    second = sync_client(Script(replies[2], respond(200, event_json(), NOTICE)), fake_time)
+def test_one_warning_per_route_and_client(fake_time: FakeTime, caplog: pytest.LogCaptureFixture):
+    replies = [respond(200, event_json(), NOTICE) for _ in range(4)]
+    first = sync_client(Script(*replies[:3]), fake_time)
+    second = sync_client(Script(replies[3]), fake_time)
     with caplog.at_level(logging.WARNING, logger="triggers"):
         first.events.get("evt_55555555555555555555555555")
-        first.events.get(
-            "evt_66666666666666666666666666"
-        )  # same route, another id: no second warning
-        second.events.get(
-            "evt_77777777777777777777777777"
-        )  # another client in the same process: none either
-        second.events.ack("evt_88888888888888888888888888")  # another route: warned
+        # the same route with another id: no second warning
+        first.events.get("evt_66666666666666666666666666")
+        first.events.ack("evt_88888888888888888888888888")  # another route: warned
+        # another client has its own record (no process-wide state): warned again
+        second.events.get("evt_77777777777777777777777777")
     messages = [r.getMessage() for r in caplog.records if r.name == "triggers"]
-    assert len(messages) == 2
+    assert len(messages) == 3
     assert messages[0].startswith(
         "GET /v1/events/{event_id} is deprecated (Deprecation: @1803859200)"
     )
     assert "2027-09-01T00:00:00+00:00" in messages[0]
     assert "https://docs.example.com/changelog#2027-03-01" in messages[0]
     assert messages[1].startswith("POST /v1/events/{event_id}/ack is deprecated")
+    assert messages[2].startswith("GET /v1/events/{event_id} is deprecated")
 
 
 def test_an_undeprecated_route_never_warns(fake_time: FakeTime, caplog: pytest.LogCaptureFixture):

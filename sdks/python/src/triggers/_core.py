@@ -20,7 +20,7 @@ from typing import Any, Literal, TypeVar
 
 import httpx
 
-from ._deprecation import Deprecation, parse_deprecation, warn_once
+from ._deprecation import Deprecation, WarnedRoutes, parse_deprecation, warn_once
 from ._errors import (
     AlreadyAcknowledgedError,
     APIConnectionError,
@@ -76,6 +76,8 @@ class Options:
     monotonic: Callable[[], float] = time.monotonic  # the deadline
     random: Callable[[], float] = _random.random  # full jitter, in [0, 1)
     idempotency_key_factory: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))
+    # Deprecated routes this client has logged (docs/VERSIONING.md: once per route and client).
+    warned: WarnedRoutes = field(default_factory=WarnedRoutes, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.api_key:
@@ -267,7 +269,7 @@ def plan(options: Options, op: Operation, *, started: float | None = None) -> Pl
             body = _decode(outcome.content)
             notice = parse_deprecation(outcome.headers)
             if notice is not None:
-                warn_once(op.method, op.route_key, notice)
+                warn_once(options.warned, op.method, op.route_key, notice)
             info = ResponseInfo(
                 status=outcome.status,
                 headers=outcome.headers,

@@ -81,9 +81,9 @@ def parse_deprecation(headers: Mapping[str, str]) -> Deprecation | None:
     )
 
 
-class _WarnedRoutes:
-    """The routes already warned about in this process (the one piece of process-wide state:
-    a log de-duplication set, as docs/VERSIONING.md asks for "once per route and process")."""
+class WarnedRoutes:
+    """The routes a client has already warned about: one set per client (no process-wide
+    state), so each client logs a deprecated route once however often it calls it."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -96,16 +96,9 @@ class _WarnedRoutes:
             self._seen.add((method, route))
             return True
 
-    def clear(self) -> None:
-        with self._lock:
-            self._seen.clear()
 
-
-warned_routes = _WarnedRoutes()
-
-
-def warn_once(method: str, route: str, notice: Deprecation) -> None:
-    if not warned_routes.first(method, route):
+def warn_once(warned: WarnedRoutes, method: str, route: str, notice: Deprecation) -> None:
+    if not warned.first(method, route):
         return
     logger.warning(
         "%s %s is deprecated (Deprecation: %s); sunset %s; see %s",
