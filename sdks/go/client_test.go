@@ -567,3 +567,22 @@ func TestResponsesAreDrainedSoTheConnectionIsReused(t *testing.T) {
 		t.Fatalf("%d connections for 6 sequential calls", n)
 	}
 }
+
+func TestParseRetryAfterSecondsAndHTTPDate(t *testing.T) {
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	for v, want := range map[string]time.Duration{
+		"":                                0,
+		"7":                               7 * time.Second,
+		" 2 ":                             2 * time.Second,
+		"1.5":                             1500 * time.Millisecond,
+		"-3":                              0,
+		"soon":                            0,
+		"Tue, 01 Dec 2026 10:00:30 GMT":   30 * time.Second,
+		"Tue, 01 Dec 2026 09:59:00 GMT":   0,           // in the past
+		"Tuesday, 01-Dec-26 10:01:00 GMT": time.Minute, // RFC 850, also an HTTP-date
+	} {
+		if got := parseRetryAfter(v, now); got != want {
+			t.Errorf("Retry-After %q: %v, want %v", v, got, want)
+		}
+	}
+}
