@@ -586,3 +586,29 @@ func TestParseRetryAfterSecondsAndHTTPDate(t *testing.T) {
 		}
 	}
 }
+
+func TestSigningBehindAStagePrefixSignsFromV1(t *testing.T) {
+	secret := "tsig_3q9XbW2uTQJmHqJ8cZrQv0b1YwUeT9yD4kF7Lm2Np5s"
+	f := newFakeServer(t, reply(200, sampleEvent))
+	clock := &fakeClock{now: time.Unix(1_800_000_000, 0)}
+	c, err := NewClient("tk_local_test", WithBaseURL(f.srv.URL+"/dev/"), WithSigningSecret(secret),
+		WithClock(clock.Now, clock.Sleep, func() float64 { return 0 }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Events.Get(context.Background(), "evt 1/é"); err != nil {
+		t.Fatal(err)
+	}
+	r := f.requests()[0]
+	if r.URL.EscapedPath() != "/dev/v1/events/evt%201%2F%C3%A9" {
+		t.Fatalf("sent %s", r.URL.EscapedPath())
+	}
+	// API Gateway strips the stage: the API checks the signature over the path from /v1 on.
+	ts, sig := r.Header.Get(HeaderSignatureTimestamp), r.Header.Get(HeaderSignature)
+	if err := VerifyRequestSignature([]string{secret}, ts, sig, "GET", "/v1/events/evt%201%2F%C3%A9", nil, clock.Now(), 300*time.Second); err != nil {
+		t.Fatalf("signature over /v1...: %v", err)
+	}
+	if err := VerifyRequestSignature([]string{secret}, ts, sig, "GET", "/dev/v1/events/evt%201%2F%C3%A9", nil, clock.Now(), 300*time.Second); err == nil {
+		t.Fatal("the stage prefix must not be signed")
+	}
+}
