@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	mrand "math/rand/v2"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"net/url"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -31,7 +33,10 @@ type RetryPolicy struct {
 	MaxAttempts int           // attempts in all, the first included; 1 disables retries
 	BaseDelay   time.Duration // the first retry's bound
 	MaxDelay    time.Duration // the cap of the exponential bound
-	Deadline    time.Duration // the total time of a call, retries and waits included
+	// Deadline is the total time of a call, every attempt, retry and wait included: an attempt
+	// started near it gets only the time left (less than the per-attempt timeout). Zero or
+	// negative: no total bound (MaxAttempts and the per-attempt timeout still apply).
+	Deadline time.Duration
 }
 
 // DefaultRetryPolicy: 4 attempts (3 retries), 0.5 s base, 30 s cap, 2 minutes in all.
@@ -56,6 +61,8 @@ type Client struct {
 	sleep          func(context.Context, time.Duration) error
 	jitter         func() float64
 	newKey         func() string
+	logger         *slog.Logger
+	warned         sync.Map // "METHOD /v1/route/{param}" -> struct{}: deprecations already logged
 }
 
 // Option configures a Client.
@@ -151,6 +158,18 @@ func WithIdempotencyKeyGenerator(gen func() string) Option {
 	}
 }
 
+// WithLogger sets where the client logs (only the once-per-route deprecation warning, see
+// ResponseMeta.Deprecation); nil silences it. Default: slog.Default() at the time of the log.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *Client) error {
+		if l == nil {
+			l = slog.New(discardHandler{})
+		}
+		c.logger = l
+		return nil
+	}
+}
+
 // NewClient makes a client for apiKey ("tk_<stage>_..."), sent as X-API-Key.
 func NewClient(apiKey string, opts ...Option) (*Client, error) {
 	base, _ := url.Parse(DefaultBaseURL)
@@ -219,7 +238,9 @@ type ResponseMeta struct {
 	// Replayed is true when POST /v1/events answered an earlier request's event
 	// (Idempotent-Replayed: true).
 	Replayed bool
-	Header   http.Header
+	// Deprecation is non-nil when the route answered a Deprecation header (docs/VERSIONING.md).
+	Deprecation *Deprecation
+	Header      http.Header
 }
 
 type metaKey struct{}
@@ -276,10 +297,23 @@ func (c *Client) do(ctx context.Context, req request) (*response, error) {
 		body = req.rawBody
 	}
 	start := c.now()
+	bounded := c.retry.Deadline > 0
 	deadline := start.Add(c.retry.Deadline)
 	uncertain := false // an earlier attempt may have reached the server and acted
+	var lastErr error
 	for attempt := 0; ; attempt++ {
-		resp, err := c.once(ctx, req, body)
+		timeout := c.timeout
+		if bounded {
+			left := deadline.Sub(c.now())
+			if left <= 0 && lastErr != nil {
+				return nil, lastErr
+			}
+			timeout = min(timeout, max(left, time.Millisecond))
+		}
+		resp, err := c.once(ctx, req, body, timeout)
+		if err == nil {
+			c.noteDeprecation(req, resp.header)
+		}
 		var retryAfter time.Duration
 		var apiErr *Error
 		var netErr *NetworkError
@@ -315,11 +349,12 @@ func (c *Client) do(ctx context.Context, req request) (*response, error) {
 		if !retryable || attempt+1 >= c.retry.MaxAttempts {
 			return nil, err
 		}
+		lastErr = err
 		wait := c.backoff(attempt)
 		if retryAfter > wait {
 			wait = retryAfter
 		}
-		if c.now().Add(wait).After(deadline) {
+		if bounded && c.now().Add(wait).After(deadline) {
 			return nil, err
 		}
 		if ctxDeadline, ok := ctx.Deadline(); ok && time.Now().Add(wait).After(ctxDeadline) {
@@ -349,18 +384,19 @@ func (c *Client) capture(ctx context.Context, resp *response, attempts int) {
 		return
 	}
 	*meta = ResponseMeta{
-		StatusCode: resp.status,
-		RequestID:  resp.header.Get("X-Request-ID"),
-		RateLimit:  parseRateLimit(resp.header),
-		Attempts:   attempts,
-		Replayed:   strings.EqualFold(resp.header.Get("Idempotent-Replayed"), "true"),
-		Header:     resp.header,
+		StatusCode:  resp.status,
+		RequestID:   resp.header.Get("X-Request-ID"),
+		RateLimit:   parseRateLimit(resp.header),
+		Attempts:    attempts,
+		Replayed:    strings.EqualFold(resp.header.Get("Idempotent-Replayed"), "true"),
+		Deprecation: parseDeprecation(resp.header),
+		Header:      resp.header,
 	}
 }
 
 // once makes one attempt: a fresh signature, the per-attempt timeout, the whole body read.
-func (c *Client) once(ctx context.Context, req request, body []byte) (*response, error) {
-	actx, cancel := context.WithTimeout(ctx, c.timeout)
+func (c *Client) once(ctx context.Context, req request, body []byte, timeout time.Duration) (*response, error) {
+	actx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	target := c.baseURL.String() + req.path
 	if len(req.query) > 0 {
@@ -446,3 +482,11 @@ func (c *Client) Health(ctx context.Context) (*Health, error) {
 func pathEscape(s string) string { return percentEncode(s) }
 
 func formatTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+// discardHandler drops every record (slog.DiscardHandler needs Go 1.24; this module supports 1.23).
+type discardHandler struct{}
+
+func (discardHandler) Enabled(context.Context, slog.Level) bool  { return false }
+func (discardHandler) Handle(context.Context, slog.Record) error { return nil }
+func (h discardHandler) WithAttrs([]slog.Attr) slog.Handler      { return h }
+func (h discardHandler) WithGroup(string) slog.Handler           { return h }

@@ -48,6 +48,22 @@ func newFakeServer(t *testing.T, replies ...func(w http.ResponseWriter, r *http.
 	return f
 }
 
+// count, requests and bodyAt read what the server recorded under its lock: the handler runs on
+// the server's goroutines, and the race detector sees no ordering through the socket.
+func (f *fakeServer) count() int { f.mu.Lock(); defer f.mu.Unlock(); return len(f.seen) }
+
+func (f *fakeServer) requests() []*http.Request {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]*http.Request(nil), f.seen...)
+}
+
+func (f *fakeServer) bodyAt() [][]byte {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([][]byte(nil), f.bodies...)
+}
+
 func reply(status int, body any, headers ...string) func(http.ResponseWriter, *http.Request) {
 	return func(w http.ResponseWriter, _ *http.Request) {
 		for i := 0; i+1 < len(headers); i += 2 {
@@ -167,8 +183,8 @@ func TestRetryAfterBeyondTheDeadlineFailsAtOnce(t *testing.T) {
 	if !errors.As(err, &apiErr) || apiErr.Code != CodeRateLimited || apiErr.StatusCode != 429 {
 		t.Fatalf("err %v", err)
 	}
-	if len(clock.sleeps) != 0 || len(f.seen) != 1 {
-		t.Fatalf("waited %v over %d requests", clock.sleeps, len(f.seen))
+	if len(clock.sleeps) != 0 || f.count() != 1 {
+		t.Fatalf("waited %v over %d requests", clock.sleeps, f.count())
 	}
 	rl := apiErr.RateLimit
 	if !rl.Known || rl.Limit != 1 || rl.Remaining != 0 || rl.RetryAfter != 30*time.Second || rl.Reset.Unix() != 1800000030 {
@@ -188,8 +204,8 @@ func TestMaxAttemptsBound(t *testing.T) {
 	clock := &fakeClock{now: time.Unix(1_800_000_000, 0)}
 	c := testClient(t, f, clock, 0, WithRetryPolicy(RetryPolicy{MaxAttempts: 3, BaseDelay: time.Second, MaxDelay: time.Second, Deadline: time.Hour}))
 	_, err := c.Events.Get(context.Background(), "evt_1")
-	if !IsCode(err, CodeServiceUnavailable) || len(f.seen) != 3 {
-		t.Fatalf("err %v after %d requests", err, len(f.seen))
+	if !IsCode(err, CodeServiceUnavailable) || f.count() != 3 {
+		t.Fatalf("err %v after %d requests", err, f.count())
 	}
 	if fmt.Sprint(clock.sleeps) != "[1s 1s]" {
 		t.Fatalf("waits %v", clock.sleeps)
@@ -214,18 +230,18 @@ func TestCreateReusesOneIdempotencyKeyAcrossRetries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(f.seen) != 3 || !meta.Replayed {
-		t.Fatalf("%d requests, meta %+v", len(f.seen), meta)
+	if f.count() != 3 || !meta.Replayed {
+		t.Fatalf("%d requests, meta %+v", f.count(), meta)
 	}
-	key := f.seen[0].Header.Get("Idempotency-Key")
+	key := f.requests()[0].Header.Get("Idempotency-Key")
 	if len(key) != 36 {
 		t.Fatalf("generated key %q", key)
 	}
-	for i, r := range f.seen {
+	for i, r := range f.requests() {
 		if r.Header.Get("Idempotency-Key") != key {
 			t.Fatalf("attempt %d sent key %q, want %q", i, r.Header.Get("Idempotency-Key"), key)
 		}
-		if string(f.bodies[i]) != string(f.bodies[0]) {
+		if string(f.bodyAt()[i]) != string(f.bodyAt()[0]) {
 			t.Fatalf("attempt %d changed the body", i)
 		}
 		if r.Header.Get("Content-Type") != "application/json" || r.Header.Get("X-API-Key") != "tk_local_test" {
@@ -244,8 +260,8 @@ func TestCreateReusesOneIdempotencyKeyAcrossRetries(t *testing.T) {
 	if _, err := c.Events.Create(context.Background(), EventCreate{Source: "s", EventType: "t", Payload: map[string]any{}, IdempotencyKey: &own}); err != nil {
 		t.Fatal(err)
 	}
-	if f.seen[3].Header.Get("Idempotency-Key") == key || f.seen[4].Header.Get("Idempotency-Key") != own {
-		t.Fatalf("keys %q %q", f.seen[3].Header.Get("Idempotency-Key"), f.seen[4].Header.Get("Idempotency-Key"))
+	if f.requests()[3].Header.Get("Idempotency-Key") == key || f.requests()[4].Header.Get("Idempotency-Key") != own {
+		t.Fatalf("keys %q %q", f.requests()[3].Header.Get("Idempotency-Key"), f.requests()[4].Header.Get("Idempotency-Key"))
 	}
 }
 
@@ -256,8 +272,8 @@ func TestNonIdempotentCallsAreNotRetriedBlindly(t *testing.T) {
 		c := testClient(t, f, clock, 0)
 		_, err := c.Webhooks.Create(context.Background(), WebhookCreate{Url: "http://127.0.0.1:9/hooks"})
 		var apiErr *Error
-		if !errors.As(err, &apiErr) || apiErr.StatusCode != status || len(f.seen) != 1 {
-			t.Fatalf("status %d: err %v after %d requests", status, err, len(f.seen))
+		if !errors.As(err, &apiErr) || apiErr.StatusCode != status || f.count() != 1 {
+			t.Fatalf("status %d: err %v after %d requests", status, err, f.count())
 		}
 	}
 	// A lost answer (the request reached the server) is not retried either.
@@ -268,8 +284,8 @@ func TestNonIdempotentCallsAreNotRetriedBlindly(t *testing.T) {
 	c := testClient(t, f, &fakeClock{now: time.Unix(1_800_000_000, 0)}, 0)
 	_, err := c.APIKeys.Rotate(context.Background(), "key_1", ApiKeyRotate{})
 	var netErr *NetworkError
-	if !errors.As(err, &netErr) || len(f.seen) != 1 {
-		t.Fatalf("err %v after %d requests", err, len(f.seen))
+	if !errors.As(err, &netErr) || f.count() != 1 {
+		t.Fatalf("err %v after %d requests", err, f.count())
 	}
 	// But a 429 is retried for any call: the API wrote nothing.
 	f = newFakeServer(t,
@@ -279,8 +295,8 @@ func TestNonIdempotentCallsAreNotRetriedBlindly(t *testing.T) {
 	clock := &fakeClock{now: time.Unix(1_800_000_000, 0)}
 	c = testClient(t, f, clock, 0)
 	res, err := c.Webhooks.Replay(context.Background(), "wh_1", WebhookReplay{Since: time.Now().Add(-time.Hour)})
-	if err != nil || res.Queued != 3 || len(f.seen) != 2 || fmt.Sprint(clock.sleeps) != "[2s]" {
-		t.Fatalf("res %+v err %v requests %d waits %v", res, err, len(f.seen), clock.sleeps)
+	if err != nil || res.Queued != 3 || f.count() != 2 || fmt.Sprint(clock.sleeps) != "[2s]" {
+		t.Fatalf("res %+v err %v requests %d waits %v", res, err, f.count(), clock.sleeps)
 	}
 }
 
@@ -320,8 +336,8 @@ func TestPerAttemptTimeoutIsANetworkErrorAndRetried(t *testing.T) {
 	clock := &fakeClock{now: time.Unix(1_800_000_000, 0)}
 	c := testClient(t, f, clock, 0, WithTimeout(100*time.Millisecond))
 	ev, err := c.Events.Get(context.Background(), "evt_1")
-	if err != nil || ev.EventId != "evt_1" || len(f.seen) != 2 {
-		t.Fatalf("ev %v err %v requests %d", ev, err, len(f.seen))
+	if err != nil || ev.EventId != "evt_1" || f.count() != 2 {
+		t.Fatalf("ev %v err %v requests %d", ev, err, f.count())
 	}
 	// Without retries the timeout surfaces as a NetworkError whose Timeout() is true.
 	f = newFakeServer(t, slow)
@@ -339,8 +355,8 @@ func TestCallerCancellationIsNotRetried(t *testing.T) {
 	c := testClient(t, f, &fakeClock{now: time.Unix(1_800_000_000, 0)}, 0,
 		WithClock(nil, func(ctx context.Context, d time.Duration) error { cancel(); return ctx.Err() }, nil))
 	_, err := c.Events.Get(ctx, "evt_1")
-	if !errors.Is(err, context.Canceled) || len(f.seen) != 1 {
-		t.Fatalf("err %v requests %d", err, len(f.seen))
+	if !errors.Is(err, context.Canceled) || f.count() != 1 {
+		t.Fatalf("err %v requests %d", err, f.count())
 	}
 }
 
@@ -360,7 +376,7 @@ func TestRetriedAckAndDeleteConverge(t *testing.T) {
 	)
 	c := testClient(t, f, &fakeClock{now: time.Unix(1_800_000_000, 0)}, 0)
 	ev, err := c.Events.Ack(context.Background(), "evt_1")
-	if err != nil || ev.Status != "acknowledged" || f.seen[2].Method != "GET" || f.seen[2].URL.Path != "/v1/events/evt_1" {
+	if err != nil || ev.Status != "acknowledged" || f.requests()[2].Method != "GET" || f.requests()[2].URL.Path != "/v1/events/evt_1" {
 		t.Fatalf("ack: %+v %v", ev, err)
 	}
 	if err := c.Events.Delete(context.Background(), "evt_1"); err != nil {
@@ -391,7 +407,7 @@ func TestSigningClientSignsEveryAttemptAfresh(t *testing.T) {
 	if _, err := c.Inbox.List(context.Background(), params); err != nil {
 		t.Fatal(err)
 	}
-	for i, r := range f.seen {
+	for i, r := range f.requests() {
 		ts := r.Header.Get(HeaderSignatureTimestamp)
 		if want := strconv.FormatInt(1_800_000_000+3*int64(i), 10); ts != want {
 			t.Fatalf("attempt %d timestamp %s, want %s", i, ts, want)
@@ -406,7 +422,7 @@ func TestSigningClientSignsEveryAttemptAfresh(t *testing.T) {
 		if strings.Contains(r.URL.RawQuery, "+") {
 			t.Fatalf("space sent as +: %s", r.URL.RawQuery)
 		}
-		err := VerifyRequestSignature([]string{secret}, ts, r.Header.Get(HeaderSignature), r.Method, CanonicalTarget(r.URL.Path, pairs), f.bodies[i], clock.Now(), 300*time.Second)
+		err := VerifyRequestSignature([]string{secret}, ts, r.Header.Get(HeaderSignature), r.Method, CanonicalTarget(r.URL.Path, pairs), f.bodyAt()[i], clock.Now(), 300*time.Second)
 		if err != nil {
 			t.Fatalf("attempt %d: %v (query %s)", i, err, r.URL.RawQuery)
 		}
@@ -470,7 +486,7 @@ func TestPathParametersAreEncodedAsSigned(t *testing.T) {
 	if !IsCode(err, CodeNotFound) {
 		t.Fatal(err)
 	}
-	r := f.seen[0]
+	r := f.requests()[0]
 	if r.URL.EscapedPath() != "/v1/events/evt%20a%2Fb%3A%C3%A9" {
 		t.Fatalf("sent %s", r.URL.EscapedPath())
 	}
@@ -478,5 +494,121 @@ func TestPathParametersAreEncodedAsSigned(t *testing.T) {
 	target := "/v1/events/" + percentEncode("evt a/b:é")
 	if err := VerifyRequestSignature([]string{secret}, r.Header.Get(HeaderSignatureTimestamp), r.Header.Get(HeaderSignature), r.Method, target, nil, clock.Now(), time.Minute); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestDeadlineBoundsTheAttemptItself(t *testing.T) {
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	f := newFakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	// A 10 s per-attempt timeout, but only 200 ms in all: the attempt gets the 200 ms.
+	c := testClient(t, f, &fakeClock{now: time.Unix(1_800_000_000, 0)}, 0, WithTimeout(10*time.Second),
+		WithRetryPolicy(RetryPolicy{MaxAttempts: 1, Deadline: 200 * time.Millisecond}))
+	began := time.Now()
+	_, err := c.Events.Get(context.Background(), "evt_1")
+	var netErr *NetworkError
+	if !errors.As(err, &netErr) || !netErr.Timeout() || time.Since(began) > 3*time.Second {
+		t.Fatalf("err %v after %v", err, time.Since(began))
+	}
+}
+
+func TestCancellationInterruptsTheBackoffSleep(t *testing.T) {
+	f := newFakeServer(t, reply(503, apiError("service_unavailable", 503), "Retry-After", "30"))
+	c, err := NewClient("tk_local_test", WithBaseURL(f.srv.URL)) // the real clock and sleep
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(150*time.Millisecond, cancel)
+	began := time.Now()
+	_, err = c.Events.Get(ctx, "evt_1")
+	if !errors.Is(err, context.Canceled) || f.count() != 1 || time.Since(began) > 5*time.Second {
+		t.Fatalf("err %v, %d requests, after %v", err, f.count(), time.Since(began))
+	}
+}
+
+func TestResponsesAreDrainedSoTheConnectionIsReused(t *testing.T) {
+	var conns sync.Map
+	big := strings.Repeat("x", 256<<10)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/v1/events/evt_html":
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(502)
+			_, _ = io.WriteString(w, "<html>"+big+"</html>")
+		case "/v1/events/evt_missing":
+			reply(404, map[string]any{"error": map[string]any{"code": "not_found", "message": big, "details": []any{}}, "request_id": "r"})(w, r)
+		default:
+			reply(200, sampleEvent)(w, r)
+		}
+	}))
+	srv.Config.ConnState = func(c net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Store(c.RemoteAddr().String(), true)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	c, err := NewClient("tk_local_test", WithBaseURL(srv.URL), WithRetryPolicy(RetryPolicy{MaxAttempts: 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"evt_1", "evt_html", "evt_missing", "evt_1", "evt_html", "evt_1"} {
+		_, _ = c.Events.Get(context.Background(), id)
+	}
+	n := 0
+	conns.Range(func(any, any) bool { n++; return true })
+	if n != 1 {
+		t.Fatalf("%d connections for 6 sequential calls", n)
+	}
+}
+
+func TestParseRetryAfterSecondsAndHTTPDate(t *testing.T) {
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	for v, want := range map[string]time.Duration{
+		"":                                0,
+		"7":                               7 * time.Second,
+		" 2 ":                             2 * time.Second,
+		"1.5":                             1500 * time.Millisecond,
+		"-3":                              0,
+		"soon":                            0,
+		"Tue, 01 Dec 2026 10:00:30 GMT":   30 * time.Second,
+		"Tue, 01 Dec 2026 09:59:00 GMT":   0,           // in the past
+		"Tuesday, 01-Dec-26 10:01:00 GMT": time.Minute, // RFC 850, also an HTTP-date
+	} {
+		if got := parseRetryAfter(v, now); got != want {
+			t.Errorf("Retry-After %q: %v, want %v", v, got, want)
+		}
+	}
+}
+
+func TestSigningBehindAStagePrefixSignsFromV1(t *testing.T) {
+	secret := "tsig_3q9XbW2uTQJmHqJ8cZrQv0b1YwUeT9yD4kF7Lm2Np5s"
+	f := newFakeServer(t, reply(200, sampleEvent))
+	clock := &fakeClock{now: time.Unix(1_800_000_000, 0)}
+	c, err := NewClient("tk_local_test", WithBaseURL(f.srv.URL+"/dev/"), WithSigningSecret(secret),
+		WithClock(clock.Now, clock.Sleep, func() float64 { return 0 }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Events.Get(context.Background(), "evt 1/é"); err != nil {
+		t.Fatal(err)
+	}
+	r := f.requests()[0]
+	if r.URL.EscapedPath() != "/dev/v1/events/evt%201%2F%C3%A9" {
+		t.Fatalf("sent %s", r.URL.EscapedPath())
+	}
+	// API Gateway strips the stage: the API checks the signature over the path from /v1 on.
+	ts, sig := r.Header.Get(HeaderSignatureTimestamp), r.Header.Get(HeaderSignature)
+	if err := VerifyRequestSignature([]string{secret}, ts, sig, "GET", "/v1/events/evt%201%2F%C3%A9", nil, clock.Now(), 300*time.Second); err != nil {
+		t.Fatalf("signature over /v1...: %v", err)
+	}
+	if err := VerifyRequestSignature([]string{secret}, ts, sig, "GET", "/dev/v1/events/evt%201%2F%C3%A9", nil, clock.Now(), 300*time.Second); err == nil {
+		t.Fatal("the stage prefix must not be signed")
 	}
 }

@@ -95,6 +95,8 @@ type Error struct {
 	RateLimit  RateLimit
 	Header     http.Header
 	Attempts   int // attempts made, retries included
+	// Deprecation is non-nil when the route answered a Deprecation header (docs/VERSIONING.md).
+	Deprecation *Deprecation
 }
 
 func (e *Error) Error() string {
@@ -141,11 +143,12 @@ func IsCode(err error, code ErrorCode) bool {
 
 func newAPIError(status int, header http.Header, body []byte, attempts int) *Error {
 	e := &Error{
-		StatusCode: status,
-		Header:     header,
-		RateLimit:  parseRateLimit(header),
-		RequestID:  header.Get("X-Request-ID"),
-		Attempts:   attempts,
+		StatusCode:  status,
+		Header:      header,
+		RateLimit:   parseRateLimit(header),
+		RequestID:   header.Get("X-Request-ID"),
+		Attempts:    attempts,
+		Deprecation: parseDeprecation(header),
 	}
 	var env ErrorEnvelope
 	if json.Unmarshal(body, &env) == nil && env.Error.Code != "" {

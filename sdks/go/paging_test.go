@@ -44,7 +44,7 @@ func TestInboxIteratorWalksEveryPageWithTheSameFilters(t *testing.T) {
 	if strings.Join(ids, ",") != "evt_1,evt_2,evt_3" {
 		t.Fatalf("ids %v", ids)
 	}
-	for i, r := range f.seen {
+	for i, r := range f.requests() {
 		q := r.URL.Query()
 		if q.Get("source") != "billing" || q.Get("event_type") != "invoice.paid" || q.Get("limit") != "2" ||
 			q.Get("created_after") != "2026-11-30T10:00:00.000Z" || q.Get("created_before") != "2026-11-30T11:00:00.000Z" ||
@@ -66,8 +66,8 @@ func TestIteratorStopsOnBreakAndYieldsErrorsOnce(t *testing.T) {
 		}
 		break
 	}
-	if len(f.seen) != 1 {
-		t.Fatalf("%d requests after break", len(f.seen))
+	if f.count() != 1 {
+		t.Fatalf("%d requests after break", f.count())
 	}
 	f = newFakeServer(t, page("c1", "evt_1"), reply(400, apiError("validation_error", 400)))
 	c = testClient(t, f, &fakeClock{now: time.Unix(1_800_000_000, 0)}, 0)
@@ -124,8 +124,8 @@ func TestKeyWebhookAndDeliveryIterators(t *testing.T) {
 	if fmt.Sprint(keys) != "[key_1 key_2]" || n != 0 || fmt.Sprint(deliveries) != "[msg_1]" {
 		t.Fatalf("keys %v webhooks %d deliveries %v", keys, n, deliveries)
 	}
-	if f.seen[1].URL.Query().Get("cursor") != "k" || f.seen[3].URL.Query().Get("status") != "succeeded" || f.seen[3].URL.Path != "/v1/webhooks/wh_1/deliveries" {
-		t.Fatalf("requests %v %v", f.seen[1].URL, f.seen[3].URL)
+	if f.requests()[1].URL.Query().Get("cursor") != "k" || f.requests()[3].URL.Query().Get("status") != "succeeded" || f.requests()[3].URL.Path != "/v1/webhooks/wh_1/deliveries" {
+		t.Fatalf("requests %v %v", f.requests()[1].URL, f.requests()[3].URL)
 	}
 }
 
@@ -188,8 +188,8 @@ func TestBulkCreateSplitsIntoBatchesAndMergesIndexes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(f.seen) != 3 || len(res.Successful) != 59 || len(res.Failed) != 1 || res.Failed[0].Index != 41 || len(res.RequestIDs) != 3 {
-		t.Fatalf("%d requests, %d ok, failed %+v", len(f.seen), len(res.Successful), res.Failed)
+	if f.count() != 3 || len(res.Successful) != 59 || len(res.Failed) != 1 || res.Failed[0].Index != 41 || len(res.RequestIDs) != 3 {
+		t.Fatalf("%d requests, %d ok, failed %+v", f.count(), len(res.Successful), res.Failed)
 	}
 	keys := map[string]bool{}
 	for i, s := range res.Successful {
@@ -226,7 +226,7 @@ func TestBulkAckAndDeleteAnyNumber(t *testing.T) {
 	if err != nil || len(dels.Successful) != 29 || dels.Failed[0].Index != 26 || dels.Successful[25].EventId != "evt_25" {
 		t.Fatalf("%+v %v", dels, err)
 	}
-	if f.seen[0].URL.Path != "/v1/events/bulk/ack" || f.seen[2].Method != http.MethodDelete || f.seen[2].URL.Path != "/v1/events/bulk" {
+	if f.requests()[0].URL.Path != "/v1/events/bulk/ack" || f.requests()[2].Method != http.MethodDelete || f.requests()[2].URL.Path != "/v1/events/bulk" {
 		t.Fatal("routes")
 	}
 }
@@ -247,8 +247,8 @@ func TestBulkBatchFailureMarksItsItemsAndGoesOn(t *testing.T) {
 	f = newFakeServer(t, reply(403, apiError("forbidden", 403)))
 	c = testClient(t, f, &fakeClock{now: time.Unix(1_800_000_000, 0)}, 0)
 	_, err = c.Events.DeleteMany(context.Background(), ids)
-	if !IsCode(err, CodeForbidden) || len(f.seen) != 1 {
-		t.Fatalf("%v after %d", err, len(f.seen))
+	if !IsCode(err, CodeForbidden) || f.count() != 1 {
+		t.Fatalf("%v after %d", err, f.count())
 	}
 }
 
@@ -279,8 +279,8 @@ func TestProcessPendingAcksWhatWasHandled(t *testing.T) {
 	var first, second struct {
 		EventIDs []string `json:"event_ids"`
 	}
-	_ = json.Unmarshal(f.bodies[2], &first)
-	_ = json.Unmarshal(f.bodies[3], &second)
+	_ = json.Unmarshal(f.bodyAt()[2], &first)
+	_ = json.Unmarshal(f.bodyAt()[3], &second)
 	if len(first.EventIDs) != 25 || len(second.EventIDs) != 4 {
 		t.Fatalf("ack batches %d and %d", len(first.EventIDs), len(second.EventIDs))
 	}
@@ -293,7 +293,7 @@ func TestProcessPendingAcksWhatWasHandled(t *testing.T) {
 	f = newFakeServer(t, page("c1", ids[:5]...), bulkEcho(t))
 	c = testClient(t, f, &fakeClock{now: time.Unix(1_800_000_000, 0)}, 0)
 	res, err = c.Inbox.ProcessPending(context.Background(), ProcessOptions{MaxEvents: 3}, func(context.Context, Event) error { return nil })
-	if err != nil || res.Handled != 3 || len(f.seen) != 2 {
-		t.Fatalf("%+v %v %d", res, err, len(f.seen))
+	if err != nil || res.Handled != 3 || f.count() != 2 {
+		t.Fatalf("%+v %v %d", res, err, f.count())
 	}
 }

@@ -71,7 +71,7 @@ func TestAnalyticsAndHealthRequests(t *testing.T) {
 		"/v1/analytics/export?format=json&from=2026-11-30T09%3A00%3A00.000Z&granularity=minute&to=2026-11-30T10%3A00%3A00.000Z",
 		"/v1/analytics/export?format=csv&from=2026-11-30T09%3A00%3A00.000Z&granularity=minute&to=2026-11-30T10%3A00%3A00.000Z",
 	}
-	for i, r := range f.seen {
+	for i, r := range f.requests() {
 		if got := r.URL.RequestURI(); got != want[i] {
 			t.Fatalf("request %d: %s, want %s", i, got, want[i])
 		}
