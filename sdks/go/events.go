@@ -73,26 +73,59 @@ func (s *EventsService) Delete(ctx context.Context, eventID string) error {
 	return err
 }
 
-// BulkCreateResults merges the per-item results of every batch of a CreateMany call. Indexes
-// are positions in the caller's slice; both lists are in index order.
-type BulkCreateResults struct {
-	Successful []BulkCreated
+// BulkResults merges the per-item results of every batch of a bulk helper (CreateMany,
+// AckMany, DeleteMany). Indexes are positions in the caller's slice; both lists are in index
+// order.
+type BulkResults[S any] struct {
+	Successful []S
 	Failed     []BulkItemFailure
 	RequestIDs []string // one per batch request that was answered
 }
 
-// BulkAckResults merges the batches of an AckMany call (indexes into the caller's slice).
-type BulkAckResults struct {
-	Successful []BulkAcked
-	Failed     []BulkItemFailure
-	RequestIDs []string
+// BulkCreateResults are CreateMany's results.
+type BulkCreateResults = BulkResults[BulkCreated]
+
+// BulkAckResults are AckMany's results.
+type BulkAckResults = BulkResults[BulkAcked]
+
+// BulkDeleteResults are DeleteMany's results.
+type BulkDeleteResults = BulkResults[BulkDeleted]
+
+// batchAnswer is what one batch request answered: its successes and failures (indexes within
+// the batch) and its request id.
+type batchAnswer[S any] struct {
+	successful []S
+	failed     []BulkItemFailure
+	requestID  string
 }
 
-// BulkDeleteResults merges the batches of a DeleteMany call (indexes into the caller's slice).
-type BulkDeleteResults struct {
-	Successful []BulkDeleted
-	Failed     []BulkItemFailure
-	RequestIDs []string
+// inBatches calls send for [0, n) in batches of BulkBatchSize, in order, and merges the
+// answers: indexes shifted back into the caller's slice (index points at a success's Index),
+// a batch whose request failed after its retries as one CodeRequestFailed failure per item
+// (the next batches still run). A fatal error stops it, with the batches done so far.
+func inBatches[S any](n int, send func(start, end int) (batchAnswer[S], error), index func(*S) *int) (*BulkResults[S], error) {
+	out := &BulkResults[S]{Successful: []S{}, Failed: []BulkItemFailure{}}
+	for start := 0; start < n; start += BulkBatchSize {
+		end := min(start+BulkBatchSize, n)
+		answer, err := send(start, end)
+		if err != nil {
+			if fatal(err) {
+				return out, err
+			}
+			out.Failed = append(out.Failed, batchFailure(start, end, err)...)
+			continue
+		}
+		out.RequestIDs = append(out.RequestIDs, answer.requestID)
+		for _, ok := range answer.successful {
+			*index(&ok) += start
+			out.Successful = append(out.Successful, ok)
+		}
+		for _, f := range answer.failed {
+			f.Index += start
+			out.Failed = append(out.Failed, f)
+		}
+	}
+	return out, nil
 }
 
 // batchFailure is every item of [start, end) failed with err.
@@ -125,9 +158,7 @@ func fatal(err error) bool {
 // only when the run stopped early (the context ended, or the key is refused): the results then
 // hold the batches done.
 func (s *EventsService) CreateMany(ctx context.Context, items []EventCreate) (*BulkCreateResults, error) {
-	out := &BulkCreateResults{Successful: []BulkCreated{}, Failed: []BulkItemFailure{}}
-	for start := 0; start < len(items); start += BulkBatchSize {
-		end := min(start+BulkBatchSize, len(items))
+	send := func(start, end int) (batchAnswer[BulkCreated], error) {
 		batch := make([]EventCreate, end-start)
 		copy(batch, items[start:end])
 		for i := range batch {
@@ -140,81 +171,41 @@ func (s *EventsService) CreateMany(ctx context.Context, items []EventCreate) (*B
 			method: http.MethodPost, path: "/v1/events/bulk", body: BulkCreateRequest{Items: batch}, class: idempotent,
 		})
 		if err != nil {
-			if fatal(err) {
-				return out, err
-			}
-			out.Failed = append(out.Failed, batchFailure(start, end, err)...)
-			continue
+			return batchAnswer[BulkCreated]{}, err
 		}
-		out.RequestIDs = append(out.RequestIDs, res.RequestId)
-		for _, ok := range res.Successful {
-			ok.Index += start
-			out.Successful = append(out.Successful, ok)
-		}
-		for _, f := range res.Failed {
-			f.Index += start
-			out.Failed = append(out.Failed, f)
-		}
+		return batchAnswer[BulkCreated]{res.Successful, res.Failed, res.RequestId}, nil
 	}
-	return out, nil
+	return inBatches(len(items), send, func(c *BulkCreated) *int { return &c.Index })
 }
 
 // AckMany acknowledges any number of events with POST /v1/events/bulk/ack, 25 per request,
 // merging the results as CreateMany does. A batch retried after its first attempt may have
 // landed reports the events that attempt acknowledged as already_acknowledged failures.
 func (s *EventsService) AckMany(ctx context.Context, eventIDs []string) (*BulkAckResults, error) {
-	out := &BulkAckResults{Successful: []BulkAcked{}, Failed: []BulkItemFailure{}}
-	for start := 0; start < len(eventIDs); start += BulkBatchSize {
-		end := min(start+BulkBatchSize, len(eventIDs))
+	send := func(start, end int) (batchAnswer[BulkAcked], error) {
 		res, err := call[BulkAckResult](ctx, s.c, request{
 			method: http.MethodPost, path: "/v1/events/bulk/ack", body: BulkEventIds{EventIds: eventIDs[start:end]}, class: idempotent,
 		})
 		if err != nil {
-			if fatal(err) {
-				return out, err
-			}
-			out.Failed = append(out.Failed, batchFailure(start, end, err)...)
-			continue
+			return batchAnswer[BulkAcked]{}, err
 		}
-		out.RequestIDs = append(out.RequestIDs, res.RequestId)
-		for _, ok := range res.Successful {
-			ok.Index += start
-			out.Successful = append(out.Successful, ok)
-		}
-		for _, f := range res.Failed {
-			f.Index += start
-			out.Failed = append(out.Failed, f)
-		}
+		return batchAnswer[BulkAcked]{res.Successful, res.Failed, res.RequestId}, nil
 	}
-	return out, nil
+	return inBatches(len(eventIDs), send, func(a *BulkAcked) *int { return &a.Index })
 }
 
 // DeleteMany deletes any number of events with DELETE /v1/events/bulk, 25 per request, merging
 // the results as CreateMany does. A batch retried after its first attempt may have landed
 // reports the events that attempt deleted as not_found failures.
 func (s *EventsService) DeleteMany(ctx context.Context, eventIDs []string) (*BulkDeleteResults, error) {
-	out := &BulkDeleteResults{Successful: []BulkDeleted{}, Failed: []BulkItemFailure{}}
-	for start := 0; start < len(eventIDs); start += BulkBatchSize {
-		end := min(start+BulkBatchSize, len(eventIDs))
+	send := func(start, end int) (batchAnswer[BulkDeleted], error) {
 		res, err := call[BulkDeleteResult](ctx, s.c, request{
 			method: http.MethodDelete, path: "/v1/events/bulk", body: BulkEventIds{EventIds: eventIDs[start:end]}, class: idempotent,
 		})
 		if err != nil {
-			if fatal(err) {
-				return out, err
-			}
-			out.Failed = append(out.Failed, batchFailure(start, end, err)...)
-			continue
+			return batchAnswer[BulkDeleted]{}, err
 		}
-		out.RequestIDs = append(out.RequestIDs, res.RequestId)
-		for _, ok := range res.Successful {
-			ok.Index += start
-			out.Successful = append(out.Successful, ok)
-		}
-		for _, f := range res.Failed {
-			f.Index += start
-			out.Failed = append(out.Failed, f)
-		}
+		return batchAnswer[BulkDeleted]{res.Successful, res.Failed, res.RequestId}, nil
 	}
-	return out, nil
+	return inBatches(len(eventIDs), send, func(d *BulkDeleted) *int { return &d.Index })
 }

@@ -34,6 +34,7 @@ from ._core import (
     with_idempotency_keys,
 )
 from ._operations import NOT_GIVEN, Granularity, InboxFilter, NotGiven, Priority, TimeValue
+from ._paging import walk_async as _walk
 from ._results import BulkResult, HandlerFailure, ProcessResult
 
 T = TypeVar("T")
@@ -255,13 +256,10 @@ class AsyncInbox(_AsyncResource):
     ) -> AsyncIterator[m.InboxPage]:
         """Every page of one pass (cursor to cursor until ``next_cursor`` is null)."""
         filters = InboxFilter(source, event_type, created_after, created_before, priority, metadata)
-        cursor: str | None = None
-        while True:
-            page = await self._client._run(ops.list_inbox(filters, limit, cursor))
+        async for page in _walk(
+            lambda cursor: self._client._run(ops.list_inbox(filters, limit, cursor))
+        ):
             yield page
-            if page.next_cursor is None:
-                return
-            cursor = page.next_cursor
 
     async def iter(
         self,
@@ -366,14 +364,9 @@ class AsyncApiKeys(_AsyncResource):
         return await self._client._run(ops.list_api_keys(limit, cursor))
 
     async def iter(self, *, limit: int | None = None) -> AsyncIterator[m.ApiKeyOut]:
-        cursor: str | None = None
-        while True:
-            page = await self.list(limit=limit, cursor=cursor)
+        async for page in _walk(lambda cursor: self.list(limit=limit, cursor=cursor)):
             for item in page.api_keys:
                 yield item
-            if page.next_cursor is None:
-                return
-            cursor = page.next_cursor
 
     async def get(self, key_id: str) -> m.ApiKeyOut:
         return await self._client._run(ops.get_api_key(key_id))
@@ -427,14 +420,9 @@ class AsyncWebhooks(_AsyncResource):
         return await self._client._run(ops.list_webhooks(limit, cursor))
 
     async def iter(self, *, limit: int | None = None) -> AsyncIterator[m.WebhookOut]:
-        cursor: str | None = None
-        while True:
-            page = await self.list(limit=limit, cursor=cursor)
+        async for page in _walk(lambda cursor: self.list(limit=limit, cursor=cursor)):
             for item in page.webhooks:
                 yield item
-            if page.next_cursor is None:
-                return
-            cursor = page.next_cursor
 
     async def get(self, webhook_id: str) -> m.WebhookOut:
         return await self._client._run(ops.get_webhook(webhook_id))
@@ -494,14 +482,12 @@ class AsyncWebhooks(_AsyncResource):
         status: ops.DeliveryStatus | None = None,
         limit: int | None = None,
     ) -> AsyncIterator[m.DeliveryOut]:
-        cursor: str | None = None
-        while True:
-            page = await self.deliveries(webhook_id, status=status, limit=limit, cursor=cursor)
+        fetch = lambda cursor: self.deliveries(  # noqa: E731
+            webhook_id, status=status, limit=limit, cursor=cursor
+        )
+        async for page in _walk(fetch):
             for item in page.deliveries:
                 yield item
-            if page.next_cursor is None:
-                return
-            cursor = page.next_cursor
 
 
 class AsyncAnalytics(_AsyncResource):

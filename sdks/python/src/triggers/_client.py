@@ -34,6 +34,7 @@ from ._core import (
     with_idempotency_keys,
 )
 from ._operations import NOT_GIVEN, Granularity, InboxFilter, NotGiven, Priority, TimeValue
+from ._paging import walk as _walk
 from ._results import BulkResult, HandlerFailure, ProcessResult
 
 T = TypeVar("T")
@@ -288,13 +289,7 @@ class Inbox(_Resource):
     ) -> Iterator[m.InboxPage]:
         """Every page of one pass (cursor to cursor until ``next_cursor`` is null)."""
         filters = InboxFilter(source, event_type, created_after, created_before, priority, metadata)
-        cursor: str | None = None
-        while True:
-            page = self._client._run(ops.list_inbox(filters, limit, cursor))
-            yield page
-            if page.next_cursor is None:
-                return
-            cursor = page.next_cursor
+        return _walk(lambda cursor: self._client._run(ops.list_inbox(filters, limit, cursor)))
 
     def iter(
         self,
@@ -396,13 +391,8 @@ class ApiKeys(_Resource):
         return self._client._run(ops.list_api_keys(limit, cursor))
 
     def iter(self, *, limit: int | None = None) -> Iterator[m.ApiKeyOut]:
-        cursor: str | None = None
-        while True:
-            page = self.list(limit=limit, cursor=cursor)
+        for page in _walk(lambda cursor: self.list(limit=limit, cursor=cursor)):
             yield from page.api_keys
-            if page.next_cursor is None:
-                return
-            cursor = page.next_cursor
 
     def get(self, key_id: str) -> m.ApiKeyOut:
         return self._client._run(ops.get_api_key(key_id))
@@ -454,13 +444,8 @@ class Webhooks(_Resource):
         return self._client._run(ops.list_webhooks(limit, cursor))
 
     def iter(self, *, limit: int | None = None) -> Iterator[m.WebhookOut]:
-        cursor: str | None = None
-        while True:
-            page = self.list(limit=limit, cursor=cursor)
+        for page in _walk(lambda cursor: self.list(limit=limit, cursor=cursor)):
             yield from page.webhooks
-            if page.next_cursor is None:
-                return
-            cursor = page.next_cursor
 
     def get(self, webhook_id: str) -> m.WebhookOut:
         return self._client._run(ops.get_webhook(webhook_id))
@@ -520,13 +505,11 @@ class Webhooks(_Resource):
         status: ops.DeliveryStatus | None = None,
         limit: int | None = None,
     ) -> Iterator[m.DeliveryOut]:
-        cursor: str | None = None
-        while True:
-            page = self.deliveries(webhook_id, status=status, limit=limit, cursor=cursor)
+        fetch = lambda cursor: self.deliveries(  # noqa: E731
+            webhook_id, status=status, limit=limit, cursor=cursor
+        )
+        for page in _walk(fetch):
             yield from page.deliveries
-            if page.next_cursor is None:
-                return
-            cursor = page.next_cursor
 
 
 class Analytics(_Resource):
