@@ -52,6 +52,12 @@ fi
 if ! command -v npm >/dev/null 2>&1; then
   ensure_apt nodejs npm
 fi
+# The TypeScript SDK, its tests and the JavaScript examples need Node 20+ (global fetch and Web
+# Crypto); an older distribution nodejs is refused here rather than failing in a test.
+if ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' 2>/dev/null; then
+  log "Node.js 20 or later is needed on PATH (found: $(node --version 2>&1 || echo none))"
+  exit 1
+fi
 # npm ci in $1 from its lock file, when the lock file changed since the last install ($2 says what).
 npm_ci_from_lock() {
   local stamp="$1/node_modules/.lock.sha256" want

@@ -12,6 +12,11 @@ moto's SQS, the API under chalice local, every worker) on free loopback ports un
     TRIGGERS_SDK_LIVE   "1": the live tests must run (a suite's live tests skip without the
                         variables when run by hand, and fail if this is set and one is missing)
 
+After a language's suites, the API's access log must show that language's tenant called every
+authenticated operation of ``sdks/openapi.json`` (method and route): a route the API gains is a
+failing SDK suite until each SDK wraps it and a live test calls it. (The public routes, health
+and the OpenAPI document and dashboard, carry no tenant and are not counted.)
+
 Usage: ``python scripts/sdk_stack.py [python] [typescript] [go]`` (all three by default), or
 ``python scripts/sdk_stack.py --env -- CMD ARGS...`` to run one command with those variables
 (e.g. an example by hand). Each suite prints its own runner's closing line; this script ends
@@ -21,18 +26,21 @@ with one line per suite and exits non-zero if any failed.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 LOG_DIR = ROOT / "build" / "sdk-stack"
+DOCUMENT = ROOT / "sdks" / "openapi.json"
 ADMIN_RATE_LIMIT = 1_000_000  # per minute: the suites' own requests never meet the limit
 
 
@@ -100,6 +108,50 @@ def run(command: Sequence[str], cwd: Path, env: Mapping[str, str]) -> int:
     return subprocess.run(list(command), cwd=str(cwd), env=dict(env), check=False).returncode
 
 
+HTTP_METHODS = ("get", "put", "post", "patch", "delete")
+
+
+def authenticated_operations(document: Mapping[str, Any]) -> set[str]:
+    """``METHOD /path/{param}`` of every operation that takes a key (``security: []`` is
+    public)."""
+    found = set()
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method in HTTP_METHODS and operation.get("security", document["security"]):
+                found.add(f"{method.upper()} {path}")
+    return found
+
+
+def operations_called(log_lines: Iterable[str], tenant_id: str) -> set[str]:
+    """``METHOD /route/{param}`` of every request the API logged for ``tenant_id`` (the access
+    log's ``"message": "request"`` lines: method, endpoint, tenant)."""
+    called = set()
+    for line in log_lines:
+        if f'"{tenant_id}"' not in line:
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if (
+            isinstance(record, dict)
+            and record.get("message") == "request"
+            and record.get("tenant") == tenant_id
+            and record.get("endpoint")
+        ):
+            called.add(f"{record['method']} {record['endpoint']}")
+    return called
+
+
+def uncovered(api_log: Path, offset: int, tenant_id: str) -> list[str]:
+    """The authenticated operations the tenant never called in ``api_log`` past ``offset``."""
+    document = json.loads(DOCUMENT.read_text())
+    with api_log.open(errors="replace") as log:
+        log.seek(offset)
+        called = operations_called(log, tenant_id)
+    return sorted(authenticated_operations(document) - called)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("languages", nargs="*", help=f"some of {', '.join(SUITES)} (all)")
@@ -139,21 +191,26 @@ def main(argv: list[str] | None = None) -> int:
         if args.env:
             return run(command, Path.cwd(), admin_env("shell"))
         results: list[tuple[str, int, float]] = []
+        api_log = stack.log_path("api")
         for language in languages:
+            env = admin_env(language)  # one tenant for all of the language's suites
+            offset = api_log.stat().st_size if api_log.exists() else 0
             for suite in SUITES[language]:
                 print(
                     f"\n[sdk-stack] {language}: {' '.join(suite.command)} (in {suite.cwd})",
                     flush=True,
                 )
                 begun = time.monotonic()
-                code = run(suite.command, ROOT / suite.cwd, admin_env(language))
+                code = run(suite.command, ROOT / suite.cwd, env)
                 results.append((f"{language}: {suite.label}", code, time.monotonic() - begun))
+            missing = uncovered(api_log, offset, env["TRIGGERS_TENANT_ID"])
+            if missing:
+                print(f"[sdk-stack] {language}: never called " + ", ".join(missing))
+            results.append((f"{language}: every authenticated operation called", len(missing), 0.0))
     print()
     for name, code, seconds in results:
-        print(
-            f"[sdk-stack] {name}: {'passed' if code == 0 else f'FAILED (exit {code})'} "
-            f"in {seconds:.1f} s"
-        )
+        verdict = "passed" if code == 0 else f"FAILED ({code})"
+        print(f"[sdk-stack] {name}: {verdict}" + (f" in {seconds:.1f} s" if seconds else ""))
     return 0 if all(code == 0 for _, code, _ in results) else 1
 
 
