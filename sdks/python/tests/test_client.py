@@ -682,3 +682,58 @@ def test_a_bulk_batch_and_its_resends_share_one_deadline(fake_time: FakeTime):
     assert [(f.index, f.code) for f in result.failed] == [(1, "service_unavailable")]
     # 6 s + 0.25 s backoff before the resend, then one 3 s wait (t=9.25); a second would not fit
     assert fake_time.sleeps == [6.0, 0.25, 3.0]
+
+
+# --- responses this SDK version cannot fully read (docs/VERSIONING.md: additive changes) ---
+
+
+def test_an_unknown_event_status_is_kept_not_refused(fake_time: FakeTime):
+    script = Script(respond(200, event_json(status="archived", new_field=1)))
+    event = sync_client(script, fake_time).events.get(EVENT_ID)
+    assert event.status == "archived"
+    assert event.model_extra == {"new_field": 1}
+
+
+def test_an_unknown_bulk_error_code_is_kept_not_refused(fake_time: FakeTime):
+    answer = {
+        "successful": [],
+        "failed": [
+            {"index": 0, "error": {"code": "quota_exceeded", "message": "x", "details": []}}
+        ],
+        "request_id": "r",
+    }
+    script = Script(respond(200, answer))
+    result = sync_client(script, fake_time).events.ack_many([eid(0)])
+    assert [(f.index, f.code) for f in result.failed] == [(0, "quota_exceeded")]
+
+
+def test_a_2xx_body_that_is_not_json_raises_response_validation_error(fake_time: FakeTime):
+    script = Script(httpx.Response(200, text="<html>ok</html>", headers={"X-Request-ID": "r7"}))
+    with pytest.raises(triggers.ResponseValidationError) as info:
+        sync_client(script, fake_time).events.get(EVENT_ID)
+    error = info.value
+    assert isinstance(error, triggers.TriggersError)
+    assert (error.status, error.request_id, error.body) == (200, "r7", "<html>ok</html>")
+    assert isinstance(error.__cause__, ValueError)
+
+
+def test_a_2xx_body_of_the_wrong_shape_raises_response_validation_error(fake_time: FakeTime):
+    from pydantic import ValidationError
+
+    body = event_json()
+    del body["status"]
+    script = Script(respond(201, body, {"X-Request-ID": "r8"}))
+    with pytest.raises(triggers.ResponseValidationError) as info:
+        sync_client(script, fake_time).events.create(source="s", event_type="t", payload={})
+    assert (info.value.status, info.value.request_id) == (201, "r8")
+    assert json.loads(info.value.body) == body
+    assert isinstance(info.value.__cause__, ValidationError)
+
+
+@pytest.mark.anyio
+async def test_async_a_non_json_2xx_body_raises_response_validation_error(fake_time: FakeTime):
+    script = Script(httpx.Response(200, text="not json"), respond(200, event_json(status="new")))
+    client = async_client(script, fake_time)
+    with pytest.raises(triggers.ResponseValidationError):
+        await client.events.get(EVENT_ID)
+    assert (await client.events.get(EVENT_ID)).status == "new"

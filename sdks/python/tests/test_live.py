@@ -7,6 +7,7 @@ see each other's events.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import queue
@@ -476,6 +477,129 @@ async def test_async_client_live(api_url: str, source: str):
         with pytest.raises(AlreadyAcknowledgedError):
             await client.events.ack(event.event_id)
         assert (await client.events.delete_many(ids)).ok
+
+
+async def eventually_async(
+    check: Callable[[], Any], timeout: float = 30.0, interval: float = 0.25
+) -> Any:
+    """``eventually`` for an async ``check`` (a function returning an awaitable)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout} s: {check}")
+        await asyncio.sleep(interval)
+
+
+@pytest.mark.anyio
+async def test_async_client_live_events_inbox_api_keys_analytics(api_url: str, source: str):
+    """The rest of the async surface: inbox.list/pages, ack_many, events.delete, API keys,
+    analytics (the sync tests above cover the same calls on the blocking client)."""
+    start = datetime.now(timezone.utc).replace(second=0, microsecond=0) - timedelta(minutes=1)
+    async with AsyncTriggers(_env()["TRIGGERS_ADMIN_KEY"], base_url=api_url) as client:
+        created = await client.events.create_many(
+            [{"source": source, "event_type": "async.more", "payload": {"i": i}} for i in range(3)]
+        )
+        ids = [s.event.event_id for s in created.successful]
+        page = await client.inbox.list(source=source, limit=2)
+        assert [e.event_id for e in page.events] == ids[:2]
+        assert page.next_cursor
+        pages = [p async for p in client.inbox.pages(source=source, limit=2)]
+        assert [[e.event_id for e in p.events] for p in pages] == [ids[:2], ids[2:]]
+        acked = await client.events.ack_many([*ids[:2], "evt_00000000000000000000000000"])
+        assert sorted(a.event.event_id for a in acked.successful) == sorted(ids[:2])
+        assert [(f.index, f.code) for f in acked.failed] == [(2, "not_found")]
+
+        async def counted() -> Any:
+            summary = await client.analytics.summary(start=start)
+            mine = [row for row in summary.by_source if row.source == source]
+            return summary if mine and (mine[0].ingested, mine[0].acknowledged) == (3, 2) else None
+
+        await eventually_async(counted)
+        series = await client.analytics.timeseries(granularity="minute", start=start, source=source)
+        assert series.granularity == "minute"
+        assert sum(b.count for b in series.buckets) == 3
+        csv_text = await client.analytics.export_csv(granularity="minute", start=start)
+        assert csv_text.startswith("start,source,event_type,count,")
+        assert source in csv_text
+        exported = await client.analytics.export_json(granularity="minute", start=start)
+        assert any(row.source == source and row.count == 3 for row in exported.rows)
+
+        await client.events.delete(ids[2])
+        with pytest.raises(NotFoundError):
+            await client.events.get(ids[2])
+        with pytest.raises(NotFoundError):
+            await client.events.delete(ids[2])  # not a retry: the second delete is not_found
+        assert (await client.events.delete_many(ids[:2])).ok
+
+        name = f"sdk-py-async {uuid.uuid4().hex[:8]}"
+        issued = await client.api_keys.create(name=name, rate_limit=500)
+        key_id = issued.key_id
+        assert (await client.api_keys.get(key_id)).name == name
+        first = await client.api_keys.list(limit=1)
+        assert len(first.api_keys) == 1
+        assert first.next_cursor
+        assert key_id in {k.key_id async for k in client.api_keys.iter(limit=1)}
+        updated = await client.api_keys.update(key_id, name=name + " v2", rate_limit=None)
+        assert (updated.name, updated.rate_limit) == (name + " v2", None)
+        rotated = await client.api_keys.rotate(key_id, grace_period_seconds=0)
+        assert rotated.secret != issued.secret
+        async with AsyncTriggers(rotated.secret, base_url=api_url) as user:
+            await user.inbox.list(limit=1)
+        await client.api_keys.revoke(key_id)
+        assert (await client.api_keys.get(key_id)).status == "revoked"
+        async with AsyncTriggers(rotated.secret, base_url=api_url) as revoked:
+            with pytest.raises(AuthenticationError):
+                await revoked.inbox.list(limit=1)
+
+
+@pytest.mark.anyio
+async def test_async_client_live_webhooks(api_url: str, source: str, collector: _Collector):
+    async with AsyncTriggers(_env()["TRIGGERS_ADMIN_KEY"], base_url=api_url) as client:
+        issued = await client.webhooks.create(url=collector.url, sources=[source])
+        webhook_id = issued.webhook_id
+        verifier = Webhook(issued.secret)
+        event_id = None
+        try:
+            assert (await client.webhooks.get(webhook_id)).url == collector.url
+            listed = await client.webhooks.list(limit=100)
+            assert listed.webhooks is not None
+            assert webhook_id in {w.webhook_id async for w in client.webhooks.iter(limit=1)}
+            assert (await client.webhooks.test(webhook_id)).kind == "test"
+            await asyncio.to_thread(_next_message, collector, verifier, "webhook.test")
+
+            before = datetime.now(timezone.utc) - timedelta(seconds=2)
+            event = await client.events.create(source=source, event_type="hook.async", payload={})
+            event_id = event.event_id
+            await asyncio.to_thread(_next_message, collector, verifier, "hook.async")
+            assert (await client.webhooks.replay(webhook_id, since=before)).queued == 1
+            await asyncio.to_thread(_next_message, collector, verifier, "hook.async")
+
+            async def all_succeeded() -> bool:
+                kinds = {
+                    d.kind
+                    async for d in client.webhooks.iter_deliveries(webhook_id, limit=1)
+                    if d.status == "succeeded"
+                }
+                return kinds >= {"test", "event", "replay"}
+
+            await eventually_async(all_succeeded)
+            page = await client.webhooks.deliveries(webhook_id, status="succeeded", limit=10)
+            assert page.deliveries
+            assert all(d.status == "succeeded" for d in page.deliveries)
+
+            paused = await client.webhooks.update(webhook_id, status="paused")
+            assert paused.status == "paused"
+            rotated = await client.webhooks.rotate_secret(webhook_id, grace_period_seconds=0)
+            assert rotated.secret != issued.secret
+        finally:
+            await client.webhooks.delete(webhook_id)
+            if event_id is not None:
+                await client.events.delete(event_id)
+        with pytest.raises(NotFoundError):
+            await client.webhooks.get(webhook_id)
 
 
 # --- the examples, run as a user would run them ---

@@ -90,6 +90,30 @@ class APITimeoutError(APIConnectionError):
     """An attempt timed out (connect, read or write), or the total deadline ran out."""
 
 
+class ResponseValidationError(TriggersError):
+    """A 2xx answer this SDK could not read: its body is not JSON, or not the documented shape.
+
+    ``__cause__`` is the underlying ``json``/pydantic error. Values unknown to this SDK version in
+    an enum field (a new event status, a new bulk error code) do NOT raise this: the models accept
+    any string there (docs/VERSIONING.md: new fields and enum values are additive).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        request_id: str | None = None,
+        body: str = "",
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(f"{status}: {message}" + (f" [{request_id}]" if request_id else ""))
+        self.status = status
+        self.request_id = request_id
+        self.body = body  # the raw body, decoded as UTF-8 (undecodable bytes replaced)
+        self.headers: dict[str, str] = dict(headers or {})
+
+
 class WebhookVerificationError(TriggersError):
     """A webhook delivery failed verification (headers, timestamp tolerance or signature)."""
 

@@ -237,9 +237,9 @@ class DeliveryOut(BaseModel):
     event_id: Annotated[str | None, Field(description="Null for a test delivery.")]
     event_type: str
     failure_reason: Annotated[str | None, Field(...)]
-    kind: Literal["event", "replay", "test"]
+    kind: Literal["event", "replay", "test"] | str
     next_attempt_at: Annotated[AwareDatetime | None, Field(...)]
-    status: Literal["pending", "succeeded", "failed"]
+    status: Literal["pending", "succeeded", "failed"] | str
     updated_at: AwareDatetime
     webhook_id: str
 
@@ -270,7 +270,7 @@ class Metadata(BaseModel):
     __annotations__ = {
         "__pydantic_extra__": dict[str, MetadataAdditionalProperty],
     }
-    priority: Literal["low", "normal", "high"] = "normal"
+    priority: Literal["low", "normal", "high"] | str = "normal"
 
 
 class Event(BaseModel):
@@ -312,7 +312,7 @@ class Event(BaseModel):
             pattern="^[A-Za-z0-9._:/-]{1,128}$",
         ),
     ]
-    status: Literal["pending", "acknowledged"]
+    status: Literal["pending", "acknowledged"] | str
 
 
 Metadata1AdditionalProperty = TypeAliasType(
@@ -331,7 +331,7 @@ class Metadata1(BaseModel):
     __annotations__ = {
         "__pydantic_extra__": dict[str, Metadata1AdditionalProperty],
     }
-    priority: Literal["low", "normal", "high"] = "normal"
+    priority: Literal["low", "normal", "high"] | str = "normal"
 
 
 class EventCreate(BaseModel):
@@ -385,7 +385,7 @@ class HealthChecks(BaseModel):
     model_config = ConfigDict(
         extra="allow",
     )
-    dynamodb: Literal["ok", "unavailable"]
+    dynamodb: Literal["ok", "unavailable"] | str
 
 
 class InboxPage(BaseModel):
@@ -412,7 +412,7 @@ class Metadata2(BaseModel):
     __annotations__ = {
         "__pydantic_extra__": dict[str, Metadata2AdditionalProperty],
     }
-    priority: Literal["low", "normal", "high"] = "normal"
+    priority: Literal["low", "normal", "high"] | str = "normal"
 
 
 class Name(RootModel[str]):
@@ -509,7 +509,7 @@ class WebhookIssued(BaseModel):
         ),
     ]
     sources: list[str]
-    status: Literal["active", "paused", "disabled"]
+    status: Literal["active", "paused", "disabled"] | str
     updated_at: AwareDatetime
     url: str
     webhook_id: Annotated[str, Field(pattern="^wh_[0-9a-f]{24}$")]
@@ -527,7 +527,7 @@ class WebhookOut(BaseModel):
     event_types: list[str]
     rate_limit_per_second: Annotated[int | None, Field(...)]
     sources: list[str]
-    status: Literal["active", "paused", "disabled"]
+    status: Literal["active", "paused", "disabled"] | str
     updated_at: AwareDatetime
     url: str
     webhook_id: Annotated[str, Field(pattern="^wh_[0-9a-f]{24}$")]
@@ -602,7 +602,7 @@ class WebhookUpdate(BaseModel):
         ),
     ] = None
     sources: Annotated[list[Source] | None, Field(max_length=50)] = None
-    status: Literal["active", "paused", "disabled"] | None = None
+    status: Literal["active", "paused", "disabled"] | str | None = None
     url: Annotated[
         AnyUrl | None,
         Field(
@@ -678,7 +678,7 @@ class AnalyticsExport(BaseModel):
         extra="allow",
     )
     from_: Annotated[AwareDatetime, Field(alias="from")]
-    granularity: Literal["minute", "hour", "day"]
+    granularity: Literal["minute", "hour", "day"] | str
     rows: Annotated[
         list[AnalyticsExportRow],
         Field(description="One row per bucket, source and event type that saw anything."),
@@ -733,7 +733,7 @@ class AnalyticsTimeseries(BaseModel):
         Field(description="Every bucket of the range, in time order, zeros included."),
     ]
     from_: Annotated[AwareDatetime, Field(alias="from", description="Start of the first bucket.")]
-    granularity: Literal["minute", "hour", "day"]
+    granularity: Literal["minute", "hour", "day"] | str
     to: Annotated[AwareDatetime, Field(description="End of the last bucket, exclusive.")]
 
 
@@ -764,7 +764,7 @@ class ApiKeyIssued(BaseModel):
         str | None,
         Field(description="The new signing secret of a signing key (shown once); null otherwise."),
     ]
-    status: Literal["active", "revoked"]
+    status: Literal["active", "revoked"] | str
     tenant_id: str
     updated_at: AwareDatetime
 
@@ -789,7 +789,7 @@ class ApiKeyOut(BaseModel):
     revoked_at: Annotated[AwareDatetime | None, Field(...)]
     secrets: Annotated[list[ApiKeySecret], Field(description="The working secrets, newest first.")]
     signing: bool
-    status: Literal["active", "revoked"]
+    status: Literal["active", "revoked"] | str
     tenant_id: str
     updated_at: AwareDatetime
 
@@ -827,14 +827,17 @@ class BulkItemError(BaseModel):
     model_config = ConfigDict(
         extra="allow",
     )
-    code: Literal[
-        "validation_error",
-        "payload_too_large",
-        "idempotency_conflict",
-        "not_found",
-        "already_acknowledged",
-        "service_unavailable",
-    ]
+    code: (
+        Literal[
+            "validation_error",
+            "payload_too_large",
+            "idempotency_conflict",
+            "not_found",
+            "already_acknowledged",
+            "service_unavailable",
+        ]
+        | str
+    )
     details: list[ErrorDetail]
     message: str
 
@@ -878,7 +881,8 @@ class ErrorBody(BaseModel):
             "rate_limited",
             "service_unavailable",
             "internal_error",
-        ],
+        ]
+        | str,
         Field(description="Stable, machine-readable; see docs/ERRORS.md."),
     ]
     details: list[ErrorDetail]
@@ -898,7 +902,7 @@ class Health(BaseModel):
         extra="allow",
     )
     checks: HealthChecks
-    status: Literal["ok", "unavailable"]
+    status: Literal["ok", "unavailable"] | str
     version: str
 
 

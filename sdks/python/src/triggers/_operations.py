@@ -6,13 +6,14 @@ what they send or how they read the answer.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from . import _models as m
 from ._core import (
@@ -24,7 +25,7 @@ from ._core import (
     path_param,
     query,
 )
-from ._errors import api_error
+from ._errors import ResponseValidationError, api_error
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -52,8 +53,33 @@ class Call(Generic[T]):
     parse: Callable[[Result], T]
 
 
+def _invalid(result: Result, message: str) -> ResponseValidationError:
+    return ResponseValidationError(
+        message,
+        status=result.status,
+        request_id=result.info.request_id,
+        body=result.content.decode("utf-8", errors="replace"),
+        headers=result.info.headers,
+    )
+
+
 def _model(cls: type[M]) -> Callable[[Result], M]:
-    return lambda result: cls.model_validate(result.body)
+    def parse(result: Result) -> M:
+        body = result.body  # None when the content is empty or not JSON (or is JSON null)
+        if body is None:
+            try:
+                body = json.loads(result.content)
+            except ValueError as error:  # includes UnicodeDecodeError
+                raise _invalid(result, f"the response body is not JSON ({error})") from error
+        try:
+            return cls.model_validate(body)
+        except ValidationError as error:
+            count = error.error_count()
+            raise _invalid(
+                result, f"the response body is not a valid {cls.__name__} ({count} error(s))"
+            ) from error
+
+    return parse
 
 
 def _none(_result: Result) -> None:
@@ -61,7 +87,10 @@ def _none(_result: Result) -> None:
 
 
 def _text(result: Result) -> str:
-    return result.content.decode("utf-8")
+    try:
+        return result.content.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise _invalid(result, "the response body is not UTF-8 text") from error
 
 
 def _dump(value: BaseModel | Mapping[str, Any]) -> dict[str, Any]:
@@ -420,7 +449,7 @@ def _health(result: Result) -> m.Health:
     body = result.body
     if result.status == 503 and not (isinstance(body, dict) and "checks" in body):
         raise api_error(result.status, result.info.headers, body)
-    return m.Health.model_validate(body)
+    return _model(m.Health)(result)
 
 
 def health() -> Call[m.Health]:
