@@ -316,6 +316,23 @@ describe("acks and deletes converge", () => {
     assert.deepEqual(calls.map((x) => x.method), ["POST", "POST", "GET"]);
   });
 
+  it("the read after a converged ack shares the ack's total deadline", async () => {
+    const clock = fakeClock(0, () => 0.99);
+    const acked = { ...EVENT, status: "acknowledged", acknowledged_at: "2026-11-30T00:00:01.000Z" };
+    const slowReset = () => {
+      clock.t += 1_500; // the lost answer took 1.5 s
+      throw connectionError("ECONNRESET");
+    };
+    const slowConflict = () => {
+      clock.t += 100; // 1,500 + 495 (backoff) + 100: past the 2 s deadline
+      return errorResponse(409, "already_acknowledged");
+    };
+    const { client: c, calls } = client([slowReset, slowConflict, jsonResponse(200, acked)], { clock, totalTimeoutMs: 2_000 });
+    const err = await c.events.ack(EVENT.event_id).catch((e) => e);
+    assert.ok(err instanceof TimeoutError, String(err));
+    assert.deepEqual(calls.map((x) => x.method), ["POST", "POST"]); // no GET with a fresh 2 s
+  });
+
   it("a first-attempt already_acknowledged is a ConflictError", async () => {
     const { client: c } = client([errorResponse(409, "already_acknowledged")]);
     const err = await c.events.ack(EVENT.event_id).catch((e) => e);
