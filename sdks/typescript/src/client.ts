@@ -93,7 +93,7 @@ export class TriggersClient {
       totalTimeoutMs: positive("totalTimeoutMs", options.totalTimeoutMs, 120_000),
       retry,
       fetch: fetchImpl as FetchLike,
-      clock: { ...defaultClock, ...options.clock },
+      clock: resolveClock(options.clock),
       userAgent: options.appInfo ? `${ua} ${options.appInfo}` : ua,
       headers: { ...options.headers },
       idempotencyKey: options.idempotencyKey ?? newIdempotencyKey,
@@ -119,4 +119,11 @@ export class TriggersClient {
   get userAgent(): string {
     return this.transport.config.userAgent;
   }
+}
+
+/** Fills a partial clock from the defaults; a custom `now` without `monotonic` serves both. */
+function resolveClock(clock: Partial<Clock> | undefined): Clock {
+  const c = clock ?? {};
+  const monotonic = c.monotonic ?? (c.now ? () => c.now!() : defaultClock.monotonic);
+  return { ...defaultClock, ...c, monotonic };
 }

@@ -16,8 +16,18 @@ export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
 /** The hooks retries use; inject them to test a schedule exactly. */
 export interface Clock {
-  /** Milliseconds (monotonic enough for deadlines). Default: Date.now. */
+  /**
+   * Wall-clock milliseconds since the epoch, for signing timestamps and HTTP dates only.
+   * Default: Date.now.
+   */
   now(): number;
+  /**
+   * Monotonic milliseconds (any origin), for deadlines and backoff: a wall-clock step (NTP, a
+   * suspended laptop) can neither cut nor extend a call's deadline. Default: performance.now.
+   * A clock given to the client with `now` but no `monotonic` uses its `now` for both, so a
+   * fake clock keeps retry schedules exact.
+   */
+  monotonic(): number;
   /** Waits `ms`; rejects when `signal` aborts. Default: setTimeout. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
   /** Uniform in [0, 1). Default: Math.random. */
@@ -144,6 +154,7 @@ function causeCode(error: unknown): string | undefined {
 
 export const defaultClock: Clock = {
   now: () => Date.now(),
+  monotonic: () => performance.now(),
   random: () => Math.random(),
   sleep: (ms, signal) =>
     new Promise<void>((resolve, reject) => {
@@ -193,17 +204,26 @@ export class Transport {
     return { url: base + path + (query ? `?${query}` : ""), path, query };
   }
 
-  async call(spec: CallSpec, options: RequestOptions = {}): Promise<CallResult> {
+  /** The monotonic instant a call started now must end by (see `Clock.monotonic`). */
+  deadline(options: RequestOptions = {}): number {
+    return this.config.clock.monotonic() + (options.totalTimeoutMs ?? this.config.totalTimeoutMs);
+  }
+
+  /**
+   * One call with retries. `internal.deadline` (from `deadline()`) makes this call share an
+   * earlier call's total deadline: a follow-up read of a converged ack is part of that ack.
+   */
+  async call(spec: CallSpec, options: RequestOptions = {}, internal: { deadline?: number } = {}): Promise<CallResult> {
     const { clock, retry } = this.config;
     const maxRetries = options.maxRetries ?? retry.maxRetries;
     const timeoutMs = options.timeoutMs ?? this.config.timeoutMs;
-    const deadline = clock.now() + (options.totalTimeoutMs ?? this.config.totalTimeoutMs);
+    const deadline = internal.deadline ?? this.deadline(options);
     const bodyText = spec.body === undefined ? undefined : JSON.stringify(spec.body);
     const target = this.url(spec);
     let maybeLanded = false;
 
     for (let attempt = 0; ; attempt++) {
-      const remaining = deadline - clock.now();
+      const remaining = deadline - clock.monotonic();
       if (remaining <= 0) {
         throw new TimeoutError(`the call's total deadline passed before attempt ${attempt + 1}`, { attempts: attempt });
       }
@@ -236,7 +256,7 @@ export class Transport {
       if (!retryable || attempt >= maxRetries) throw failure;
       const backoff = clock.random() * Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** attempt);
       const wait = retryAfterMs === null ? backoff : Math.max(retryAfterMs, backoff);
-      if (clock.now() + wait >= deadline) throw failure; // waiting would overrun the deadline
+      if (clock.monotonic() + wait >= deadline) throw failure; // waiting would overrun the deadline
       maybeLanded ||= mightHaveLanded;
       await clock.sleep(wait, options.signal);
     }

@@ -181,6 +181,27 @@ describe("retries", () => {
     assert.equal(calls.length, 3); // waits 495 + 990 = 1485; the next (1980) would overrun
   });
 
+  it("deadlines use the monotonic clock, not the wall clock", async () => {
+    const clock = fakeClock(0);
+    let wall = 1_764_460_800_000;
+    clock.now = () => (wall += 3_600_000); // the wall clock steps an hour at every read
+    clock.monotonic = () => clock.t;
+    const { client: c, calls } = client([errorResponse(503, "s"), jsonResponse(200, EVENT)], { clock, totalTimeoutMs: 2_000 });
+    const event = await c.events.get("evt_x");
+    assert.equal(event.event_id, EVENT.event_id);
+    assert.equal(calls.length, 2);
+    assert.deepEqual(clock.sleeps, [250]);
+  });
+
+  it("signing timestamps use the wall clock", async () => {
+    const clock = fakeClock(0);
+    clock.now = () => 1_764_460_800_000;
+    clock.monotonic = () => clock.t;
+    const { client: c, calls } = client([jsonResponse(200, EVENT)], { clock, signingSecret: "tsig_test" });
+    await c.events.get("evt_x");
+    assert.equal(calls[0].headers["x-triggers-timestamp"], "1764460800");
+  });
+
   it("does not retry 4xx other than 429", async () => {
     const { client: c, calls } = client([errorResponse(400, "validation_error")]);
     await assert.rejects(c.events.get("evt_x"), ApiError);
@@ -293,6 +314,23 @@ describe("acks and deletes converge", () => {
     const event = await c.events.ack(EVENT.event_id);
     assert.equal(event.status, "acknowledged");
     assert.deepEqual(calls.map((x) => x.method), ["POST", "POST", "GET"]);
+  });
+
+  it("the read after a converged ack shares the ack's total deadline", async () => {
+    const clock = fakeClock(0, () => 0.99);
+    const acked = { ...EVENT, status: "acknowledged", acknowledged_at: "2026-11-30T00:00:01.000Z" };
+    const slowReset = () => {
+      clock.t += 1_500; // the lost answer took 1.5 s
+      throw connectionError("ECONNRESET");
+    };
+    const slowConflict = () => {
+      clock.t += 100; // 1,500 + 495 (backoff) + 100: past the 2 s deadline
+      return errorResponse(409, "already_acknowledged");
+    };
+    const { client: c, calls } = client([slowReset, slowConflict, jsonResponse(200, acked)], { clock, totalTimeoutMs: 2_000 });
+    const err = await c.events.ack(EVENT.event_id).catch((e) => e);
+    assert.ok(err instanceof TimeoutError, String(err));
+    assert.deepEqual(calls.map((x) => x.method), ["POST", "POST"]); // no GET with a fresh 2 s
   });
 
   it("a first-attempt already_acknowledged is a ConflictError", async () => {

@@ -99,9 +99,15 @@ export class Events {
 
   /** GET /v1/events/{id}; NotFoundError for an unknown, deleted, expired or other tenant's id. */
   async get(eventId: string, options: RequestOptions = {}): Promise<Event & WithResponse> {
+    return this.getBy(eventId, options, undefined);
+  }
+
+  /** `get` within a deadline already running (`undefined`: a fresh one). */
+  private async getBy(eventId: string, options: RequestOptions, deadline: number | undefined): Promise<Event & WithResponse> {
     const { body, meta } = await this.transport.call(
       { method: "GET", path: ["v1", "events", eventId], route: "GET /v1/events/{event_id}", idempotent: true },
       options,
+      { deadline },
     );
     return withMeta(body as Event, meta);
   }
@@ -110,18 +116,20 @@ export class Events {
    * POST /v1/events/{id}/ack: the acknowledged event. A second ack is a ConflictError with code
    * `already_acknowledged`, except when the SDK itself retried this call after an attempt whose
    * answer was lost: then the first attempt did the ack, and the SDK answers with the event as
-   * it is now (read with GET).
+   * it is now (read with GET, within the same total deadline as the ack).
    */
   async ack(eventId: string, options: RequestOptions = {}): Promise<Event & WithResponse> {
+    const deadline = this.transport.deadline(options);
     try {
       const { body, meta } = await this.transport.call(
         { method: "POST", path: ["v1", "events", eventId, "ack"], route: "POST /v1/events/{event_id}/ack", idempotent: true },
         options,
+        { deadline },
       );
       return withMeta(body as Event, meta);
     } catch (error) {
       if (error instanceof ConflictError && error.code === "already_acknowledged" && error.earlierAttemptMayHaveLanded) {
-        return this.get(eventId, options);
+        return this.getBy(eventId, options, deadline);
       }
       throw error;
     }
