@@ -39,8 +39,13 @@ type RetryPolicy struct {
 	Deadline time.Duration
 }
 
-// DefaultRetryPolicy: 4 attempts (3 retries), 0.5 s base, 30 s cap, 2 minutes in all.
-var DefaultRetryPolicy = RetryPolicy{MaxAttempts: 4, BaseDelay: 500 * time.Millisecond, MaxDelay: 30 * time.Second, Deadline: 2 * time.Minute}
+// DefaultRetryPolicy returns the policy of a client made without WithRetryPolicy: 4 attempts
+// (3 retries), 0.5 s base, 30 s cap, 2 minutes in all. It is a function, not a variable, so
+// the package keeps no mutable state: change one client's policy with WithRetryPolicy (e.g.
+// starting from a modified copy of this value).
+func DefaultRetryPolicy() RetryPolicy {
+	return RetryPolicy{MaxAttempts: 4, BaseDelay: 500 * time.Millisecond, MaxDelay: 30 * time.Second, Deadline: 2 * time.Minute}
+}
 
 // Client calls the Triggers API with one API key. It is safe for concurrent use; share one.
 type Client struct {
@@ -112,7 +117,7 @@ func WithTimeout(d time.Duration) Option {
 	}
 }
 
-// WithRetryPolicy replaces DefaultRetryPolicy.
+// WithRetryPolicy replaces DefaultRetryPolicy() for this client.
 func WithRetryPolicy(p RetryPolicy) Option {
 	return func(c *Client) error {
 		if p.MaxAttempts < 1 {
@@ -178,7 +183,7 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 		apiKey:    apiKey,
 		http:      &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}, // a pool of its own
 		timeout:   30 * time.Second,
-		retry:     DefaultRetryPolicy,
+		retry:     DefaultRetryPolicy(),
 		userAgent: fmt.Sprintf("triggers-go/%s (%s; %s/%s)", Version, runtime.Version(), runtime.GOOS, runtime.GOARCH),
 		now:       time.Now,
 		sleep:     sleepContext,

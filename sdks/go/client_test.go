@@ -477,6 +477,28 @@ func TestOptionsValidation(t *testing.T) {
 	}
 }
 
+func TestDefaultRetryPolicyIsAValueNotSharedState(t *testing.T) {
+	want := RetryPolicy{MaxAttempts: 4, BaseDelay: 500 * time.Millisecond, MaxDelay: 30 * time.Second, Deadline: 2 * time.Minute}
+	p := DefaultRetryPolicy()
+	if p != want {
+		t.Fatalf("DefaultRetryPolicy() = %+v, want %+v", p, want)
+	}
+	p.MaxAttempts = 1 // a caller's copy: changes nothing outside it
+	c, err := NewClient("k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.retry != want || DefaultRetryPolicy() != want {
+		t.Fatalf("client policy %+v, default %+v after a copy was changed", c.retry, DefaultRetryPolicy())
+	}
+	tuned := DefaultRetryPolicy()
+	tuned.Deadline = 10 * time.Second
+	c, err = NewClient("k", WithRetryPolicy(tuned))
+	if err != nil || c.retry.Deadline != 10*time.Second || c.retry.MaxAttempts != 4 {
+		t.Fatalf("%+v %v", c, err)
+	}
+}
+
 func TestPathParametersAreEncodedAsSigned(t *testing.T) {
 	secret := "tsig_3q9XbW2uTQJmHqJ8cZrQv0b1YwUeT9yD4kF7Lm2Np5s"
 	f := newFakeServer(t, reply(404, apiError("not_found", 404)))

@@ -34,6 +34,19 @@ func ExampleNewClient() {
 	fmt.Println(ev.EventId, meta.RequestID, meta.RateLimit.Remaining)
 }
 
+func ExampleDefaultRetryPolicy() {
+	// Start from the defaults (a fresh value each call) and change one client's policy only.
+	policy := triggers.DefaultRetryPolicy()
+	policy.Deadline = 10 * time.Second
+	client, err := triggers.NewClient("tk_local_...", triggers.WithRetryPolicy(policy))
+	if err != nil {
+		log.Fatal(err)
+	}
+	_ = client
+	fmt.Println(triggers.DefaultRetryPolicy().Deadline, policy.Deadline)
+	// Output: 2m0s 10s
+}
+
 func ExampleInboxService_All() {
 	client, _ := triggers.NewClient("tk_local_...")
 	ctx := context.Background()
