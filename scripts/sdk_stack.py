@@ -50,10 +50,13 @@ class Suite:
 
     cwd: str
     command: tuple[str, ...]
+    name: str = ""  # what the closing lines call it; else the command's first words
 
     @property
     def label(self) -> str:
         """``pytest in sdks/python``: the program (not its path), its first words, where."""
+        if self.name:
+            return f"{self.name} in {self.cwd}"
         program, *rest = self.command
         words = [Path(program).name, *rest][:4]
         if Path(program).name.startswith("python") and rest[:1] == ["-m"]:
@@ -89,9 +92,9 @@ SUITES: dict[str, tuple[Suite, ...]] = {
     "typescript": (Suite("sdks/typescript", ("npm", "test", "--silent")),),
     "go": (
         # gofmt -l lists unformatted files and exits 0: fail when it lists any.
-        Suite(".", ("sh", "-c", _GOFMT_CHECK)),
+        Suite(".", ("sh", "-c", _GOFMT_CHECK), "gofmt -l sdks/go examples/go"),
         Suite("sdks/go", ("go", "vet", "./...")),
-        Suite("sdks/go", ("sh", "-c", _GO_TEST_RACE)),
+        Suite("sdks/go", ("sh", "-c", _GO_TEST_RACE), "go test -race ./..."),
         Suite("examples/go", ("go", "vet", "./...")),
         Suite("examples/go", ("go", "test", "-count=1", "./...")),
     ),
