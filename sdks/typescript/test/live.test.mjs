@@ -277,8 +277,15 @@ describe("live", { skip }, () => {
     assert.ok(limited.rateLimit.retryAfter >= 1);
     assert.ok(limited.rateLimit.reset > Date.now() / 1000 - 5);
     const retrying = new TriggersClient({ baseUrl: API_URL, apiKey: key.secret, maxRetries: 5 });
-    const started = Date.now();
-    const page = await retrying.inbox.list({ limit: 1 });
+    // A token may have come back since the 429 (one a second): each call that gets through
+    // first time spends it, until one meets a 429 and must wait it out.
+    let page;
+    let started;
+    for (let i = 0; i < 10; i++) {
+      started = Date.now();
+      page = await retrying.inbox.list({ limit: 1 });
+      if (page.lastResponse.attempts >= 2) break;
+    }
     assert.ok(page.lastResponse.attempts >= 2, `attempts ${page.lastResponse.attempts}`);
     assert.ok(Date.now() - started >= 900, "waited Retry-After");
   });
