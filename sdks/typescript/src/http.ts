@@ -92,11 +92,26 @@ export interface ResponseMeta {
 
 export type Query = Array<[string, string]>;
 
+/**
+ * A call's path and route from one template: `at("/v1/events/{event_id}", { event_id: id })`
+ * fills in the ids (percent-encoded when sent) and keeps the template as the route.
+ */
+export function at(template: string, ids: Readonly<Record<string, string>>): { path: string[]; route: string } {
+  const path = template.slice(1).split("/").map((segment) => {
+    const name = /^\{(\w+)\}$/.exec(segment)?.[1];
+    if (name === undefined) return segment;
+    const id = ids[name];
+    if (id === undefined) throw new TypeError(`at: no ${name} for ${template}`);
+    return id;
+  });
+  return { path, route: template };
+}
+
 export interface CallSpec {
   method: "GET" | "POST" | "PATCH" | "DELETE";
   /** Path segments joined with "/", each percent-encoded (e.g. ["v1", "events", id]). */
   path: readonly string[];
-  /** The route template, e.g. "GET /v1/events/{event_id}" (default: method and path). */
+  /** The route template, e.g. "/v1/events/{event_id}" (default: the path); see `at`. */
   route?: string;
   query?: Query;
   body?: unknown;
@@ -193,7 +208,7 @@ export class Transport {
   constructor(readonly config: TransportConfig) {}
 
   private route(spec: CallSpec): string {
-    return spec.route ?? `${spec.method} /${spec.path.join("/")}`;
+    return `${spec.method} ${spec.route ?? "/" + spec.path.join("/")}`;
   }
 
   url(spec: Pick<CallSpec, "path" | "query">): { url: string; path: string; query: string } {

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypedDict, TypeVar
 
 import httpx
 
@@ -111,14 +111,21 @@ class Operation:
         return self.route or self.path
 
 
-def encode_path(*segments: str) -> str:
-    return "/" + "/".join(percent_encode(s) if i else s for i, s in enumerate(segments))
-
-
 def path_param(value: str) -> str:
     if not value:
         raise ValueError("an id must not be empty")
     return percent_encode(value)
+
+
+class Target(TypedDict):
+    path: str
+    route: str
+
+
+def at(route: str, **ids: str) -> Target:
+    """An operation's ``path`` and ``route`` from one template: ``at("/v1/events/{event_id}",
+    event_id=...)`` fills in the ids, each percent-encoded, and keeps the template as ``route``."""
+    return {"path": route.format_map({k: path_param(v) for k, v in ids.items()}), "route": route}
 
 
 def json_body(value: Any) -> bytes:

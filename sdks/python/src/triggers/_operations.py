@@ -20,9 +20,9 @@ from ._core import (
     Operation,
     Options,
     Result,
+    at,
     format_query_value,
     json_body,
-    path_param,
     query,
 )
 from ._errors import ResponseValidationError, api_error
@@ -125,7 +125,7 @@ def create_event(
 
 def get_event(event_id: str) -> Call[m.Event]:
     return Call(
-        Operation("GET", f"/v1/events/{path_param(event_id)}", route="/v1/events/{event_id}"),
+        Operation("GET", **at("/v1/events/{event_id}", event_id=event_id)),
         _model(m.Event),
     )
 
@@ -133,8 +133,7 @@ def get_event(event_id: str) -> Call[m.Event]:
 def ack_event(event_id: str) -> Call[m.Event]:
     op = Operation(
         "POST",
-        f"/v1/events/{path_param(event_id)}/ack",
-        route="/v1/events/{event_id}/ack",
+        **at("/v1/events/{event_id}/ack", event_id=event_id),
         converge="ack",
     )
     return Call(op, _model(m.Event))
@@ -144,8 +143,7 @@ def delete_event(event_id: str) -> Call[None]:
     return Call(
         Operation(
             "DELETE",
-            f"/v1/events/{path_param(event_id)}",
-            route="/v1/events/{event_id}",
+            **at("/v1/events/{event_id}", event_id=event_id),
             converge="delete",
         ),
         _none,
@@ -235,7 +233,7 @@ def list_api_keys(limit: int | None, cursor: str | None) -> Call[m.ApiKeyList]:
 
 def get_api_key(key_id: str) -> Call[m.ApiKeyOut]:
     return Call(
-        Operation("GET", f"/v1/api-keys/{path_param(key_id)}", route="/v1/api-keys/{key_id}"),
+        Operation("GET", **at("/v1/api-keys/{key_id}", key_id=key_id)),
         _model(m.ApiKeyOut),
     )
 
@@ -252,8 +250,7 @@ def update_api_key(
         body["allowed_ips"] = list(body["allowed_ips"])
     op = Operation(
         "PATCH",
-        f"/v1/api-keys/{path_param(key_id)}",
-        route="/v1/api-keys/{key_id}",
+        **at("/v1/api-keys/{key_id}", key_id=key_id),
         content=json_body(body),
         retry="unsafe",
     )
@@ -264,8 +261,7 @@ def rotate_api_key(key_id: str, grace_period_seconds: int | None) -> Call[m.ApiK
     body = {} if grace_period_seconds is None else {"grace_period_seconds": grace_period_seconds}
     op = Operation(
         "POST",
-        f"/v1/api-keys/{path_param(key_id)}/rotate",
-        route="/v1/api-keys/{key_id}/rotate",
+        **at("/v1/api-keys/{key_id}/rotate", key_id=key_id),
         content=json_body(body),
         retry="unsafe",
     )
@@ -275,7 +271,7 @@ def rotate_api_key(key_id: str, grace_period_seconds: int | None) -> Call[m.ApiK
 def revoke_api_key(key_id: str) -> Call[None]:
     # Revoking twice answers 204 again: safe to retry as it is.
     return Call(
-        Operation("DELETE", f"/v1/api-keys/{path_param(key_id)}", route="/v1/api-keys/{key_id}"),
+        Operation("DELETE", **at("/v1/api-keys/{key_id}", key_id=key_id)),
         _none,
     )
 
@@ -313,9 +309,7 @@ def list_webhooks(limit: int | None, cursor: str | None) -> Call[m.WebhookList]:
 
 def get_webhook(webhook_id: str) -> Call[m.WebhookOut]:
     return Call(
-        Operation(
-            "GET", f"/v1/webhooks/{path_param(webhook_id)}", route="/v1/webhooks/{webhook_id}"
-        ),
+        Operation("GET", **at("/v1/webhooks/{webhook_id}", webhook_id=webhook_id)),
         _model(m.WebhookOut),
     )
 
@@ -327,8 +321,7 @@ def update_webhook(webhook_id: str, fields: dict[str, Any]) -> Call[m.WebhookOut
             body[name] = list(body[name])
     op = Operation(
         "PATCH",
-        f"/v1/webhooks/{path_param(webhook_id)}",
-        route="/v1/webhooks/{webhook_id}",
+        **at("/v1/webhooks/{webhook_id}", webhook_id=webhook_id),
         content=json_body(body),
         retry="unsafe",
     )
@@ -338,8 +331,7 @@ def update_webhook(webhook_id: str, fields: dict[str, Any]) -> Call[m.WebhookOut
 def delete_webhook(webhook_id: str) -> Call[None]:
     op = Operation(
         "DELETE",
-        f"/v1/webhooks/{path_param(webhook_id)}",
-        route="/v1/webhooks/{webhook_id}",
+        **at("/v1/webhooks/{webhook_id}", webhook_id=webhook_id),
         converge="delete",
     )
     return Call(op, _none)
@@ -351,8 +343,7 @@ def rotate_webhook_secret(
     body = {} if grace_period_seconds is None else {"grace_period_seconds": grace_period_seconds}
     op = Operation(
         "POST",
-        f"/v1/webhooks/{path_param(webhook_id)}/rotate-secret",
-        route="/v1/webhooks/{webhook_id}/rotate-secret",
+        **at("/v1/webhooks/{webhook_id}/rotate-secret", webhook_id=webhook_id),
         content=json_body(body),
         retry="unsafe",
     )
@@ -362,8 +353,7 @@ def rotate_webhook_secret(
 def test_webhook(webhook_id: str) -> Call[m.DeliveryOut]:
     op = Operation(
         "POST",
-        f"/v1/webhooks/{path_param(webhook_id)}/test",
-        route="/v1/webhooks/{webhook_id}/test",
+        **at("/v1/webhooks/{webhook_id}/test", webhook_id=webhook_id),
         retry="unsafe",
     )
     return Call(op, _model(m.DeliveryOut))
@@ -375,8 +365,7 @@ def replay_webhook(
     body = dict(query(since=since, until=until))
     op = Operation(
         "POST",
-        f"/v1/webhooks/{path_param(webhook_id)}/replay",
-        route="/v1/webhooks/{webhook_id}/replay",
+        **at("/v1/webhooks/{webhook_id}/replay", webhook_id=webhook_id),
         content=json_body(body),
         retry="unsafe",
     )
@@ -393,8 +382,7 @@ def list_deliveries(
     params = query(status=status, limit=limit, cursor=cursor)
     op = Operation(
         "GET",
-        f"/v1/webhooks/{path_param(webhook_id)}/deliveries",
-        route="/v1/webhooks/{webhook_id}/deliveries",
+        **at("/v1/webhooks/{webhook_id}/deliveries", webhook_id=webhook_id),
         params=params,
     )
     return Call(op, _model(m.DeliveryList))

@@ -1,5 +1,5 @@
 import { NotFoundError } from "../errors.js";
-import { metaOfError, timeParam, withMeta, type Query, type RequestOptions, type ResponseMeta, type Transport, type WithResponse } from "../http.js";
+import { at, metaOfError, timeParam, withMeta, type Query, type RequestOptions, type ResponseMeta, type Transport, type WithResponse } from "../http.js";
 import { autoPage, type Page } from "../pagination.js";
 import type {
   ApiKeyCreate,
@@ -61,7 +61,7 @@ export class ApiKeys {
 
   async get(keyId: string, options: RequestOptions = {}): Promise<ApiKeyOut & WithResponse> {
     const { body, meta } = await this.transport.call(
-      { method: "GET", path: ["v1", "api-keys", keyId], route: "GET /v1/api-keys/{key_id}", idempotent: true },
+      { method: "GET", ...at("/v1/api-keys/{key_id}", { key_id: keyId }), idempotent: true },
       options,
     );
     return withMeta(body as ApiKeyOut, meta);
@@ -70,7 +70,7 @@ export class ApiKeys {
   /** PATCH: any of name, rate_limit (null = the default), allowed_ips ([] = any address). */
   async update(keyId: string, params: ApiKeyUpdate, options: RequestOptions = {}): Promise<ApiKeyOut & WithResponse> {
     const { body, meta } = await this.transport.call(
-      { method: "PATCH", path: ["v1", "api-keys", keyId], route: "PATCH /v1/api-keys/{key_id}", body: params, idempotent: false },
+      { method: "PATCH", ...at("/v1/api-keys/{key_id}", { key_id: keyId }), body: params, idempotent: false },
       options,
     );
     return withMeta(body as ApiKeyOut, meta);
@@ -83,7 +83,7 @@ export class ApiKeys {
     options: RequestOptions = {},
   ): Promise<ApiKeyRotated & WithResponse> {
     const { body, meta } = await this.transport.call(
-      { method: "POST", path: ["v1", "api-keys", keyId, "rotate"], route: "POST /v1/api-keys/{key_id}/rotate", body: params, idempotent: false },
+      { method: "POST", ...at("/v1/api-keys/{key_id}/rotate", { key_id: keyId }), body: params, idempotent: false },
       options,
     );
     return withMeta(body as ApiKeyRotated, meta);
@@ -92,7 +92,7 @@ export class ApiKeys {
   /** DELETE: revokes the key (204; again on a revoked key: 204). */
   async revoke(keyId: string, options: RequestOptions = {}): Promise<ResponseMeta> {
     const { meta } = await this.transport.call(
-      { method: "DELETE", path: ["v1", "api-keys", keyId], route: "DELETE /v1/api-keys/{key_id}", idempotent: true },
+      { method: "DELETE", ...at("/v1/api-keys/{key_id}", { key_id: keyId }), idempotent: true },
       options,
     );
     return meta;
@@ -130,7 +130,7 @@ export class Webhooks {
 
   async get(webhookId: string, options: RequestOptions = {}): Promise<WebhookOut & WithResponse> {
     const { body, meta } = await this.transport.call(
-      { method: "GET", path: ["v1", "webhooks", webhookId], route: "GET /v1/webhooks/{webhook_id}", idempotent: true },
+      { method: "GET", ...at("/v1/webhooks/{webhook_id}", { webhook_id: webhookId }), idempotent: true },
       options,
     );
     return withMeta(body as WebhookOut, meta);
@@ -139,7 +139,7 @@ export class Webhooks {
   /** PATCH: any field, and `status` (active, paused, disabled). */
   async update(webhookId: string, params: WebhookUpdate, options: RequestOptions = {}): Promise<WebhookOut & WithResponse> {
     const { body, meta } = await this.transport.call(
-      { method: "PATCH", path: ["v1", "webhooks", webhookId], route: "PATCH /v1/webhooks/{webhook_id}", body: params, idempotent: false },
+      { method: "PATCH", ...at("/v1/webhooks/{webhook_id}", { webhook_id: webhookId }), body: params, idempotent: false },
       options,
     );
     return withMeta(body as WebhookOut, meta);
@@ -153,7 +153,7 @@ export class Webhooks {
   async delete(webhookId: string, options: RequestOptions = {}): Promise<ResponseMeta> {
     try {
       const { meta } = await this.transport.call(
-        { method: "DELETE", path: ["v1", "webhooks", webhookId], route: "DELETE /v1/webhooks/{webhook_id}", idempotent: true },
+        { method: "DELETE", ...at("/v1/webhooks/{webhook_id}", { webhook_id: webhookId }), idempotent: true },
         options,
       );
       return meta;
@@ -170,7 +170,7 @@ export class Webhooks {
     options: RequestOptions = {},
   ): Promise<WebhookSecretRotated & WithResponse> {
     const { body, meta } = await this.transport.call(
-      { method: "POST", path: ["v1", "webhooks", webhookId, "rotate-secret"], route: "POST /v1/webhooks/{webhook_id}/rotate-secret", body: params, idempotent: false },
+      { method: "POST", ...at("/v1/webhooks/{webhook_id}/rotate-secret", { webhook_id: webhookId }), body: params, idempotent: false },
       options,
     );
     return withMeta(body as WebhookSecretRotated, meta);
@@ -179,7 +179,7 @@ export class Webhooks {
   /** Queues a `webhook.test` delivery (202): the queued delivery. */
   async test(webhookId: string, options: RequestOptions = {}): Promise<DeliveryOut & WithResponse> {
     const { body, meta } = await this.transport.call(
-      { method: "POST", path: ["v1", "webhooks", webhookId, "test"], route: "POST /v1/webhooks/{webhook_id}/test", idempotent: false },
+      { method: "POST", ...at("/v1/webhooks/{webhook_id}/test", { webhook_id: webhookId }), idempotent: false },
       options,
     );
     return withMeta(body as DeliveryOut, meta);
@@ -194,7 +194,7 @@ export class Webhooks {
     const body: { since: string; until?: string } = { since: timeParam(params.since) };
     if (params.until !== undefined) body.until = timeParam(params.until);
     const answer = await this.transport.call(
-      { method: "POST", path: ["v1", "webhooks", webhookId, "replay"], route: "POST /v1/webhooks/{webhook_id}/replay", body, idempotent: false },
+      { method: "POST", ...at("/v1/webhooks/{webhook_id}/replay", { webhook_id: webhookId }), body, idempotent: false },
       options,
     );
     return withMeta(answer.body as ReplayAccepted, answer.meta);
@@ -203,7 +203,7 @@ export class Webhooks {
   /** The deliveries log, newest first. */
   async deliveries(webhookId: string, params: DeliveryListParams = {}, options: RequestOptions = {}): Promise<Page<DeliveryOut>> {
     const { body, meta } = await this.transport.call(
-      { method: "GET", path: ["v1", "webhooks", webhookId, "deliveries"], route: "GET /v1/webhooks/{webhook_id}/deliveries", query: cursorQuery(params), idempotent: true },
+      { method: "GET", ...at("/v1/webhooks/{webhook_id}/deliveries", { webhook_id: webhookId }), query: cursorQuery(params), idempotent: true },
       options,
     );
     const page = body as { deliveries: DeliveryOut[]; next_cursor: string | null };

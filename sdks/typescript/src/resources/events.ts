@@ -1,5 +1,5 @@
 import { ApiError, ConflictError, NetworkError, NotFoundError, TimeoutError } from "../errors.js";
-import { type RequestOptions, type ResponseMeta, type Transport, type WithResponse, metaOfError, withMeta } from "../http.js";
+import { at, type RequestOptions, type ResponseMeta, type Transport, type WithResponse, metaOfError, withMeta } from "../http.js";
 import type { BulkAcked, BulkCreated, BulkDeleted, ErrorDetail, Event, EventCreate } from "../types.js";
 
 /** The API's bulk routes take 1 to 25 entries per request. */
@@ -105,7 +105,7 @@ export class Events {
   /** `get` within a deadline already running (`undefined`: a fresh one). */
   private async getBy(eventId: string, options: RequestOptions, deadline: number | undefined): Promise<Event & WithResponse> {
     const { body, meta } = await this.transport.call(
-      { method: "GET", path: ["v1", "events", eventId], route: "GET /v1/events/{event_id}", idempotent: true },
+      { method: "GET", ...at("/v1/events/{event_id}", { event_id: eventId }), idempotent: true },
       options,
       { deadline },
     );
@@ -122,7 +122,7 @@ export class Events {
     const deadline = this.transport.deadline(options);
     try {
       const { body, meta } = await this.transport.call(
-        { method: "POST", path: ["v1", "events", eventId, "ack"], route: "POST /v1/events/{event_id}/ack", idempotent: true },
+        { method: "POST", ...at("/v1/events/{event_id}/ack", { event_id: eventId }), idempotent: true },
         options,
         { deadline },
       );
@@ -143,7 +143,7 @@ export class Events {
   async delete(eventId: string, options: RequestOptions = {}): Promise<ResponseMeta> {
     try {
       const { meta } = await this.transport.call(
-        { method: "DELETE", path: ["v1", "events", eventId], route: "DELETE /v1/events/{event_id}", idempotent: true },
+        { method: "DELETE", ...at("/v1/events/{event_id}", { event_id: eventId }), idempotent: true },
         options,
       );
       return meta;
