@@ -14,6 +14,14 @@ Everything is integer microseconds, so decisions are exact and reproducible. The
 ever moves forward (``max``), so a clock that steps back never grants a token. In any stretch of
 ``d`` microseconds at most ``limit + d // interval`` requests are admitted.
 
+**Lease reserve.** A policy may hold back ``lease_tokens`` of its burst (``capacity`` = span less
+that many intervals). Tokens taken in a batch (a lease, :mod:`chalicelib.domain.token_lease`) may
+then be spent up to ``hold`` (the reserve's length) after their slot, and the bound above still
+holds exactly: each admitted token owns one interval-long slot of the TAT line, the slots never
+overlap, and every token spent in a stretch ``[a, a + d]`` has its slot inside
+``[a - hold, a + d + span - hold]``, which holds at most ``limit + d // interval`` of them. With no
+reserve (the default) a policy is plain GCRA.
+
 The DynamoDB store applies the same rule as a conditional write on one of two *branches*
 (bucket idle: ``tat <= now``; bucket busy: ``now < tat <= now + span - interval``); the
 functions here give it the bounds and turn what it stored into a :class:`Decision`.
@@ -36,14 +44,19 @@ class Branch(Enum):
 
 @dataclass(frozen=True)
 class Policy:
-    limit: int  # requests per window, and the burst capacity
+    limit: int  # requests per window, and the burst capacity (less ``lease_tokens``)
     window_seconds: int = DEFAULT_WINDOW_SECONDS
+    # Tokens of the burst held back so that leased tokens can be spent up to ``hold_us`` after
+    # they were taken without the bound moving (see :mod:`chalicelib.domain.token_lease`).
+    lease_tokens: int = 0
 
     def __post_init__(self) -> None:
         if self.limit < 1:
             raise ValueError("limit must be at least 1")
         if self.window_seconds < 1:
             raise ValueError("window must be at least 1 second")
+        if not 0 <= self.lease_tokens < self.limit:
+            raise ValueError("lease_tokens must be at least 0 and below the limit")
 
     @property
     def interval_us(self) -> int:
@@ -55,9 +68,24 @@ class Policy:
         """Time to refill an empty bucket: ``limit`` intervals."""
         return self.limit * self.interval_us
 
-    def tat_limit(self, now_us: int) -> int:
-        """The largest stored TAT at which a request at ``now_us`` is still admitted."""
-        return now_us + self.span_us - self.interval_us
+    @property
+    def hold_us(self) -> int:
+        """How long after its slot a leased token may still be spent: the reserve's length."""
+        return self.lease_tokens * self.interval_us
+
+    @property
+    def capacity_us(self) -> int:
+        """The span a bucket may be filled to: ``span_us`` less the lease reserve."""
+        return self.span_us - self.hold_us
+
+    def tat_limit(self, now_us: int, tokens: int = 1) -> int:
+        """The largest stored TAT at which ``tokens`` taken at ``now_us`` are still admitted."""
+        return now_us + self.capacity_us - tokens * self.interval_us
+
+    def fit(self, tat_us: int | None, now_us: int) -> int:
+        """How many tokens can be taken at ``now_us`` with the stored TAT ``tat_us``."""
+        start = now_us if tat_us is None or tat_us <= now_us else tat_us
+        return max(0, (now_us + self.capacity_us - start) // self.interval_us)
 
     def branch(self, tat_us: int | None, now_us: int) -> Branch:
         if tat_us is None or tat_us <= now_us:
@@ -108,7 +136,7 @@ class Decision:
 def admitted(policy: Policy, new_tat_us: int, now_us: int) -> Decision:
     """The decision for a request that moved the state to ``new_tat_us``."""
     used = new_tat_us - now_us
-    remaining = max(0, (policy.span_us - used) // policy.interval_us)
+    remaining = max(0, (policy.capacity_us - used) // policy.interval_us)
     return Decision(True, policy.limit, remaining, max(0, used), 0, new_tat_us, now_us)
 
 
@@ -121,7 +149,7 @@ def refused(policy: Policy, tat_us: int, now_us: int) -> Decision:
 def observed(policy: Policy, tat_us: int | None, now_us: int) -> Decision:
     """The bucket as it stands at ``now_us``, no token taken (for responses that spend none)."""
     used = max(0, (tat_us if tat_us is not None else now_us) - now_us)
-    remaining = max(0, (policy.span_us - used) // policy.interval_us)
+    remaining = max(0, (policy.capacity_us - used) // policy.interval_us)
     allowed = policy.branch(tat_us, now_us) is not Branch.OVER
     retry = 0 if allowed else max(1, (tat_us or now_us) - policy.tat_limit(now_us))
     return Decision(allowed, policy.limit, remaining, used, retry, tat_us, now_us)

@@ -183,3 +183,44 @@ def test_unreachable_table_fails_open_to_the_local_limit(test_settings: Settings
     assert checks[0].headers()["X-RateLimit-Limit"] == "2"
     logged = [r for r in caplog.records if getattr(r, "metric", "") == "RateLimiterUnavailable"]
     assert len(logged) == 1  # logged once when degrading, not per request
+
+
+# -- token leases ------------------------------------------------------------------------------
+LEASED_LIMIT = 600  # per minute: one token every 100 ms; a reserve of 10 tokens, leases of 10
+
+
+def leased_allowance(elapsed_seconds: float) -> int:
+    return LEASED_LIMIT + int(elapsed_seconds * MICROS) // Policy(LEASED_LIMIT).interval_us
+
+
+def test_sixteen_leasing_limiters_admit_at_most_the_allowance_with_fewer_writes(ddb: Database):
+    """The same exactness with leases: 16 limiters (each its own process state) drain a leased
+    key's bucket on the real engine; admitted stays within limit + refill, and the writes are
+    fewer than the admitted requests."""
+    counting = CountingClient(ddb.client)
+    limiters = [
+        RateLimiter(RateLimitStore(counting, ddb.settings.rate_limits_table), 1000)  # type: ignore[arg-type]
+        for _ in range(CLIENTS)
+    ]
+    results: list[bool] = []
+    start = threading.Barrier(CLIENTS)
+
+    def drain(limiter: RateLimiter) -> None:
+        start.wait()
+        for _ in range(60):
+            results.append(limiter.check("key_leased", LEASED_LIMIT).decision.allowed)
+
+    threads = [threading.Thread(target=drain, args=(lim,)) for lim in limiters]
+    began = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - began
+    admitted = sum(results)
+    policy = limiters[0].policy_for(LEASED_LIMIT)
+    assert policy.lease_tokens == 10
+    # At least the capacity less what the other limiters may still hold unspent.
+    floor = LEASED_LIMIT - policy.lease_tokens - (CLIENTS - 1) * policy.lease_tokens
+    assert floor <= admitted <= leased_allowance(elapsed), (admitted, elapsed)
+    assert counting.updates < admitted, (counting.updates, admitted)

@@ -83,7 +83,8 @@ def test_per_key_limits_and_the_default(store, clock):
     rl = limiter(store, clock)
     assert rl.check("key_default", None).decision.limit == 1000
     assert rl.check("key_small", 3).decision.limit == 3
-    assert rl.policy_for(None) == Policy(1000)
+    assert rl.policy_for(None) == Policy(1000, lease_tokens=17)  # 1/60 held for leases
+    assert rl.policy_for(3) == Policy(3)  # too small to lease
 
 
 def test_table_down_fails_open_to_a_per_process_limit_with_log_and_metric(

@@ -1343,7 +1343,7 @@ export type components = {
         RateLimitFields: string;
         /** @description IETF draft-ietf-httpapi-ratelimit-headers policy, e.g. `"per-key";q=1000;w=60`. */
         RateLimitPolicy: string;
-        /** @description Requests per minute allowed for this API key (also its burst). On every authenticated response that passed the IP allowlist, success or error. */
+        /** @description Requests per minute allowed for this API key (also its burst, less 1/60 held back when the key is leased: docs/API.md, rate limits). On every authenticated response that passed the IP allowlist, success or error. */
         RateLimitXLimit: number;
         /** @description Requests that would be admitted right now. */
         RateLimitXRemaining: number;
