@@ -90,6 +90,10 @@ class Workload:
     with_idempotency_key: bool = True  # POST /v1/events in a transaction with its key
     webhooks_per_event: float = 1.0  # matching endpoints per event
     api_ms: float = 30.0  # billed duration of one API invocation (assumption)
+    # Token leases (issue 16): keys sending the events, spread evenly over the API's warm
+    # instances; a lease holds what one instance spends of one key in about a second (at most
+    # MAX_LEASE_TOKENS), so the limiter writes once per lease instead of once per request.
+    sending_keys: int = 1
     memory_gb: float = 1.0  # lambda_memory_size 1024 for every function (.chalice/config.json)
     stream_polls_per_s: float = 4.0  # Lambda reads a stream shard about 4 times a second
     stream_batch_max: int = 100  # BatchSize of both stream mappings (infra/merge-template.json)
@@ -167,10 +171,23 @@ def counters_per_item(batch: float, w: Workload) -> float:
     return 3.0 * (groups + tenants) / batch
 
 
+MAX_LEASE_TOKENS = 100  # chalicelib/domain/token_lease.py
+LEASE_SECONDS = 1.0  # a per-minute limit's hold time: 1/60 of the window
+
+
+def rate_limit_writes(rate: float, w: Workload) -> float:
+    """The limiter's UpdateItems per event with token leases: one per lease, a lease being what
+    one instance spends of one key in a hold time (at least 1 token, at most 100)."""
+    per_instance_key = rate / provisioned_concurrency_for(rate, w) / max(1, w.sending_keys)
+    lease = min(float(MAX_LEASE_TOKENS), max(1.0, per_instance_key * LEASE_SECONDS))
+    return 1.0 / lease
+
+
 def write_units(rate: float, w: Workload) -> dict[str, float]:
     """Write request units per event, by where they are made (from the code's calls).
 
-    * API, ``POST /v1/events``: the rate limiter's conditional UpdateItem (1); the event and its
+    * API, ``POST /v1/events``: the rate limiter's conditional UpdateItem, one per token lease
+      (:func:`rate_limit_writes`); the event and its
       idempotency record in one TransactWriteItems (2 units per KB each), or a PutItem without
       a key; the events table's GSIs: 4 sparse inbox indexes with ALL projection (a pending
       event is in all four), ``event-id-index`` and ``replay-index`` (1 each).
@@ -185,7 +202,7 @@ def write_units(rate: float, w: Workload) -> dict[str, float]:
     d = w.webhooks_per_event
     d_batch = delivery_batch(rate * d, w)
     return {
-        "api: rate limit": 1.0,
+        "api: rate limit (token leases)": rate_limit_writes(rate, w),
         "api: event + idempotency record": float(api_event),
         "api: inbox GSIs (4)": 4.0 * kb,
         "api: event-id-index + replay-index": 2.0,

@@ -16,20 +16,21 @@ def test_write_units_per_event_counted_from_the_code() -> None:
     # 10 events/s: 2.5 records per stream batch, each its own group and tenant: 3 counters
     # and 3 roll-ups per record.
     units = ce.write_units(10, w)
-    assert units["api: rate limit"] == 1
+    # 10 events/s over the 2 provisioned instances: 5 a second each, leases of 5 tokens.
+    assert units["api: rate limit (token leases)"] == pytest.approx(0.2)
     assert units["api: event + idempotency record"] == 4  # two 1 KB puts in a transaction
     assert units["api: inbox GSIs (4)"] == 4
     assert units["api: event-id-index + replay-index"] == 2
     # A marker and 6 counter updates, 2 units each (items under 1 KB).
     assert ce.counter_update_units(w) == 2
     assert units["stream: analytics"] == pytest.approx(2 * (1 + 6))
-    assert sum(units.values()) == pytest.approx(43)
+    assert sum(units.values()) == pytest.approx(42.2)
     # 1,000 events/s: full batches of 100 with 10 groups of 3 tenants: 0.39 counters per record.
     assert ce.write_units(1000, w)["stream: analytics"] == pytest.approx(2 * 1.39)
     # With acks, hour and day items carry a histogram past 1 KB: 2, 4 and 4 units per update.
     acked = replace(w, counter_kb=(1, 2, 2))
     assert ce.write_units(10, acked)["stream: analytics"] == pytest.approx(2 + 6 * 10 / 3)
-    assert sum(ce.write_units(10, acked).values()) == pytest.approx(59)
+    assert sum(ce.write_units(10, acked).values()) == pytest.approx(58.2)
     # Without an idempotency key the event is one plain PutItem.
     plain = ce.write_units(10, replace(w, with_idempotency_key=False))
     assert plain["api: event + idempotency record"] == 1
@@ -41,6 +42,16 @@ def test_write_units_per_event_counted_from_the_code() -> None:
     none = ce.write_units(10, replace(w, webhooks_per_event=0))
     assert none["fan-out: delivery put + queued"] == 0
     assert none["delivery: outcome analytics"] == 0
+
+
+def test_rate_limit_writes_follow_the_lease_size() -> None:
+    w = ce.Workload()
+    # 1,000 events/s from one key over 61 instances: ~16 a second each.
+    assert ce.rate_limit_writes(1000, w) == pytest.approx(61 / 1000)
+    # Many keys, each slow per instance: one write per request, as without leases.
+    assert ce.rate_limit_writes(10, replace(w, sending_keys=100)) == 1
+    # Never fewer writes than one per 100 tokens.
+    assert ce.rate_limit_writes(1e6, replace(w, api_ms=0.001)) == pytest.approx(0.01)
 
 
 def test_batches_are_bounded() -> None:
