@@ -1,7 +1,9 @@
 """Wiring: build every client, store and service once from :class:`Settings`.
 
 ``app.py`` builds one :class:`Runtime` at import (Lambda's init phase); tests build their own
-with injected clients. Nothing here opens a connection: boto3 clients connect on first use.
+with injected clients. Nothing here opens a connection, nor builds an AWS client: each client
+(``stores/aws.py``'s :class:`LazyClient`) is built on its first call, once per process, so the
+import of ``app`` does not pay for botocore's client machinery (a cold-start cost).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from chalicelib.domain.cursor import CursorCodec
 from chalicelib.domain.retry_schedule import RetrySchedule
@@ -33,7 +35,7 @@ from chalicelib.services.webhooks import WebhookService
 from chalicelib.settings import Settings
 from chalicelib.stores.analytics import AnalyticsStore
 from chalicelib.stores.api_keys import ApiKeyStore
-from chalicelib.stores.aws import dynamodb_client, sqs_client
+from chalicelib.stores.aws import LazyClient, dynamodb_client, sqs_client
 from chalicelib.stores.deliveries import DeliveryStore
 from chalicelib.stores.delivery_queue import DeliveryQueue
 from chalicelib.stores.events import EventStore
@@ -78,7 +80,7 @@ class Runtime:
         """``resolve`` turns webhook hosts into addresses (the URL check when a webhook is set,
         and every delivery attempt); ``webhook_schedule`` and ``webhook_timeout`` are the
         delivery worker's retry schedule and per-attempt timeout (tests shorten them)."""
-        client = dynamodb or dynamodb_client(settings)
+        client = dynamodb or _lazy(lambda: dynamodb_client(settings))
         queue = DeliveryQueue(
             sqs or (lambda: sqs_client(settings)),
             settings.webhook_queue_url,
@@ -96,14 +98,13 @@ class Runtime:
         )
         # The limiter sits on every request: when its table is slow it must give up quickly
         # and fail open (see services/rate_limiter.py), so its client has tighter bounds.
-        limiter_client = dynamodb or dynamodb_client(
-            replace(
-                settings,
-                aws_connect_timeout=min(settings.aws_connect_timeout, 0.5),
-                aws_read_timeout=min(settings.aws_read_timeout, 1.0),
-                aws_total_max_attempts=min(settings.aws_total_max_attempts, 2),
-            )
+        limiter_settings = replace(
+            settings,
+            aws_connect_timeout=min(settings.aws_connect_timeout, 0.5),
+            aws_read_timeout=min(settings.aws_read_timeout, 1.0),
+            aws_total_max_attempts=min(settings.aws_total_max_attempts, 2),
         )
+        limiter_client = dynamodb or _lazy(lambda: dynamodb_client(limiter_settings))
         webhook_store = WebhookStore(
             client, settings.webhooks_table, now, SecretBox(settings.webhook_secrets_key_material)
         )
@@ -156,3 +157,8 @@ class Runtime:
             ),
             metrics=metrics,
         )
+
+
+def _lazy(build: Callable[[], DynamoDBClient]) -> DynamoDBClient:
+    """A DynamoDB client built on first use (typed as the client it forwards to)."""
+    return cast("DynamoDBClient", LazyClient(build))
