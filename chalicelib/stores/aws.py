@@ -3,7 +3,8 @@
 * Clients come from botocore directly (boto3 adds nothing a client needs, and importing it pulls
   in s3transfer: a cold-start cost). Importing this module loads ``botocore.exceptions`` only;
   the client machinery (``botocore.session``, ``botocore.config``) loads when the first client is
-  built. :class:`LazyClient` defers that to the first call, once per process (``runtime.py``).
+  built. ``runtime.py`` wraps each client in a ``chalicelib.lazy.Lazy``: built on its first
+  call, once per process.
 * Every client: connect/read timeouts, ``total_max_attempts`` (``max_attempts`` counts retries
   only), standard retry mode.
 * DynamoDB responses are checked against their ``x-amz-crc32`` header. In ``standard`` mode
@@ -22,9 +23,9 @@ from __future__ import annotations
 import functools
 import threading
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from botocore.exceptions import (
     BotoCoreError,
@@ -121,7 +122,6 @@ def _raise_on_crc32(parsed: Any = None, **_: Any) -> None:
         )
 
 
-T = TypeVar("T")
 # botocore sessions are not thread-safe: clients are built from one at a time.
 _BUILD_LOCK = threading.RLock()
 
@@ -145,32 +145,6 @@ def _create(service: str, config: Config, session: Session | None, endpoint_url:
             return chosen.create_client(service, config=config, endpoint_url=endpoint_url)
         boto3_session: Any = chosen  # its ``client`` is typed per service name literal
         return boto3_session.client(service, config=config, endpoint_url=endpoint_url)
-
-
-class LazyClient(Generic[T]):
-    """Stands in for a client that ``build`` makes on first use (any attribute), once per
-    process however many threads ask at the same time; afterwards it forwards to it."""
-
-    def __init__(self, build: Callable[[], T]) -> None:
-        self._build = build
-        self._client: T | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def built(self) -> bool:
-        return self._client is not None
-
-    def client(self) -> T:
-        client = self._client
-        if client is None:
-            with self._lock:
-                if self._client is None:
-                    self._client = self._build()
-                client = self._client
-        return client
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.client(), name)
 
 
 def client_config(settings: Settings, pool: int = 50) -> Config:
