@@ -31,8 +31,10 @@ second ``GET /v1/health`` through the Lambda handler (``app.app(event, context)`
 Gateway proxy event), DynamoDB being a stub HTTP server in this process that answers every call
 with ``{}`` (GetItem: "not found", which health counts as the table answering). The first call
 includes whatever the import deferred (the AWS clients, the modules health needs); the second is
-the warm cost for comparison. ``first_use_ms`` also times, in that child after the requests, the
-first import of the modules only rarely used routes load (``LAZY_ROUTE_MODULES``).
+the warm cost for comparison. After the requests, that child also times the first import of the
+modules only rarely used routes load (``LAZY_ROUTE_MODULES``: ``route_modules_ms``) and the
+first build of the services off the common path (``LAZY_SERVICES``: ``services_ms``), what the
+first analytics, admin, bulk or webhook request, or the first stream batch, adds.
 
 :func:`measure` returns the medians as a dict (the perf gate calls it).
 """
@@ -73,9 +75,24 @@ REFERENCE_IMPORTS = (
     "pydantic.main",
 )
 REFERENCE_CODE = "import " + ", ".join(REFERENCE_IMPORTS)
-# Modules of rarely used routes (analytics, the OpenAPI document); importing app must not load
-# them (tests/unit/test_cold_start.py checks that), their first request does.
-LAZY_ROUTE_MODULES = ("chalicelib.api.models.analytics", "chalicelib.api.openapi")
+# What the import defers to first use: the modules of rarely used routes (their pydantic models,
+# the OpenAPI document) and the Runtime's services off the common HTTP path (importing app must
+# load or build none of them: tests/unit/test_cold_start.py). The first-request child times both.
+LAZY_ROUTE_MODULES = (
+    "chalicelib.api.models.analytics",
+    "chalicelib.api.models.api_keys",
+    "chalicelib.api.models.bulk",
+    "chalicelib.api.models.webhooks",
+    "chalicelib.api.openapi",
+)
+LAZY_SERVICES = (
+    "analytics",
+    "stream_ingest",
+    "bulk",
+    "webhooks",
+    "webhook_fanout",
+    "webhook_delivery",
+)
 RESULT_MARK = "COLD_START_RESULT "
 _LINE = re.compile(r"^import time:\s*(\d+)\s*\|\s*(\d+)\s*\|( *)(\S+)\s*$")
 
@@ -174,12 +191,12 @@ def lambda_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]
 
 
 def _run(
-    code: str, env: Mapping[str, str], importtime: bool = True
+    code: str, env: Mapping[str, str], importtime: bool = True, root: Path = ROOT
 ) -> subprocess.CompletedProcess[str]:
     flags = ["-X", "importtime"] if importtime else []
     done = subprocess.run(
         [str(PYTHON), *flags, "-c", code],
-        cwd=ROOT,
+        cwd=root,
         env=dict(env),
         capture_output=True,
         text=True,
@@ -216,16 +233,27 @@ for _ in range(2):
     response = app.app(event, Context())
     times.append((time.perf_counter() - start) * 1000)
     assert response["statusCode"] == 200, response
-start = time.perf_counter()
-for name in MODULES:
+each = {}
+for name in MODULES:  # in this order: a later module finds the models it shares loaded
+    start = time.perf_counter()
     importlib.import_module(name)
-lazy = (time.perf_counter() - start) * 1000
-print(MARK + json.dumps({"first_ms": times[0], "second_ms": times[1], "first_use_ms": lazy}))
+    each[name] = (time.perf_counter() - start) * 1000
+modules = sum(each.values())
+start = time.perf_counter()
+for name in SERVICES:  # a Lazy builds on get(); an eagerly built service has no get
+    getattr(getattr(app.runtime, name), "get", lambda: None)()
+services = (time.perf_counter() - start) * 1000
+print(MARK + json.dumps({"first_ms": times[0], "second_ms": times[1],
+                         "route_modules_ms": modules, "services_ms": services,
+                         **{"import_ms " + name: ms for name, ms in each.items()}}))
 """
 
 
 def _first_request_code() -> str:
-    return f"MODULES = {LAZY_ROUTE_MODULES!r}\nMARK = {RESULT_MARK!r}\n{FIRST_REQUEST_CODE}"
+    return (
+        f"MODULES = {LAZY_ROUTE_MODULES!r}\nSERVICES = {LAZY_SERVICES!r}\n"
+        f"MARK = {RESULT_MARK!r}\n{FIRST_REQUEST_CODE}"
+    )
 
 
 def first_request_figures(stdout: str) -> dict[str, float]:
@@ -269,22 +297,26 @@ def _median(samples: list[dict[str, float]]) -> dict[str, float]:
     return {key: statistics.median(s[key] for s in samples) for key in samples[0]}
 
 
-def measure(runs: int = 7) -> dict[str, Any]:
-    """Median figures over ``runs`` interleaved runs (import of app, reference, first request)."""
+def measure(runs: int = 7, root: Path = ROOT) -> dict[str, Any]:
+    """Median figures over ``runs`` interleaved runs (import of app, reference, first request).
+
+    ``root``: the checkout whose ``app`` is imported (its directory comes first on the child's
+    path, ahead of this virtualenv's editable install): another commit extracted elsewhere
+    can be measured with this checkout's tool and interpreter."""
     with tempfile.TemporaryDirectory(prefix="cold-start-pyc-") as pyc, dynamodb_stub() as endpoint:
         cache = {"PYTHONPYCACHEPREFIX": pyc}
         env = lambda_environment(cache)
         request_env = lambda_environment({**cache, "AWS_ENDPOINT_URL_DYNAMODB": endpoint})
         request_code = _first_request_code()
         # Warm the private bytecode cache (every module any child imports), unmeasured.
-        _run("import app", env)
-        _run(REFERENCE_CODE, env)
-        _run(request_code, request_env, importtime=False)
+        _run("import app", env, root=root)
+        _run(REFERENCE_CODE, env, root=root)
+        _run(request_code, request_env, importtime=False, root=root)
         imports, references, requests = [], [], []
         for _ in range(runs):
-            imports.append(app_figures(_run("import app", env).stderr))
-            references.append(reference_ms(_run(REFERENCE_CODE, env).stderr))
-            done = _run(request_code, request_env, importtime=False)
+            imports.append(app_figures(_run("import app", env, root=root).stderr))
+            references.append(reference_ms(_run(REFERENCE_CODE, env, root=root).stderr))
+            done = _run(request_code, request_env, importtime=False, root=root)
             requests.append(first_request_figures(done.stdout))
     result: dict[str, Any] = {"runs": runs, **_median(imports)}
     result["reference_ms"] = statistics.median(references)
@@ -292,7 +324,9 @@ def measure(runs: int = 7) -> dict[str, Any]:
     first = _median(requests)
     result["first_request_ms"] = first["first_ms"]
     result["second_request_ms"] = first["second_ms"]
-    result["first_use_ms"] = first["first_use_ms"]
+    result["route_modules_ms"] = first["route_modules_ms"]
+    result["services_ms"] = first["services_ms"]
+    result["route_module_ms"] = {name: first[f"import_ms {name}"] for name in LAZY_ROUTE_MODULES}
     result["loadavg"] = list(os.getloadavg())
     return result
 
@@ -304,13 +338,18 @@ ROWS = (
     ("reference imports", "reference_ms"),
     ("first GET /v1/health after import", "first_request_ms"),
     ("second GET /v1/health", "second_request_ms"),
-    ("first import of lazy route modules", "first_use_ms"),
+    ("then: import the lazy route modules", "route_modules_ms"),
+    ("then: build the lazy services", "services_ms"),
 )
 
 
 def table(result: Mapping[str, Any]) -> str:
     lines = [f"{'median of ' + str(result['runs']) + ' runs':38} {'ms':>9}"]
-    lines += [f"{label:38} {result[key]:9.1f}" for label, key in ROWS]
+    for label, key in ROWS:
+        lines.append(f"{label:38} {result[key]:9.1f}")
+        if key == "route_modules_ms":
+            for name, ms in result["route_module_ms"].items():
+                lines.append(f"{'  ' + name.removeprefix('chalicelib.'):38} {ms:9.1f}")
     lines.append(f"{'ratio app / reference':38} {result['ratio']:9.3f}")
     lines.append(
         f"{'load average (1, 5, 15 min)':38} " + " ".join(f"{x:.2f}" for x in result["loadavg"])
@@ -322,8 +361,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument(
+        "--root", type=Path, default=ROOT, help="the checkout to measure (default: this one)"
+    )
     args = parser.parse_args(argv)
-    result = measure(args.runs)
+    result = measure(args.runs, args.root.resolve())
     print(table(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
