@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 T = TypeVar("T")
 
@@ -18,7 +18,10 @@ T = TypeVar("T")
 class Lazy(Generic[T]):
     """Stands in for the object ``build`` returns: built on first attribute access, once,
     however many threads ask at the same time (the others wait for it); afterwards every
-    attribute is the object's own. Setting attributes on the stand-in is not forwarded."""
+    attribute is the object's own. Setting attributes on the stand-in is not forwarded.
+
+    It has no public attribute of its own (one would hide the object's: a service's ``get``):
+    :func:`force` and :func:`is_built` work on it from outside."""
 
     __slots__ = ("_lazy_build", "_lazy_lock", "_lazy_value")
 
@@ -27,11 +30,7 @@ class Lazy(Generic[T]):
         self._lazy_value: T | None = None
         self._lazy_lock = threading.Lock()
 
-    @property
-    def built(self) -> bool:
-        return self._lazy_value is not None
-
-    def get(self) -> T:
+    def _lazy_get(self) -> T:
         value = self._lazy_value
         if value is None:
             with self._lazy_lock:
@@ -41,14 +40,30 @@ class Lazy(Generic[T]):
         return value
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self.get(), name)
+        return getattr(self._lazy_get(), name)
 
     def __repr__(self) -> str:
-        state = repr(self._lazy_value) if self.built else "not built yet"
-        return f"Lazy({state})"
+        value = self._lazy_value
+        return f"Lazy({'not built yet' if value is None else repr(value)})"
+
+
+@overload
+def force(obj: Lazy[T]) -> T: ...
+
+
+@overload
+def force(obj: T) -> T: ...
+
+
+def force(obj: Any) -> Any:
+    """The object itself: a :class:`Lazy`'s, built now if it is not yet; anything else as it
+    is."""
+    if isinstance(obj, Lazy):
+        return obj._lazy_get()
+    return obj
 
 
 def is_built(obj: object) -> bool:
     """Whether ``obj`` is built: a :class:`Lazy` once it has built its object; anything else
     always."""
-    return not isinstance(obj, Lazy) or obj.built
+    return not isinstance(obj, Lazy) or obj._lazy_value is not None

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, TypeVar, cast
 
 from chalicelib.domain.cursor import CursorCodec
-from chalicelib.lazy import Lazy
+from chalicelib.lazy import Lazy, force
 from chalicelib.observability.metrics import DEFAULT as DEFAULT_METRICS
 from chalicelib.observability.metrics import MetricsConfig
 from chalicelib.services.events import EventService
@@ -215,12 +215,12 @@ class _RareParts:
     def analytics(self) -> AnalyticsService:
         from chalicelib.services.analytics import AnalyticsService
 
-        return AnalyticsService(self.analytics_store.get(), self.now)
+        return AnalyticsService(force(self.analytics_store), self.now)
 
     def stream_ingest(self) -> StreamIngestService:
         from chalicelib.services.stream_ingest import StreamIngestService
 
-        return StreamIngestService(self.analytics_store.get(), self.metrics)
+        return StreamIngestService(force(self.analytics_store), self.metrics)
 
     def bulk(self) -> BulkService:
         from chalicelib.services.bulk import BulkService
@@ -231,10 +231,10 @@ class _RareParts:
         from chalicelib.services.webhooks import WebhookService
 
         return WebhookService(
-            self.webhook_store.get(),
-            self.delivery_store.get(),
+            force(self.webhook_store),
+            force(self.delivery_store),
             self.event_store,
-            self.queue.get(),
+            force(self.queue),
             shards=self.settings.inbox_shards,
             allow_private_targets=self.settings.webhook_allow_private_targets,
             resolve=self._resolver(),
@@ -245,9 +245,9 @@ class _RareParts:
         from chalicelib.services.webhook_fanout import WebhookFanout
 
         return WebhookFanout(
-            self.webhook_store.get(),
-            self.delivery_store.get(),
-            self.queue.get(),
+            force(self.webhook_store),
+            force(self.delivery_store),
+            force(self.queue),
             self.now,
             self.metrics,
         )
@@ -267,12 +267,12 @@ class _RareParts:
         )
         timeout = self.webhook_timeout
         return WebhookDeliveryService(
-            self.webhook_store.get(),
-            self.delivery_store.get(),
+            force(self.webhook_store),
+            force(self.delivery_store),
             self.event_store,
-            self.queue.get(),
+            force(self.queue),
             endpoint_limiter,
-            analytics=self.analytics_store.get(),
+            analytics=force(self.analytics_store),
             allow_private_targets=self.settings.webhook_allow_private_targets,
             schedule=self.webhook_schedule,
             post=functools.partial(outbound_http.post, resolve=self._resolver()),

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from chalicelib.lazy import Lazy, is_built
+from chalicelib.lazy import Lazy, force, is_built
 from chalicelib.runtime import Runtime
 from chalicelib.settings import Settings
 from chalicelib.stores import aws
@@ -102,20 +102,22 @@ def test_lazy_builds_once_across_threads() -> None:
         return {"n": len(calls)}
 
     lazy: Lazy[dict[str, int]] = Lazy(build)
-    assert not lazy.built
     assert not is_built(lazy)
     assert is_built(object())
     seen: list[object] = []
-    threads = [threading.Thread(target=lambda: seen.append(lazy.get())) for _ in range(8)]
+    threads = [threading.Thread(target=lambda: seen.append(force(lazy))) for _ in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert len(calls) == 1
     assert all(value is seen[0] for value in seen)
-    assert lazy.get() is seen[0]
-    assert lazy.built
+    assert force(lazy) is seen[0]
+    assert is_built(lazy)
     assert lazy.keys() == {"n": 1}.keys()  # attributes are the object's own
+    assert lazy.get("n") == 1  # even those named like a lazy helper (a service's ``get``)
+    plain = object()
+    assert force(plain) is plain
 
 
 @pytest.fixture
