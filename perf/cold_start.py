@@ -24,7 +24,9 @@ and client machinery, Chalice's app module, pydantic's ``BaseModel`` and a few s
 service leans on). Those are third-party and stdlib modules the app depends on but does not
 write: their import cost follows the machine (CPU speed, disk cache, load, Python version) and
 the pinned dependencies, never our code. ``ratio = app_ms / reference_ms`` is a same-run figure
-the perf gate can hold against a baseline the way it holds its other ratios.
+the perf gate can hold against a baseline the way it holds its other ratios; ``cold_ratio`` does
+the same for the import plus the first request (``cold_total_ms``), so that work moved from the
+import to the first request cannot pass unnoticed.
 
 First request: a further child per run imports app (untimed here) and then times the first and
 second ``GET /v1/health`` through the Lambda handler (``app.app(event, context)`` with an API
@@ -328,6 +330,10 @@ def measure(runs: int = 7, root: Path = ROOT) -> dict[str, Any]:
     first = _median(requests)
     result["first_request_ms"] = first["first_ms"]
     result["second_request_ms"] = first["second_ms"]
+    # What a cold start's first request waits for in all: the import and the request itself
+    # (work deferred from the import to the first request shows here, not in ``ratio``).
+    result["cold_total_ms"] = result["app_ms"] + result["first_request_ms"]
+    result["cold_ratio"] = result["cold_total_ms"] / result["reference_ms"]
     result["route_modules_ms"] = first["route_modules_ms"]
     result["services_ms"] = first["services_ms"]
     result["route_module_ms"] = {name: first[f"import_ms {name}"] for name in LAZY_ROUTE_MODULES}
@@ -342,6 +348,7 @@ ROWS = (
     ("reference imports", "reference_ms"),
     ("first GET /v1/health after import", "first_request_ms"),
     ("second GET /v1/health", "second_request_ms"),
+    ("import + first GET /v1/health", "cold_total_ms"),
     ("then: import the lazy route modules", "route_modules_ms"),
     ("then: build the lazy services", "services_ms"),
 )
@@ -355,6 +362,7 @@ def table(result: Mapping[str, Any]) -> str:
             for name, ms in result["route_module_ms"].items():
                 lines.append(f"{'  ' + name.removeprefix('chalicelib.'):38} {ms:9.1f}")
     lines.append(f"{'ratio app / reference':38} {result['ratio']:9.3f}")
+    lines.append(f"{'ratio (import + first) / reference':38} {result['cold_ratio']:9.3f}")
     lines.append(
         f"{'load average (1, 5, 15 min)':38} " + " ".join(f"{x:.2f}" for x in result["loadavg"])
     )

@@ -227,9 +227,17 @@ def test_lambda_environment_replaces_every_dynamic_reference() -> None:
 def test_table_lists_every_figure() -> None:
     modules = dict.fromkeys(cold_start.LAZY_ROUTE_MODULES, 1.0)
     figures = {key: 2.0 for _, key in cold_start.ROWS}
-    result = {"runs": 7, **figures, "route_module_ms": modules, "ratio": 0.5, "loadavg": [1, 2, 3]}
+    result = {
+        "runs": 7,
+        **figures,
+        "route_module_ms": modules,
+        "ratio": 0.5,
+        "cold_ratio": 0.7,
+        "loadavg": [1, 2, 3],
+    }
     text = cold_start.table(result)
     assert "median of 7 runs" in text
     assert "ratio app / reference" in text
     assert "api.models.bulk" in text
-    assert len(text.splitlines()) == 1 + len(cold_start.ROWS) + len(modules) + 2
+    assert "ratio (import + first) / reference" in text
+    assert len(text.splitlines()) == 1 + len(cold_start.ROWS) + len(modules) + 3
