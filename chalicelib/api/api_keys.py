@@ -2,6 +2,10 @@
 
 Any other key gets 403 ``forbidden``; another tenant's key id is 404 like one that does not
 exist. Changes reach every process within the key cache's TTL (10 s).
+
+The request and response models (``api/models/api_keys.py``: pydantic models, built when
+imported) load on the first request to one of these admin routes, not with the app: a cold start
+should not pay for them (``perf/cold_start.py``).
 """
 
 from __future__ import annotations
@@ -20,15 +24,6 @@ from chalicelib.api.http import (
     query_params,
     read_json_body,
 )
-from chalicelib.api.models.api_keys import (
-    KEY_ID_PATTERN,
-    issued_body,
-    key_body,
-    parse_key_create,
-    parse_key_list,
-    parse_key_rotate,
-    parse_key_update,
-)
 from chalicelib.domain.keys import Principal
 from chalicelib.runtime import Runtime
 
@@ -43,6 +38,8 @@ def admin() -> Principal:
 
 
 def key_id_of(raw: str) -> str:
+    from chalicelib.api.models.api_keys import KEY_ID_PATTERN
+
     key_id = path_param(raw)
     context.current().log_fields["target_key_id"] = key_id
     if not KEY_ID_PATTERN.match(key_id):
@@ -56,6 +53,8 @@ def blueprint(runtime: Runtime, now: Callable[[], float] = time.time) -> Bluepri
 
     @bp.route("/v1/api-keys", methods=["POST"])
     def create_key() -> Response:
+        from chalicelib.api.models.api_keys import issued_body, parse_key_create
+
         caller = admin()
         body = read_json_body(bp.current_request, BODY_LIMIT)
         spec = parse_key_create(body, caller.tenant_id, now())
@@ -65,6 +64,8 @@ def blueprint(runtime: Runtime, now: Callable[[], float] = time.time) -> Bluepri
 
     @bp.route("/v1/api-keys", methods=["GET"])
     def list_keys() -> Response:
+        from chalicelib.api.models.api_keys import key_body, parse_key_list
+
         caller = admin()
         query = parse_key_list(query_params(bp.current_request))
         page = keys.list(caller.tenant_id, query.cursor, query.limit)
@@ -75,11 +76,15 @@ def blueprint(runtime: Runtime, now: Callable[[], float] = time.time) -> Bluepri
 
     @bp.route("/v1/api-keys/{key_id}", methods=["GET"])
     def get_key(key_id: str) -> Response:
+        from chalicelib.api.models.api_keys import key_body
+
         caller = admin()
         return json_response(key_body(keys.get(caller.tenant_id, key_id_of(key_id)), now()))
 
     @bp.route("/v1/api-keys/{key_id}", methods=["PATCH"])
     def update_key(key_id: str) -> Response:
+        from chalicelib.api.models.api_keys import key_body, parse_key_update
+
         caller = admin()
         target = key_id_of(key_id)
         changes = parse_key_update(read_json_body(bp.current_request, BODY_LIMIT))
@@ -94,6 +99,8 @@ def blueprint(runtime: Runtime, now: Callable[[], float] = time.time) -> Bluepri
 
     @bp.route("/v1/api-keys/{key_id}/rotate", methods=["POST"])
     def rotate_key(key_id: str) -> Response:
+        from chalicelib.api.models.api_keys import issued_body, parse_key_rotate
+
         caller = admin()
         target = key_id_of(key_id)
         grace = parse_key_rotate(read_json_body(bp.current_request, BODY_LIMIT, required=False))

@@ -2,19 +2,25 @@
 
 The literal ``/v1/events/bulk`` routes win over ``/v1/events/{event_id}`` both in API Gateway and
 in ``chalice local`` (its route matcher tries routes in sorted order, and ``b`` < ``{``).
+
+The bulk models (``api/models/bulk.py``: pydantic models, built when imported) and the bulk
+service load on the first bulk request, not with the app (``perf/cold_start.py``).
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from chalice.app import Blueprint, Response
 
 from chalicelib import errors
 from chalicelib.api import context
 from chalicelib.api.http import json_response, read_json_body
-from chalicelib.api.models.bulk import parse_bulk_create, parse_bulk_ids
 from chalicelib.observability.metrics import record_metric
 from chalicelib.runtime import Runtime
-from chalicelib.services.bulk import BulkResult
+
+if TYPE_CHECKING:
+    from chalicelib.services.bulk import BulkResult
 
 
 def _respond(result: BulkResult, operation: str) -> Response:
@@ -33,6 +39,8 @@ def blueprint(runtime: Runtime) -> Blueprint:
 
     @bp.route("/v1/events/bulk", methods=["POST"])
     def bulk_create() -> Response:
+        from chalicelib.api.models.bulk import parse_bulk_create
+
         request = bp.current_request
         if request.headers.get("idempotency-key") is not None:
             raise errors.ValidationError(
@@ -46,12 +54,16 @@ def blueprint(runtime: Runtime) -> Blueprint:
 
     @bp.route("/v1/events/bulk/ack", methods=["POST"])
     def bulk_acknowledge() -> Response:
+        from chalicelib.api.models.bulk import parse_bulk_ids
+
         ids = parse_bulk_ids(read_json_body(bp.current_request, max_body))
         result = runtime.bulk.acknowledge(context.principal().tenant_id, ids)
         return _respond(result, "ack")
 
     @bp.route("/v1/events/bulk", methods=["DELETE"])
     def bulk_delete() -> Response:
+        from chalicelib.api.models.bulk import parse_bulk_ids
+
         ids = parse_bulk_ids(read_json_body(bp.current_request, max_body))
         result = runtime.bulk.delete(context.principal().tenant_id, ids)
         return _respond(result, "delete")

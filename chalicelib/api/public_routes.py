@@ -1,4 +1,7 @@
-"""Unauthenticated service routes: health and the OpenAPI document."""
+"""Unauthenticated service routes: health and the OpenAPI document.
+
+The document's module (``api/openapi.py``, which loads every route's models) is imported on the
+first ``GET /v1/openapi.json``, not with the app (``perf/cold_start.py``)."""
 
 from __future__ import annotations
 
@@ -6,7 +9,6 @@ from chalice.app import Blueprint, Response
 
 from chalicelib.api.deprecations import DEPRECATED_ROUTES, Deprecations, mark_deprecated_operations
 from chalicelib.api.http import json_response
-from chalicelib.api.openapi import openapi_document
 from chalicelib.runtime import Runtime
 
 
@@ -22,6 +24,8 @@ def blueprint(runtime: Runtime, deprecations: Deprecations = DEPRECATED_ROUTES) 
     @bp.route("/v1/openapi.json", methods=["GET"])
     def openapi() -> Response:
         # Built on first use (not at import: cold starts), cached; marking copies a few dicts.
+        from chalicelib.api.openapi import openapi_document
+
         return json_response(mark_deprecated_operations(openapi_document(), deprecations))
 
     return bp

@@ -3,6 +3,10 @@
 Any other key gets 403 ``forbidden``; another tenant's webhook is 404 like one that does not
 exist. Deliveries are made by the workers (``services/webhook_fanout.py`` and
 ``services/webhook_delivery.py``); these routes manage endpoints and read the deliveries log.
+
+The request and response models (``api/models/webhooks.py``: pydantic models, built when
+imported) load on the first request to one of these admin routes, not with the app: a cold start
+should not pay for them (``perf/cold_start.py``).
 """
 
 from __future__ import annotations
@@ -21,19 +25,6 @@ from chalicelib.api.http import (
     path_param,
     query_params,
     read_json_body,
-)
-from chalicelib.api.models.webhooks import (
-    delivery_body,
-    issued_body,
-    parse_delivery_list,
-    parse_webhook_create,
-    parse_webhook_list,
-    parse_webhook_replay,
-    parse_webhook_rotate,
-    parse_webhook_update,
-    replay_body,
-    rotated_body,
-    webhook_body,
 )
 from chalicelib.domain.webhooks import WEBHOOK_ID_PATTERN
 from chalicelib.runtime import Runtime
@@ -55,6 +46,8 @@ def blueprint(runtime: Runtime, now: Callable[[], float] = time.time) -> Bluepri
 
     @bp.route("/v1/webhooks", methods=["POST"])
     def create_webhook() -> Response:
+        from chalicelib.api.models.webhooks import issued_body, parse_webhook_create
+
         caller = admin()
         spec = parse_webhook_create(read_json_body(bp.current_request, BODY_LIMIT))
         issued = hooks.create(caller.tenant_id, spec)
@@ -63,6 +56,8 @@ def blueprint(runtime: Runtime, now: Callable[[], float] = time.time) -> Bluepri
 
     @bp.route("/v1/webhooks", methods=["GET"])
     def list_webhooks() -> Response:
+        from chalicelib.api.models.webhooks import parse_webhook_list, webhook_body
+
         caller = admin()
         query = parse_webhook_list(query_params(bp.current_request))
         page = hooks.list(caller.tenant_id, query.cursor, query.limit)
@@ -72,11 +67,15 @@ def blueprint(runtime: Runtime, now: Callable[[], float] = time.time) -> Bluepri
 
     @bp.route("/v1/webhooks/{webhook_id}", methods=["GET"])
     def get_webhook(webhook_id: str) -> Response:
+        from chalicelib.api.models.webhooks import webhook_body
+
         caller = admin()
         return json_response(webhook_body(hooks.get(caller.tenant_id, webhook_id_of(webhook_id))))
 
     @bp.route("/v1/webhooks/{webhook_id}", methods=["PATCH"])
     def update_webhook(webhook_id: str) -> Response:
+        from chalicelib.api.models.webhooks import parse_webhook_update, webhook_body
+
         caller = admin()
         target = webhook_id_of(webhook_id)
         changes = parse_webhook_update(read_json_body(bp.current_request, BODY_LIMIT))
@@ -90,6 +89,8 @@ def blueprint(runtime: Runtime, now: Callable[[], float] = time.time) -> Bluepri
 
     @bp.route("/v1/webhooks/{webhook_id}/rotate-secret", methods=["POST"])
     def rotate_webhook_secret(webhook_id: str) -> Response:
+        from chalicelib.api.models.webhooks import parse_webhook_rotate, rotated_body
+
         caller = admin()
         target = webhook_id_of(webhook_id)
         body = read_json_body(bp.current_request, BODY_LIMIT, required=False)
@@ -98,6 +99,8 @@ def blueprint(runtime: Runtime, now: Callable[[], float] = time.time) -> Bluepri
 
     @bp.route("/v1/webhooks/{webhook_id}/test", methods=["POST"])
     def test_webhook(webhook_id: str) -> Response:
+        from chalicelib.api.models.webhooks import delivery_body
+
         caller = admin()
         target = webhook_id_of(webhook_id)
         read_json_body(bp.current_request, BODY_LIMIT, required=False)
@@ -106,6 +109,8 @@ def blueprint(runtime: Runtime, now: Callable[[], float] = time.time) -> Bluepri
 
     @bp.route("/v1/webhooks/{webhook_id}/replay", methods=["POST"])
     def replay_webhook(webhook_id: str) -> Response:
+        from chalicelib.api.models.webhooks import parse_webhook_replay, replay_body
+
         caller = admin()
         target = webhook_id_of(webhook_id)
         since, until = parse_webhook_replay(read_json_body(bp.current_request, BODY_LIMIT), now())
@@ -114,6 +119,8 @@ def blueprint(runtime: Runtime, now: Callable[[], float] = time.time) -> Bluepri
 
     @bp.route("/v1/webhooks/{webhook_id}/deliveries", methods=["GET"])
     def list_deliveries(webhook_id: str) -> Response:
+        from chalicelib.api.models.webhooks import delivery_body, parse_delivery_list
+
         caller = admin()
         target = webhook_id_of(webhook_id)
         query = parse_delivery_list(query_params(bp.current_request))

@@ -1,5 +1,10 @@
-"""boto3 clients with explicit timeouts and bounded retries, and botocore error translation.
+"""AWS clients with explicit timeouts and bounded retries, and botocore error translation.
 
+* Clients come from botocore directly (boto3 adds nothing a client needs, and importing it pulls
+  in s3transfer: a cold-start cost). Importing this module loads ``botocore.exceptions`` only;
+  the client machinery (``botocore.session``, ``botocore.config``) loads when the first client is
+  built. ``runtime.py`` wraps each client in a ``chalicelib.lazy.Lazy``: built on its first
+  call, once per process.
 * Every client: connect/read timeouts, ``total_max_attempts`` (``max_attempts`` counts retries
   only), standard retry mode.
 * DynamoDB responses are checked against their ``x-amz-crc32`` header. In ``standard`` mode
@@ -15,13 +20,13 @@
 
 from __future__ import annotations
 
+import functools
+import threading
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
     ChecksumError,
@@ -35,13 +40,18 @@ from botocore.exceptions import (
 )
 
 from chalicelib.settings import Settings
-from chalicelib.stores import deadline_hook, fault_injection
+from chalicelib.stores import deadline_hook
 from chalicelib.stores.errors import ConditionFailed, StorageUnavailable, StoreError
 
 if TYPE_CHECKING:
+    import boto3
+    import botocore.session
+    from botocore.config import Config
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
     from mypy_boto3_sqs import SQSClient
+
+    Session: TypeAlias = boto3.Session | botocore.session.Session
 
 UNAVAILABLE_CODES = frozenset(
     {
@@ -112,7 +122,34 @@ def _raise_on_crc32(parsed: Any = None, **_: Any) -> None:
         )
 
 
+# botocore sessions are not thread-safe: clients are built from one at a time.
+_BUILD_LOCK = threading.RLock()
+
+
+@functools.cache
+def default_session() -> botocore.session.Session:
+    """The process's botocore session (credentials and region from the environment)."""
+    import botocore.session
+
+    return botocore.session.get_session()
+
+
+def _create(service: str, config: Config, session: Session | None, endpoint_url: str | None) -> Any:
+    """A client of ``service`` from ``session`` (a boto3 or botocore session; default: the
+    process's botocore session)."""
+    import botocore.session
+
+    with _BUILD_LOCK:
+        chosen = session if session is not None else default_session()
+        if isinstance(chosen, botocore.session.Session):
+            return chosen.create_client(service, config=config, endpoint_url=endpoint_url)
+        boto3_session: Any = chosen  # its ``client`` is typed per service name literal
+        return boto3_session.client(service, config=config, endpoint_url=endpoint_url)
+
+
 def client_config(settings: Settings, pool: int = 50) -> Config:
+    from botocore.config import Config
+
     return Config(
         region_name=settings.region,
         connect_timeout=settings.aws_connect_timeout,
@@ -124,45 +161,51 @@ def client_config(settings: Settings, pool: int = 50) -> Config:
 
 
 def dynamodb_client(
-    settings: Settings, session: boto3.Session | None = None, endpoint_url: str | None = None
+    settings: Settings, session: Session | None = None, endpoint_url: str | None = None
 ) -> DynamoDBClient:
-    """A DynamoDB client; the endpoint comes from boto3's own ``AWS_ENDPOINT_URL_DYNAMODB``
+    """A DynamoDB client; the endpoint comes from botocore's own ``AWS_ENDPOINT_URL_DYNAMODB``
     unless given (tests point each client at their own DynamoDB Local)."""
-    session = session or boto3.Session()
-    client = session.client("dynamodb", config=client_config(settings), endpoint_url=endpoint_url)
+    client: DynamoDBClient = _create("dynamodb", client_config(settings), session, endpoint_url)
     client.meta.events.register_first("before-parse.dynamodb.*", _check_crc32)
     client.meta.events.register_first("after-call.dynamodb.*", _raise_on_crc32)
     deadline_hook.install(client, settings.aws_total_max_attempts, UNAVAILABLE_CODES)
     if settings.chaos_faults_file:
-        fault_injection.install(client, settings.chaos_faults_file)
+        _install_faults(client, settings.chaos_faults_file)
     return client
 
 
 def dynamodb_streams_client(
-    settings: Settings, session: boto3.Session | None = None, endpoint_url: str | None = None
+    settings: Settings, session: Session | None = None, endpoint_url: str | None = None
 ) -> DynamoDBStreamsClient:
-    session = session or boto3.Session()
-    client = session.client(
-        "dynamodbstreams", config=client_config(settings, pool=10), endpoint_url=endpoint_url
+    client: DynamoDBStreamsClient = _create(
+        "dynamodbstreams", client_config(settings, pool=10), session, endpoint_url
     )
     client.meta.events.register_first("before-parse.dynamodb-streams.*", _check_stream_crc32)
     client.meta.events.register_first("after-call.dynamodb-streams.*", _raise_on_crc32)
     deadline_hook.install(client, settings.aws_total_max_attempts, UNAVAILABLE_CODES)
     if settings.chaos_faults_file:
-        fault_injection.install(client, settings.chaos_faults_file)
+        _install_faults(client, settings.chaos_faults_file)
     return client
 
 
 def sqs_client(
-    settings: Settings, session: boto3.Session | None = None, endpoint_url: str | None = None
+    settings: Settings, session: Session | None = None, endpoint_url: str | None = None
 ) -> SQSClient:
-    """An SQS client (the webhook queues); the endpoint comes from boto3's own
+    """An SQS client (the webhook queues); the endpoint comes from botocore's own
     ``AWS_ENDPOINT_URL_SQS`` unless given (the local stack sets it to its moto server).
 
     Same timeouts and bounded retries as the DynamoDB clients: a long poll (ReceiveMessage
     ``WaitTimeSeconds``) must stay below ``settings.aws_read_timeout``."""
-    session = session or boto3.Session()
-    return session.client("sqs", config=client_config(settings, pool=10), endpoint_url=endpoint_url)
+    client: SQSClient = _create("sqs", client_config(settings, pool=10), session, endpoint_url)
+    return client
+
+
+def _install_faults(client: Any, path: str) -> None:
+    """The chaos suite's fault hook (local stage only): imported here, not at the top, since it
+    loads botocore's HTTP layer, which a Lambda's import need not pay for."""
+    from chalicelib.stores import fault_injection
+
+    fault_injection.install(client, path)
 
 
 def error_code(exc: ClientError) -> str:
