@@ -1,5 +1,6 @@
 """Triggers API: wiring only. Everything it registers lives in chalicelib/."""
 
+import os
 from typing import Any
 
 from chalice.app import DynamoDBEvent, SQSEvent
@@ -11,6 +12,10 @@ from chalicelib.stores.queues import placeholder_queue_arn
 
 runtime = Runtime.build(load_settings())
 app = create_app(runtime)
+# Clients are built on first use (a cold start's import stays small), except where Lambda runs
+# the init phase before any request arrives: there building them now is off every request's path.
+if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "provisioned-concurrency":
+    runtime.warm()
 
 # Lambda calls `app.events_stream` (the handler string chalice derives from the function name);
 # the infra merge template adds ReportBatchItemFailures, bisect, retries and the on-failure queue.

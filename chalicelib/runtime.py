@@ -69,6 +69,15 @@ class Runtime:
     webhook_fanout: WebhookFanout
     webhook_delivery: WebhookDeliveryService
     metrics: MetricsConfig  # where the app's and the stream handler's metrics go
+    limiter_dynamodb: DynamoDBClient | None = None  # the limiter's client (tighter bounds)
+
+    def warm(self) -> None:
+        """Build the clients every request uses now rather than on the first request: for an
+        init phase that runs before any request (provisioned concurrency), where the cost of
+        building them is off every request's path."""
+        force(self.dynamodb)
+        if self.limiter_dynamodb is not None:
+            force(self.limiter_dynamodb)
 
     @classmethod
     def build(
@@ -141,6 +150,7 @@ class Runtime:
             webhook_fanout=_lazy(rare.webhook_fanout),
             webhook_delivery=_lazy(rare.webhook_delivery),
             metrics=metrics,
+            limiter_dynamodb=limiter_client,
         )
 
 

@@ -43,7 +43,7 @@ NOT_AT_IMPORT = (
     "chalicelib.stores.analytics",
     "chalicelib.stores.fault_injection",
 )
-LAZY_FIELDS = ("dynamodb", *cold_start.LAZY_SERVICES)
+LAZY_FIELDS = ("dynamodb", "limiter_dynamodb", *cold_start.LAZY_SERVICES)
 
 IMPORT_PROBE = f"""
 import json, socket, sys
@@ -61,11 +61,11 @@ print(json.dumps({{
 """
 
 
-def _import_app() -> dict[str, object]:
+def _import_app(**extra_env: str) -> dict[str, object]:
     done = subprocess.run(
         [sys.executable, "-c", IMPORT_PROBE],
         cwd=cold_start.ROOT,
-        env=cold_start.lambda_environment(),
+        env={**cold_start.lambda_environment(), **extra_env},
         capture_output=True,
         text=True,
         timeout=120,
@@ -91,6 +91,17 @@ def test_importing_app_builds_no_client_and_loads_no_deferred_module() -> None:
         "POST /v1/webhooks",
         "POST /v1/events/bulk",
     } <= routes
+
+
+def test_provisioned_concurrency_builds_the_clients_during_init() -> None:
+    """Lambda runs a provisioned instance's init before any request: the clients are built
+    there (no connection is opened: a client connects on its first call)."""
+    result = _import_app(AWS_LAMBDA_INITIALIZATION_TYPE="provisioned-concurrency")
+    built = result["built"]
+    assert [name for name, done in built.items() if done] == [  # type: ignore[attr-defined]
+        "dynamodb",
+        "limiter_dynamodb",
+    ]
 
 
 def test_lazy_builds_once_across_threads() -> None:
