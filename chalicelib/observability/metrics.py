@@ -124,12 +124,12 @@ def emf_document(
     names: dict[str, list[float]] = {}
     units: dict[str, str] = {}
     for sample in samples:
-        values = names.get(sample.name)
-        if values is None:
+        existing = names.get(sample.name)
+        if existing is None:
             names[sample.name] = [sample.value]
             units[sample.name] = sample.unit
         else:
-            values.append(sample.value)
+            existing.append(sample.value)
     if len(names) >= _MAX_METRICS or len(dimensions) >= _MAX_DIMENSIONS:
         return _powertools_document(namespace, service, dimensions, samples, timestamp)
     dimension_sets = [["service"]]
