@@ -1,6 +1,7 @@
 """The gate's load probe: the API and the raw engine, interleaved, on one fresh local stack.
 
     .venv/bin/python -m perf.paired [--rounds 6] [--block 2.0] [--threads 2] [--json out.json]
+                                    [--kinds ingest,lookup,inbox,bulk]
 
 Absolute latencies on a shared 2-core machine drift from run to run (docs/PERFORMANCE.md), so
 the gate judges the API against DynamoDB Local measured *in the same moments*:
@@ -10,7 +11,10 @@ the gate judges the API against DynamoDB Local measured *in the same moments*:
   counter item in a rate-limits table, as the key's bucket is, then a conditional ``PutItem`` of
   the same item shape in an events table), ``lookup`` (``GET /v1/events/{id}`` vs a
   consistent ``GetItem``), ``inbox`` (``GET /v1/inbox?limit=50`` vs one ``Query`` of an inbox
-  index for 50 items). The raw side writes to a private database of the same engine (another
+  index for 50 items); on request (``--kinds``, not in the default set the gate runs) ``bulk``
+  (``POST /v1/events/bulk`` of 25 events vs the engine calls a bulk create makes: the bucket's
+  ``UpdateItem``, then one ``BatchWriteItem`` of 25 items of the API's shape, unprocessed items
+  sent again). The raw side writes to a private database of the same engine (another
   access key) with the events and rate-limits tables' definitions, streams and indexes included.
 * ``--threads`` threads run each kind at once; every thread alternates an API call and the raw
   call (API first on even turns, raw first on odd ones), so both sides see the same contention.
@@ -57,6 +61,8 @@ from perf.gate import KindFigures, load_ratios
 
 ROOT = Path(__file__).resolve().parent.parent
 KINDS = ("ingest", "lookup", "inbox")
+ALL_KINDS = (*KINDS, "bulk")
+BULK_SIZE = 25
 INBOX_LIMIT = 50
 PROBE_TENANT = "paired-probe"
 RAW_TENANT = "raw-probe"
@@ -143,6 +149,7 @@ class Probe:
         self.raw_keys: list[dict[str, Any]] = []
         self.raw_inbox_pk = ""
         self.body = json.dumps(EVENT).encode()
+        self.bulk_body = json.dumps({"items": [EVENT] * BULK_SIZE}).encode()
         self.draft = EventDraft(SOURCE, EVENT_TYPE, canonical_json(PAYLOAD), dict(METADATA), None)
 
     # -- one call of each side --------------------------------------------------------------
@@ -153,6 +160,10 @@ class Probe:
                 self.api_ids.append(event_id)
         elif kind == "lookup":
             conn.call("GET", f"/v1/events/{random.choice(self.api_ids)}", None, 200)
+        elif kind == "bulk":
+            answer = conn.call("POST", "/v1/events/bulk", self.bulk_body, 200)
+            if answer["failed"]:
+                raise RuntimeError(f"bulk: {len(answer['failed'])} items failed")
         else:
             page = conn.call("GET", f"/v1/inbox?limit={INBOX_LIMIT}", None, 200)
             if not page["events"]:
@@ -161,30 +172,50 @@ class Probe:
     def raw_item(self) -> dict[str, Any]:
         return new_event_item(self.service.placed(self.service.new_event(RAW_TENANT, self.draft)))
 
-    def raw_call(self, kind: str, item: dict[str, Any] | None) -> None:
+    def raw_items(self, kind: str) -> list[dict[str, Any]] | None:
+        """What the raw call of ``kind`` writes, built outside its timing (None: nothing)."""
+        if kind == "ingest":
+            return [self.raw_item()]
+        if kind == "bulk":
+            return [self.raw_item() for _ in range(BULK_SIZE)]
+        return None
+
+    def _raw_bucket(self) -> None:
+        """The key's rate-limit bucket: one conditional UpdateItem of one item per key."""
+        self.raw.update_item(
+            TableName=self.settings.rate_limits_table,
+            Key={"pk": {"S": RAW_BUCKET}},
+            UpdateExpression="SET tat = if_not_exists(tat, :zero) + :step",
+            ConditionExpression="attribute_not_exists(tat) OR tat < :limit",
+            ExpressionAttributeValues={
+                ":zero": {"N": "0"},
+                ":step": {"N": "1"},
+                ":limit": {"N": "100000000000"},
+            },
+            ReturnValues="UPDATED_NEW",
+        )
+
+    def raw_call(self, kind: str, items: list[dict[str, Any]] | None) -> None:
         table = self.settings.events_table
         if kind == "ingest":
-            assert item is not None
-            # The API's two engine calls for a create, in its order: the key's rate-limit
-            # bucket (one conditional UpdateItem of one item per key), then the event.
-            self.raw.update_item(
-                TableName=self.settings.rate_limits_table,
-                Key={"pk": {"S": RAW_BUCKET}},
-                UpdateExpression="SET tat = if_not_exists(tat, :zero) + :step",
-                ConditionExpression="attribute_not_exists(tat) OR tat < :limit",
-                ExpressionAttributeValues={
-                    ":zero": {"N": "0"},
-                    ":step": {"N": "1"},
-                    ":limit": {"N": "100000000000"},
-                },
-                ReturnValues="UPDATED_NEW",
-            )
+            assert items is not None
+            [item] = items
+            # The API's two engine calls for a create, in its order: the bucket, the event.
+            self._raw_bucket()
             self.raw.put_item(
                 TableName=table, Item=item, ConditionExpression="attribute_not_exists(pk)"
             )
             with self._lock:
                 self.raw_keys.append({"pk": item["pk"]})
                 self.raw_inbox_pk = self.raw_inbox_pk or item["inbox_pk"]["S"]
+        elif kind == "bulk":
+            assert items is not None
+            # A bulk create without idempotency keys: the bucket, then one BatchWriteItem.
+            self._raw_bucket()
+            requests: list[Any] = [{"PutRequest": {"Item": item}} for item in items]
+            while requests:
+                resp = self.raw.batch_write_item(RequestItems={table: requests})
+                requests = list(resp.get("UnprocessedItems", {}).get(table, []))
         elif kind == "lookup":
             found = self.raw.get_item(
                 TableName=table, Key=random.choice(self.raw_keys), ConsistentRead=True
@@ -217,7 +248,7 @@ class Probe:
             turn = n
             try:
                 while time.monotonic() < deadline:
-                    item = self.raw_item() if kind == "ingest" else None
+                    items = self.raw_items(kind)
                     order = (True, False) if turn % 2 == 0 else (False, True)
                     for api_side in order:
                         if api_side:
@@ -226,7 +257,7 @@ class Probe:
                             api_ms.append((time.perf_counter() - t0) * 1000)
                         else:
                             c0, t0 = time.thread_time(), time.perf_counter()
-                            self.raw_call(kind, item)
+                            self.raw_call(kind, items)
                             raw_ms.append((time.perf_counter() - t0) * 1000)
                             raw_cpu += time.thread_time() - c0
                     turn += 1
@@ -251,7 +282,7 @@ class Probe:
     def seed(self) -> None:
         for _ in range(SEED_EVENTS):
             self.api_call("ingest", self.connections[0])
-            self.raw_call("ingest", self.raw_item())
+            self.raw_call("ingest", self.raw_items("ingest"))
 
     def close(self) -> None:
         for conn in self.connections:
@@ -259,20 +290,28 @@ class Probe:
 
 
 def measure(
-    rounds: int, block_seconds: float, threads: int, log_dir: Path, say: Callable[[str], None]
+    rounds: int,
+    block_seconds: float,
+    threads: int,
+    log_dir: Path,
+    say: Callable[[str], None],
+    kinds: tuple[str, ...] = KINDS,
 ) -> list[KindFigures]:
     """Start a fresh stack (no workers: the gate measures the request path), warm it up, then
     run ``rounds`` rounds of one block per kind; stop the stack."""
+    unknown = set(kinds) - set(ALL_KINDS)
+    if unknown or not kinds:
+        raise ValueError(f"kinds must be some of {', '.join(ALL_KINDS)}; got {kinds}")
     with LocalStack(log_dir, workers=()) as stack:
         probe = Probe(stack, threads)
         try:
             probe.seed()
-            warm = WARMUP_SECONDS / len(KINDS)
-            for kind in KINDS:  # not measured: the fresh JVM and connection pools
+            warm = WARMUP_SECONDS / len(kinds)
+            for kind in kinds:  # not measured: the fresh JVM and connection pools
                 probe.block(kind, warm, None)
-            samples = {kind: Samples() for kind in KINDS}
+            samples = {kind: Samples() for kind in kinds}
             for n in range(rounds):
-                order = KINDS if n % 2 == 0 else tuple(reversed(KINDS))
+                order = kinds if n % 2 == 0 else tuple(reversed(kinds))
                 for kind in order:
                     probe.block(kind, block_seconds, samples[kind])
                 say(f"[paired] round {n + 1}/{rounds} done")
@@ -335,13 +374,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--block", type=float, default=2.0, help="seconds per kind per round")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--json", type=Path, help="write the figures here as JSON")
+    p.add_argument(
+        "--kinds",
+        default=",".join(KINDS),
+        help=f"comma-separated, of {','.join(ALL_KINDS)} (default: {','.join(KINDS)})",
+    )
     p.add_argument("--logs", type=Path, default=ROOT / "perf" / "results" / "paired-logs")
     args = p.parse_args(argv)
 
     def say(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
-    figures = measure(args.rounds, args.block, args.threads, args.logs, say)
+    kinds = tuple(k for k in args.kinds.split(",") if k)
+    figures = measure(args.rounds, args.block, args.threads, args.logs, say, kinds)
     print(format_figures(figures, args.threads))
     if args.json:
         args.json.write_text(json.dumps(as_json(figures, args.threads), indent=2))

@@ -4,22 +4,30 @@
 
 Starts a fresh DynamoDB Local with the tables (``devstack.stack.LocalStack``, no API), builds the
 app exactly as the dev server does (chalice's LocalGateway: the same Lambda-event conversion,
-routing and middleware) and sends creates, lookups, inbox polls and acks through it on one thread,
-so the profile shows the API's own CPU and its DynamoDB round trips without the HTTP server or the
-load generator in the way.
+routing and middleware) and sends creates, lookups, inbox polls, acks and bulk creates of 25
+through it on one thread, so the profile shows the API's own CPU and its DynamoDB round trips
+without the HTTP server or the load generator in the way.
+
+``PROFILE_KINDS=create,bulk`` (a comma list of create, inbox, lookup, ack, bulk) profiles only
+those kinds (lookups and acks need creates); the bulk kind sends REQUESTS_PER_KIND / 5 requests.
+``PROFILE_CPU=1`` samples on the thread's CPU time instead of wall time (where the process's
+CPU goes, without the waits on DynamoDB Local).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from chalice.config import Config
 from chalice.local import LocalGateway
 from pyinstrument import Profiler
+from pyinstrument.stack_sampler import get_stack_sampler
 
 from chalicelib.api.application import create_app
 from chalicelib.runtime import Runtime
@@ -28,6 +36,8 @@ from devstack.stack import LocalStack
 from devstack.stage_env import stage_environment
 
 ROOT = Path(__file__).resolve().parent.parent
+KINDS = ("create", "inbox", "lookup", "ack", "bulk")
+BULK_SIZE = 25
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,30 +61,51 @@ def main(argv: list[str] | None = None) -> int:
 
         body = {"source": "billing", "event_type": "invoice.paid", "payload": {"n": 1}}
         call("POST", "/v1/events", body)  # warm up: clients, caches
+        bulk_body = {"items": [{**body, "payload": {"n": n}} for n in range(BULK_SIZE)]}
+        call("POST", "/v1/events/bulk", bulk_body)
+        kinds = set(os.environ.get("PROFILE_KINDS", ",".join(KINDS)).split(","))
         timings: dict[str, float] = {}
+        event_ids: list[str] = []
         profiler = Profiler(interval=0.0005)
+        if os.environ.get("PROFILE_CPU"):
+            # Sample on this thread's CPU time, not wall time: what the process spends, without
+            # the waits on DynamoDB Local (pyinstrument's timer hook).
+            get_stack_sampler().timer_func = time.thread_time
         profiler.start()
-        for kind, fn in (
-            ("create", lambda n: call("POST", "/v1/events", {**body, "payload": {"n": n}})),
-            ("inbox", lambda n: call("GET", "/v1/inbox?limit=50")),
-        ):
+
+        def timed(kind: str, calls: list[Callable[[], dict[str, object]]]) -> None:
             started = time.perf_counter()
-            ids = [fn(n) for n in range(count)]
-            timings[kind] = (time.perf_counter() - started) / count * 1000
-            if kind == "create":
-                event_ids = [str(e["event_id"]) for e in ids]
-        started = time.perf_counter()
-        for event_id in event_ids:
-            call("GET", f"/v1/events/{event_id}")
-        timings["lookup"] = (time.perf_counter() - started) / count * 1000
-        started = time.perf_counter()
-        for event_id in event_ids:
-            call("POST", f"/v1/events/{event_id}/ack")
-        timings["ack"] = (time.perf_counter() - started) / count * 1000
+            for fn in calls:
+                answer = fn()
+                if kind == "create":
+                    event_ids.append(str(answer["event_id"]))
+            timings[kind] = (time.perf_counter() - started) / max(1, len(calls)) * 1000
+
+        if kinds & {"create", "lookup", "ack"}:
+            timed(
+                "create",
+                [
+                    functools.partial(call, "POST", "/v1/events", {**body, "payload": {"n": n}})
+                    for n in range(count)
+                ],
+            )
+        if "inbox" in kinds:
+            timed("inbox", [functools.partial(call, "GET", "/v1/inbox?limit=50")] * count)
+        if "lookup" in kinds:
+            timed("lookup", [functools.partial(call, "GET", f"/v1/events/{e}") for e in event_ids])
+        if "ack" in kinds:
+            timed(
+                "ack", [functools.partial(call, "POST", f"/v1/events/{e}/ack") for e in event_ids]
+            )
+        if "bulk" in kinds:
+            bulk = functools.partial(call, "POST", "/v1/events/bulk", bulk_body)
+            timed("bulk", [bulk] * max(1, count // 5))
         profiler.stop()
     stamp = time.strftime("%Y%m%d-%H%M%S")
     (out / f"profile-{stamp}.txt").write_text(profiler.output_text(unicode=False, color=False))
     (out / f"profile-{stamp}.html").write_text(profiler.output_html())
+    if profiler.last_session is not None:  # re-render: pyinstrument --load FILE [-r text ...]
+        profiler.last_session.save(str(out / f"profile-{stamp}.pyisession"))
     print(json.dumps({k: round(v, 2) for k, v in timings.items()}) + "  (ms per request)")
     print(f"profile: {out / f'profile-{stamp}.txt'}")
     return 0

@@ -1,4 +1,5 @@
-"""The raw engine's figure: boto3 PutItem straight into DynamoDB Local, no API in between.
+"""The raw engine's figures: boto3 PutItem (and BatchWriteItem of 25) straight into DynamoDB
+Local, no API in between.
 
 Measured in the same run and on the same engine as the API, in a private database of its own
 (another access key) holding the same events table definition (stream and indexes included),
@@ -11,7 +12,9 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import boto3
 
@@ -22,6 +25,17 @@ from chalicelib.stores.aws import dynamodb_client
 from chalicelib.stores.events import EventStore, new_event_item
 from chalicelib.stores.schema import create_table
 from chalicelib.stores.tables import events_table
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+DRAFT = EventDraft(
+    "billing",
+    "invoice.paid",
+    canonical_json({"amount_cents": 1299}),
+    {"priority": "normal"},
+    None,
+)
 
 
 @dataclass(frozen=True)
@@ -47,8 +61,12 @@ class RawFigure:
         }
 
 
-def measure_put_item(endpoint: str, settings: Settings, threads: int, seconds: float) -> RawFigure:
-    """PutItem (conditional, like the API's) from ``threads`` threads for ``seconds``."""
+BATCH_SIZE = 25  # BatchWriteItem's limit, and the API's bulk request's
+
+
+def _private_events(endpoint: str, settings: Settings) -> tuple[DynamoDBClient, EventService]:
+    """A client on a private database (another access key) holding the events table, and the
+    service that shapes items exactly as the API writes them."""
     session = boto3.Session(
         aws_access_key_id="raw" + uuid.uuid4().hex[:12],
         aws_secret_access_key="local",
@@ -62,30 +80,31 @@ def measure_put_item(endpoint: str, settings: Settings, threads: int, seconds: f
         settings.event_retention_days,
         settings.idempotency_ttl_seconds,
     )
-    draft = EventDraft(
-        "billing",
-        "invoice.paid",
-        canonical_json({"amount_cents": 1299}),
-        {"priority": "normal"},
-        None,
-    )
+    return client, service
+
+
+def _run(threads: int, seconds: float, call: Callable[[], int]) -> RawFigure:
+    """``call`` (which returns how many items it wrote) in a loop on ``threads`` threads for
+    ``seconds``; each call's time is a latency sample."""
     latencies: list[float] = []
+    counts: list[int] = []
+    errors: list[BaseException] = []
     lock = threading.Lock()
     deadline = time.monotonic() + seconds
 
     def work() -> None:
-        mine = []
-        while time.monotonic() < deadline:
-            item = new_event_item(service.placed(service.new_event("raw", draft)))
-            started = time.perf_counter()
-            client.put_item(
-                TableName=settings.events_table,
-                Item=item,
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-            mine.append((time.perf_counter() - started) * 1000)
+        mine: list[float] = []
+        written = 0
+        try:
+            while time.monotonic() < deadline:
+                started = time.perf_counter()
+                written += call()
+                mine.append((time.perf_counter() - started) * 1000)
+        except BaseException as exc:
+            errors.append(exc)
         with lock:
             latencies.extend(mine)
+            counts.append(written)
 
     started = time.monotonic()
     workers = [threading.Thread(target=work) for _ in range(max(1, threads))]
@@ -94,11 +113,58 @@ def measure_put_item(endpoint: str, settings: Settings, threads: int, seconds: f
     for w in workers:
         w.join()
     elapsed = time.monotonic() - started
+    if errors:
+        raise errors[0]
     ordered = sorted(latencies) or [0.0]
     return RawFigure(
         threads=max(1, threads),
         seconds=elapsed,
-        items=len(latencies),
+        items=sum(counts),
         p50_ms=ordered[len(ordered) // 2],
         p95_ms=ordered[max(0, int(len(ordered) * 0.95) - 1)],
     )
+
+
+def measure_put_item(endpoint: str, settings: Settings, threads: int, seconds: float) -> RawFigure:
+    """PutItem (conditional, like the API's) from ``threads`` threads for ``seconds``."""
+    client, service = _private_events(endpoint, settings)
+
+    def put() -> int:
+        item = new_event_item(service.placed(service.new_event("raw", DRAFT)))
+        client.put_item(
+            TableName=settings.events_table,
+            Item=item,
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+        return 1
+
+    return _run(threads, seconds, put)
+
+
+def measure_batch_write(
+    endpoint: str, settings: Settings, threads: int, seconds: float
+) -> RawFigure:
+    """BatchWriteItem of 25 new API-shaped event items per call (the bulk create's one call),
+    from ``threads`` threads for ``seconds``; unprocessed items are sent again at once (counted
+    only when written). ``items`` counts items written; a latency sample is one 25-item batch."""
+    client, service = _private_events(endpoint, settings)
+    table = settings.events_table
+
+    def batch() -> int:
+        requests: list[Any] = [
+            {
+                "PutRequest": {
+                    "Item": new_event_item(service.placed(service.new_event("raw", DRAFT)))
+                }
+            }
+            for _ in range(BATCH_SIZE)
+        ]
+        written = 0
+        while requests:
+            resp = client.batch_write_item(RequestItems={table: requests})
+            left = resp.get("UnprocessedItems", {}).get(table, [])
+            written += len(requests) - len(left)
+            requests = list(left)
+        return written
+
+    return _run(threads, seconds, batch)

@@ -27,6 +27,7 @@ import json
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -96,15 +97,77 @@ class MetricBatch:
         groups: dict[tuple[tuple[str, str], ...], list[Sample]] = {}
         for sample in self.samples:
             groups.setdefault(sample.dimensions, []).append(sample)
-        docs = []
-        for dimensions, samples in groups.items():
-            emf = EphemeralMetrics(namespace=config.namespace, service=config.service)
-            for sample in samples:
-                emf.add_metric(name=sample.name, unit=sample.unit, value=sample.value)
-            if dimensions:
-                emf.add_dimensions(service=config.service, **dict(dimensions))
-            docs.append(dict(emf.serialize_metric_set()))
-        return docs
+        timestamp = int(time.time() * 1000)
+        return [
+            emf_document(config.namespace, config.service, dimensions, samples, timestamp)
+            for dimensions, samples in groups.items()
+        ]
+
+
+# Beyond these a document is built by Powertools itself (which splits or refuses it); no request
+# comes near them.
+_MAX_METRICS = 100
+_MAX_DIMENSIONS = 29
+
+
+def emf_document(
+    namespace: str,
+    service: str,
+    dimensions: tuple[tuple[str, str], ...],
+    samples: list[Sample],
+    timestamp: int,
+) -> dict[str, Any]:
+    """The EMF document Powertools' ``EphemeralMetrics`` serializes for ``samples`` (one
+    dimension set): the same keys, order and values, built directly. A request writes a few of
+    these, and a Powertools provider per document cost more CPU than the rest of the access log
+    (tests/unit/test_metrics.py holds the two byte-identical)."""
+    names: dict[str, list[float]] = {}
+    units: dict[str, str] = {}
+    for sample in samples:
+        existing = names.get(sample.name)
+        if existing is None:
+            names[sample.name] = [sample.value]
+            units[sample.name] = sample.unit
+        else:
+            existing.append(sample.value)
+    if len(names) >= _MAX_METRICS or len(dimensions) >= _MAX_DIMENSIONS:
+        return _powertools_document(namespace, service, dimensions, samples, timestamp)
+    dimension_sets = [["service"]]
+    values: dict[str, Any] = {"service": service}
+    if dimensions:
+        dimension_sets.append(["service", *(name for name, _ in dimensions if name != "service")])
+        values.update(dimensions)
+        values["service"] = service
+    return {
+        "_aws": {
+            "Timestamp": timestamp,
+            "CloudWatchMetrics": [
+                {
+                    "Namespace": namespace,
+                    "Dimensions": dimension_sets,
+                    "Metrics": [{"Name": name, "Unit": units[name]} for name in names],
+                }
+            ],
+        },
+        **values,
+        **names,
+    }
+
+
+def _powertools_document(
+    namespace: str,
+    service: str,
+    dimensions: tuple[tuple[str, str], ...],
+    samples: list[Sample],
+    timestamp: int,
+) -> dict[str, Any]:
+    emf = EphemeralMetrics(namespace=namespace, service=service)
+    for sample in samples:
+        emf.add_metric(name=sample.name, unit=sample.unit, value=sample.value)
+    if dimensions:
+        emf.add_dimensions(service=service, **dict(dimensions))
+    emf.set_timestamp(timestamp)
+    return dict(emf.serialize_metric_set())
 
 
 _current: ContextVar[MetricBatch | None] = ContextVar("triggers_metrics", default=None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
+import time
 
 import pytest
 
@@ -115,3 +116,40 @@ def test_a_failing_sink_does_not_raise(config):
 
     with metrics.request_scope(dataclasses.replace(config, sink=broken)):
         metrics.record_metric("IpBlocked", "Count", 1)
+
+
+@pytest.mark.parametrize(
+    "samples",
+    [
+        [("RateLimited", "Count", 1.0, ())],
+        [
+            ("ApiLatency", "Milliseconds", 12.5, (("route", "GET /v1/inbox"),)),
+            ("ApiRequestCount", "Count", 1.0, (("route", "GET /v1/inbox"),)),
+        ],
+        [
+            ("BulkItemsSucceeded", "Count", 25.0, (("operation", "create"),)),
+            ("BulkItemsSucceeded", "Count", 3.0, (("operation", "create"),)),
+            ("BulkItemsFailed", "Count", 0.0, (("operation", "create"),)),
+        ],
+        [("X", "Count", 2.0, (("a", "1"), ("b", "two")))],
+    ],
+)
+def test_a_document_is_byte_identical_to_what_powertools_serializes(samples):
+    batch = [metrics.Sample(name, unit, value, dims) for name, unit, value, dims in samples]
+    dimensions = batch[0].dimensions
+    now = int(time.time() * 1000)
+    ours = metrics.emf_document("TriggersAPI/test", "triggers-api", dimensions, batch, now)
+    theirs = metrics._powertools_document(
+        "TriggersAPI/test", "triggers-api", dimensions, batch, now
+    )
+    assert json.dumps(ours) == json.dumps(theirs)
+
+
+def test_a_batch_beyond_the_emf_limits_is_left_to_powertools(monkeypatch):
+    calls = []
+    monkeypatch.setattr(
+        metrics, "_powertools_document", lambda *args: calls.append(args) or {"doc": 1}
+    )
+    many = [metrics.Sample(f"M{n}", "Count", 1.0, ()) for n in range(metrics._MAX_METRICS)]
+    assert metrics.emf_document("ns", "svc", (), many, 0) == {"doc": 1}
+    assert len(calls) == 1
