@@ -268,12 +268,14 @@ class _RareParts:
         from chalicelib.services import outbound_http
         from chalicelib.services.webhook_delivery import WebhookDeliveryService
 
-        # Per-endpoint delivery rate limits: GCRA buckets of one second in the limits table.
+        # Per-endpoint delivery rate limits: GCRA buckets of one second in the limits table,
+        # exact and whole (docs/WEBHOOKS.md: a burst of one second's worth), so not leased.
         endpoint_limiter = RateLimiter(
             RateLimitStore(self.limiter_client, self.settings.rate_limits_table),
             1,
             1,
             now=self.now,
+            leasing=False,
         )
         timeout = self.webhook_timeout
         return WebhookDeliveryService(

@@ -19,14 +19,14 @@ exact single-token writes and its whole burst. A lease never holds more than the
 tokens: enough for one hold time at that rate, at most doubling from one lease to the next (a
 process that sees a key once a second takes one token at a time).
 
-**The cost.** Tokens leased by one process are spent by none other. A request can therefore be
-refused while another process still holds unspent tokens of the same key: at most that
-process's lease (``MAX_LEASE_TOKENS``, and no more than the reserve) per other process, and
-only while the lease lives: a lease expires one hold time after it was taken (one second for a
-per-minute limit). Unspent tokens are not returned (a return would let two processes' slots
-overlap): they expire with the lease, which makes them cost what spent tokens cost (they come
-back with the refill, within ``tokens x interval <= hold``), and the next lease of a process
-that left tokens unspent is smaller.
+**The cost.** Tokens leased by one process are spent by none other. While a lease lives (one
+hold time after it was taken: one second for a per-minute limit) a request elsewhere can be
+refused although the key has unspent tokens in that lease: at most one lease's worth
+(``MAX_LEASE_TOKENS``, and no more than the reserve) per other process. Unspent tokens are not
+returned when the lease expires (a return would let two processes' slots overlap): they stay
+charged to the bucket like spent ones, so a key held at its limit loses at most one lease's
+worth of admissions per expired lease, and a key below its limit loses nothing (the bucket
+refills past them). The next lease of a process that left tokens unspent is smaller.
 """
 
 from __future__ import annotations
@@ -66,6 +66,8 @@ def next_lease_size(policy: Policy, previous: int, spent: int, elapsed_us: int |
     cap = max_lease(policy)
     if cap <= 1 or elapsed_us is None:
         return 1
+    if elapsed_us < 0:  # the clock stepped back: no rate to go by
+        return 1
     wanted = -(-spent * policy.hold_us // max(1, elapsed_us))
     return max(1, min(cap, wanted, 2 * max(1, previous)))
 
@@ -77,6 +79,7 @@ class Lease:
     tokens: int  # unspent
     tat_us: int  # the key's TAT right after the write (it covers these tokens)
     expires_us: int  # no token is spent after this instant
+    taken_us: int = 0  # when it was taken: none is spent before (a clock that stepped back)
 
     @classmethod
     def taken(cls, policy: Policy, size: int, new_tat_us: int, now_us: int) -> Lease:
@@ -84,13 +87,13 @@ class Lease:
         ``new_tat_us``; its first token goes to the request that took it, so ``size - 1`` are
         left. It expires one hold time after it was taken: its tokens' slots start no earlier
         than that instant, so each is spent within the hold time of its slot."""
-        return cls(size - 1, new_tat_us, now_us + policy.hold_us)
+        return cls(size - 1, new_tat_us, now_us + policy.hold_us, now_us)
 
     def spend(self, policy: Policy, now_us: int) -> int | None:
         """Spend one token at ``now_us``: the TAT as the decision should report it (this
         process's unspent tokens still counted as free), or ``None`` when the lease is spent
         or expired."""
-        if self.tokens <= 0 or now_us > self.expires_us:
+        if not self.live(now_us):
             return None
         self.tokens -= 1
         return self.unspent_tat(policy)
@@ -100,4 +103,6 @@ class Lease:
         return self.tat_us - self.tokens * policy.interval_us
 
     def live(self, now_us: int) -> bool:
-        return self.tokens > 0 and now_us <= self.expires_us
+        """Tokens left, and ``now_us`` within the lease's life (a clock that steps back before
+        the lease was taken ends it: its hold would otherwise stretch by the step)."""
+        return self.tokens > 0 and self.taken_us <= now_us <= self.expires_us

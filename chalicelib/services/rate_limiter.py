@@ -58,6 +58,10 @@ SOURCE_LOCAL = "local-fallback"
 SOURCE_LEASE = "lease"
 
 
+# How big the next lease is (policy, last size, spent since, elapsed since; see token_lease).
+LeaseSizer = Callable[[Policy, int, int, int | None], int]
+
+
 @dataclass(frozen=True)
 class RateCheck:
     decision: Decision
@@ -92,6 +96,7 @@ class RateLimiter:
         degraded_seconds: float = DEGRADED_SECONDS,
         max_keys: int = MAX_TRACKED_KEYS,
         leasing: bool = True,
+        lease_size: LeaseSizer = next_lease_size,
     ) -> None:
         self._store = store
         self._default = default_limit
@@ -101,6 +106,7 @@ class RateLimiter:
         self._degraded_until = 0
         self._max_keys = max_keys
         self._leasing = leasing
+        self._lease_size = lease_size
         self._keys: OrderedDict[str, _KeyState] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -113,8 +119,12 @@ class RateLimiter:
     def cached_refusal(self, key_id: str, limit: int | None) -> RateCheck | None:
         """The in-process refusal of a key known to be over its limit (no DynamoDB call)."""
         policy = self.policy_for(limit)
-        now_us = to_micros(self._now())
-        state = self._state(key_id, policy.limit)
+        return self._refused_in_process(
+            self._state(key_id, policy.limit), policy, to_micros(self._now())
+        )
+
+    @staticmethod
+    def _refused_in_process(state: _KeyState, policy: Policy, now_us: int) -> RateCheck | None:
         if now_us < state.deny_until and state.tat_hint is not None:
             record_metric("RateLimitDenyCacheHit")
             return RateCheck(refused(policy, state.tat_hint, now_us), policy, SOURCE_CACHE, 0)
@@ -157,10 +167,10 @@ class RateLimiter:
 
     def _without_table(self, key_id: str, state: _KeyState, policy: Policy) -> RateCheck | None:
         """The decision when no write is needed: refused by the deny cache, or a leased token."""
-        cached = self.cached_refusal(key_id, policy.limit)
+        now_us = to_micros(self._now())
+        cached = self._refused_in_process(state, policy, now_us)
         if cached is not None:
             return cached
-        now_us = to_micros(self._now())
         if now_us < self._degraded_until:
             return None
         with self._lock:
@@ -188,7 +198,7 @@ class RateLimiter:
 
     def _take(self, key_id: str, state: _KeyState, policy: Policy, now_us: int) -> RateCheck:
         elapsed = None if state.leased_at is None else now_us - state.leased_at
-        size = next_lease_size(policy, state.lease_size, state.spent, elapsed)
+        size = self._lease_size(policy, state.lease_size, state.spent, elapsed)
         branch = policy.branch(state.tat_hint, now_us)
         if branch is Branch.OVER:
             # Our view is stale or we are over: the busy branch's condition decides.

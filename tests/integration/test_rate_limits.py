@@ -224,3 +224,63 @@ def test_sixteen_leasing_limiters_admit_at_most_the_allowance_with_fewer_writes(
     floor = LEASED_LIMIT - policy.lease_tokens - (CLIENTS - 1) * policy.lease_tokens
     assert floor <= admitted <= leased_allowance(elapsed), (admitted, elapsed)
     assert counting.updates < admitted, (counting.updates, admitted)
+
+
+def _shared_limiter_process(
+    endpoint: str, access_key: str, settings: Settings, key_id: str, threads: int, queue: object
+) -> None:
+    """A process as the API runs: one limiter (one lease per key) shared by its threads."""
+    session = boto3.Session(
+        aws_access_key_id=access_key, aws_secret_access_key="local", region_name="us-east-1"
+    )
+    client = dynamodb_client(settings, session=session, endpoint_url=endpoint)
+    counting = CountingClient(client)
+    limiter = RateLimiter(RateLimitStore(counting, settings.rate_limits_table), 1000)  # type: ignore[arg-type]
+    results: list[bool] = []
+    start = threading.Barrier(threads)
+
+    def drain() -> None:
+        start.wait()
+        for _ in range(60):
+            results.append(limiter.check(key_id, LEASED_LIMIT).decision.allowed)
+
+    workers = [threading.Thread(target=drain) for _ in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    queue.put((results, counting.updates))  # type: ignore[attr-defined]
+
+
+def test_two_processes_of_eight_threads_sharing_a_leasing_limiter_stay_within_the_bound(
+    ddb: Database,
+):
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    procs = [
+        ctx.Process(
+            target=_shared_limiter_process,
+            args=(
+                ddb.engine.endpoint,
+                ddb.access_key,
+                ddb.settings,
+                "key_leased_procs",
+                CLIENTS // 2,
+                queue,
+            ),
+        )
+        for _ in range(2)
+    ]
+    began = time.monotonic()
+    for p in procs:
+        p.start()
+    outcomes = [queue.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(timeout=30)
+    elapsed = time.monotonic() - began
+    admitted = sum(sum(results) for results, _ in outcomes)
+    writes = sum(updates for _, updates in outcomes)
+    policy = Policy(LEASED_LIMIT, lease_tokens=10)
+    # Everything but what the other process may still hold in its lease, and never more.
+    assert LEASED_LIMIT - 2 * policy.lease_tokens <= admitted <= leased_allowance(elapsed)
+    assert writes < admitted / 2, (writes, admitted)  # threads share their process's leases
