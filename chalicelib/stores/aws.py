@@ -165,7 +165,12 @@ def dynamodb_client(
 ) -> DynamoDBClient:
     """A DynamoDB client; the endpoint comes from botocore's own ``AWS_ENDPOINT_URL_DYNAMODB``
     unless given (tests point each client at their own DynamoDB Local)."""
+    from chalicelib.stores import client_speed  # botocore's user-agent and validation modules
+
     client: DynamoDBClient = _create("dynamodb", client_config(settings), session, endpoint_url)
+    # Per-call work that gives the same answer every time (client_speed.py: ~20 % of a create's
+    # CPU, ~43 % of a bulk create's): the User-Agent built once, parameters checked by DynamoDB.
+    client_speed.tune(client)
     client.meta.events.register_first("before-parse.dynamodb.*", _check_crc32)
     client.meta.events.register_first("after-call.dynamodb.*", _raise_on_crc32)
     deadline_hook.install(client, settings.aws_total_max_attempts, UNAVAILABLE_CODES)

@@ -11,15 +11,18 @@ PutItem). Two parts of that redo fixed work on every call:
   feature set: the header is byte-identical.
 * **Parameter validation** walks every attribute of every item (~8 % of a create, ~43 % of a
   bulk create of 25: BatchWriteItem's 25 items of ~15 attributes). It is client-side only: with
-  it off, a malformed request is refused by DynamoDB itself (a ``ValidationException``, which
-  ``translate_errors`` reports like any client error) instead of by botocore. Our stores build
-  every request from typed code, so botocore's own ``Config(parameter_validation=False)`` is
-  safe; :func:`client_config_options` is what ``stores/aws.py``'s ``client_config`` would add.
+  it off, a request DynamoDB can parse but rejects comes back as its ``ValidationException``
+  (``translate_errors`` reports it like any client error), and one botocore cannot even
+  serialize (a ``None`` where a map belongs) raises from the serializer (``TypeError``,
+  ``AttributeError``), which ends as a 500 ``internal_error`` in the envelope. Only a bug can
+  do that: our stores build every request from typed code and requests are validated at the
+  edge first. :func:`client_config_options` is the same switch as a ``Config`` option.
 
-:func:`tune` applies both to a built client (what ``stores/aws.py``'s ``dynamodb_client`` would
-call). The User-Agent cache touches botocore's ``UserAgentString`` object of the client (a
-private attribute, pinned botocore in requirements.txt; tests/unit/test_client_speed.py checks
-the header is unchanged and breaks if botocore's shape moves).
+:func:`tune` applies both to a built client; ``stores/aws.py``'s ``dynamodb_client`` calls it on
+every DynamoDB client. The User-Agent cache touches botocore's ``UserAgentString`` object of
+the client (a private attribute, pinned botocore in requirements.txt;
+tests/unit/test_client_speed.py checks the header is unchanged and breaks if botocore's shape
+moves).
 """
 
 from __future__ import annotations

@@ -82,3 +82,18 @@ def test_parameter_validation_is_left_to_dynamodb():
     tuned.get_item(TableName="events", Key={"pk": {"S": "t#evt_1"}})
     assert b'"pk": {"S": "t#evt_1"}' in sent[0].body
     assert client_speed.client_config_options() == {"parameter_validation": False}
+
+
+def test_every_dynamodb_client_of_the_app_is_tuned(test_settings) -> None:
+    """stores/aws.py applies both to each DynamoDB client it builds (no connection is made)."""
+    import botocore.session
+    from botocore.validate import ParamValidationDecorator
+
+    from chalicelib.stores.aws import dynamodb_client
+    from chalicelib.stores.client_speed import CachedUserAgentString
+
+    session = botocore.session.Session()
+    session.set_credentials("test", "test")  # no credential chain (it would try the network)
+    client = dynamodb_client(test_settings, session=session, endpoint_url="http://127.0.0.1:9")
+    assert isinstance(client._user_agent_creator, CachedUserAgentString)  # type: ignore[attr-defined]
+    assert not isinstance(client._serializer, ParamValidationDecorator)  # type: ignore[attr-defined]
