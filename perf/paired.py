@@ -6,16 +6,15 @@
 Absolute latencies on a shared 2-core machine drift from run to run (docs/PERFORMANCE.md), so
 the gate judges the API against DynamoDB Local measured *in the same moments*:
 
-* Three request kinds, each with its raw engine twin: ``ingest`` (``POST /v1/events`` vs the
-  two engine calls a create makes, one after the other: a conditional ``UpdateItem`` of one
-  counter item in a rate-limits table, as the key's bucket is, then a conditional ``PutItem`` of
-  the same item shape in an events table), ``lookup`` (``GET /v1/events/{id}`` vs a
-  consistent ``GetItem``), ``inbox`` (``GET /v1/inbox?limit=50`` vs one ``Query`` of an inbox
-  index for 50 items); on request (``--kinds``, not in the default set the gate runs) ``bulk``
-  (``POST /v1/events/bulk`` of 25 events vs the engine calls a bulk create makes: the bucket's
-  ``UpdateItem``, then one ``BatchWriteItem`` of 25 items of the API's shape, unprocessed items
-  sent again). The raw side writes to a private database of the same engine (another
-  access key) with the events and rate-limits tables' definitions, streams and indexes included.
+* Four request kinds, each with its raw engine twin, the engine calls the API makes for it:
+  ``ingest`` (``POST /v1/events`` vs a conditional ``PutItem`` of the same item shape in an
+  events table: with token leases the key's rate-limit write is one per lease, not per
+  request), ``lookup`` (``GET /v1/events/{id}`` vs a consistent ``GetItem``), ``inbox``
+  (``GET /v1/inbox?limit=50`` vs one ``Query`` of an inbox index for 50 items) and ``bulk``
+  (``POST /v1/events/bulk`` of 25 events vs one ``BatchWriteItem`` of 25 items of the API's
+  shape, unprocessed items sent again). The raw side writes to a private database of the same
+  engine (another access key) with the events table's definition, streams and indexes
+  included.
 * ``--threads`` threads run each kind at once; every thread alternates an API call and the raw
   call (API first on even turns, raw first on odd ones), so both sides see the same contention.
 * The kinds take turns in short blocks (``--block`` seconds, ``--rounds`` times each), so a slow
@@ -54,19 +53,18 @@ from chalicelib.settings import Settings
 from chalicelib.stores.aws import dynamodb_client
 from chalicelib.stores.events import EventStore, new_event_item
 from chalicelib.stores.schema import create_table
-from chalicelib.stores.tables import events_table, rate_limits_table
+from chalicelib.stores.tables import events_table
 from devstack.stack import LocalStack
 from perf import targets
 from perf.gate import KindFigures, load_ratios
 
 ROOT = Path(__file__).resolve().parent.parent
-KINDS = ("ingest", "lookup", "inbox")
-ALL_KINDS = (*KINDS, "bulk")
+KINDS = ("ingest", "lookup", "inbox", "bulk")
+ALL_KINDS = KINDS
 BULK_SIZE = 25
 INBOX_LIMIT = 50
 PROBE_TENANT = "paired-probe"
 RAW_TENANT = "raw-probe"
-RAW_BUCKET = "raw-probe#rate-bucket"
 WARMUP_SECONDS = 6.0
 SEED_EVENTS = 60  # per side, before the first measured block: lookups and the inbox need data
 SOURCE, EVENT_TYPE = "billing", "invoice.paid"
@@ -139,7 +137,6 @@ class Probe:
             endpoint_url=stack.dynamodb_endpoint,
         )
         create_table(self.raw, events_table(settings))
-        create_table(self.raw, rate_limits_table(settings))
         self.service = EventService(
             EventStore(self.raw, settings.events_table, settings.idempotency_table),
             settings.inbox_shards,
@@ -180,28 +177,12 @@ class Probe:
             return [self.raw_item() for _ in range(BULK_SIZE)]
         return None
 
-    def _raw_bucket(self) -> None:
-        """The key's rate-limit bucket: one conditional UpdateItem of one item per key."""
-        self.raw.update_item(
-            TableName=self.settings.rate_limits_table,
-            Key={"pk": {"S": RAW_BUCKET}},
-            UpdateExpression="SET tat = if_not_exists(tat, :zero) + :step",
-            ConditionExpression="attribute_not_exists(tat) OR tat < :limit",
-            ExpressionAttributeValues={
-                ":zero": {"N": "0"},
-                ":step": {"N": "1"},
-                ":limit": {"N": "100000000000"},
-            },
-            ReturnValues="UPDATED_NEW",
-        )
-
     def raw_call(self, kind: str, items: list[dict[str, Any]] | None) -> None:
         table = self.settings.events_table
         if kind == "ingest":
             assert items is not None
             [item] = items
-            # The API's two engine calls for a create, in its order: the bucket, the event.
-            self._raw_bucket()
+            # The API's engine call for a create (its key's bucket is written once per lease).
             self.raw.put_item(
                 TableName=table, Item=item, ConditionExpression="attribute_not_exists(pk)"
             )
@@ -210,8 +191,7 @@ class Probe:
                 self.raw_inbox_pk = self.raw_inbox_pk or item["inbox_pk"]["S"]
         elif kind == "bulk":
             assert items is not None
-            # A bulk create without idempotency keys: the bucket, then one BatchWriteItem.
-            self._raw_bucket()
+            # A bulk create without idempotency keys: one BatchWriteItem.
             requests: list[Any] = [{"PutRequest": {"Item": item}} for item in items]
             while requests:
                 resp = self.raw.batch_write_item(RequestItems={table: requests})

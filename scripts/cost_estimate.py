@@ -350,6 +350,48 @@ def estimate(rate: float, w: Workload | None = None) -> Estimate:
     return est
 
 
+# -- one create, from measured figures (docs/PERFORMANCE.md, "Cost per million events") --------
+LAMBDA_MB_PER_VCPU = 1769  # Lambda gives a function one vCPU at 1,769 MB, in proportion below
+CREATE_GSI_WRITES = 6  # a new event lands in 4 inbox indexes, event-id-index and replay-index
+
+
+@dataclass(frozen=True)
+class CreateCost:
+    """A million ``POST /v1/events`` (no idempotency key, 1 KB events) from measured inputs."""
+
+    write_calls: float  # DynamoDB write calls per create (perf.write_calls)
+    api_cpu_ms: float  # the API process's CPU ms per create (perf.cpu_per_request)
+    sequential_calls: float  # DynamoDB calls a create waits for, one after the other
+    memory_mb: int = 1024  # lambda_memory_size (.chalice/config.json)
+    call_ms: float = 5.0  # one in-region DynamoDB call's wait (assumption)
+
+    @property
+    def write_units(self) -> float:
+        """Per create: each write call's item (1 KB: 1 unit) plus the event's index copies."""
+        return self.write_calls + CREATE_GSI_WRITES
+
+    @property
+    def duration_ms(self) -> float:
+        """Billed duration: the CPU at this memory's share of a vCPU, plus the waits."""
+        share = min(1.0, self.memory_mb / LAMBDA_MB_PER_VCPU)
+        return self.api_cpu_ms / share + self.sequential_calls * self.call_ms
+
+    @property
+    def gb_s_per_million(self) -> float:
+        return 1e6 * self.duration_ms / 1000.0 * self.memory_mb / 1024.0
+
+    def per_million(self) -> dict[str, float]:
+        p = {k: v.value for k, v in PRICES.items()}
+        wru = self.write_units * 1e6
+        return {
+            "write_calls": self.write_calls * 1e6,
+            "wru": wru,
+            "wru_usd": wru * p["ddb_wru"],
+            "gb_s": self.gb_s_per_million,
+            "gb_s_usd": self.gb_s_per_million * p["lambda_gb_s"],
+        }
+
+
 def _money(value: float) -> str:
     return f"${value:,.2f}" if value < 100 else f"${value:,.0f}"
 
@@ -398,7 +440,23 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true", help="rewrite the tables in docs/COSTS.md")
     parser.add_argument("--rate", type=float, action="append", help="events/s (repeatable)")
+    parser.add_argument(
+        "--per-million-creates",
+        nargs=3,
+        type=float,
+        metavar=("WRITE_CALLS", "CPU_MS", "SEQUENTIAL_CALLS"),
+        help="cost of a million creates from measured figures (docs/PERFORMANCE.md)",
+    )
     args = parser.parse_args(argv)
+    if args.per_million_creates:
+        calls, cpu, sequential = args.per_million_creates
+        figures = CreateCost(calls, cpu, sequential).per_million()
+        print(
+            f"per million creates: {figures['write_calls']:,.0f} write calls, "
+            f"{figures['wru']:,.0f} WRU (${figures['wru_usd']:.2f}), "
+            f"{figures['gb_s']:,.0f} Lambda GB-s at 1,024 MB (${figures['gb_s_usd']:.2f})"
+        )
+        return 0
     if args.write:
         write_doc()
         print(f"wrote {DOC.relative_to(ROOT)}")

@@ -14,7 +14,14 @@ CI machines are shared and their speed drifts, so no absolute millisecond decide
    the probe's CPU time per raw call (``--cpu-tolerance``, 1.3). Over the tolerance is a
    regression if a second probe on another fresh stack confirms it.
 
-3. The webhook delivery smoke (``python -m perf.webhook_delivery`` on a fresh stack with its
+3. Efficiency (issue 16): DynamoDB write calls per POST (``python -m perf.write_calls``: 1,000
+   POSTs through the app in-process, every DynamoDB call counted; the event's own PutItem makes
+   it 1.0 at best, so it is a ratio by construction) and the cold start (``python -m
+   perf.cold_start``: ``import app`` with the dev stage's environment over a reference import
+   timed in the same run). Over ``EFFICIENCY_TOLERANCE`` times the baseline is a regression if a
+   second measurement confirms it.
+
+4. The webhook delivery smoke (``python -m perf.webhook_delivery`` on a fresh stack with its
    workers: 2 events/s to 2 webhooks for 8 s, ~25 s in all): every delivery arrives once and
    verifies, and the end-to-end p95 stays under 3 s (it measures ~0.3-0.5 s at this rate even on a
    machine loaded 4x over; a failed first attempt alone costs 5 s). A miss is measured again.
@@ -80,6 +87,13 @@ SAME_RUN_PAIRS = (
 BENCH_TOLERANCE = 1.5
 LATENCY_TOLERANCE = 1.5
 CPU_TOLERANCE = 1.3
+# Write calls per POST hardly move (1.0 is the event's PutItem; leases add ~0.02); the cold
+# start ratios move with the machine's load more than the load ratios do (fresh processes).
+EFFICIENCY_TOLERANCE = {
+    "write_calls_per_post": 1.15,
+    "cold_start.import_vs_reference": 1.4,
+    "cold_start.import_and_first_request_vs_reference": 1.4,
+}
 BASELINE_RUNS = 3
 # The webhook smoke: far below the local stack's capacity (~20 deliveries/s with p95 < 1 s on a
 # loaded 2-core machine; docs/PERFORMANCE.md), so only a regression moves its figures.
@@ -126,6 +140,31 @@ def run_webhook_smoke(out: Path) -> dict[str, Any]:
         raise SystemExit(f"the webhook delivery smoke failed (exit {proc.returncode})")
     result: dict[str, Any] = json.loads(out.read_text())
     return result
+
+
+def run_efficiency(out: Path) -> dict[str, float]:
+    """Write calls per POST and the cold start ratio, each from its own tool's JSON."""
+    out.mkdir(parents=True, exist_ok=True)
+    figures: dict[str, float] = {}
+    writes = out / "write-calls.json"
+    cmd = [sys.executable, "-m", "perf.write_calls", "--json", str(writes)]
+    proc = subprocess.run(cmd, cwd=str(ROOT), capture_output=True, text=True)
+    if proc.returncode != 0 or not writes.exists():
+        print(proc.stdout[-3000:], proc.stderr[-3000:], sep="\n")
+        raise SystemExit(f"perf.write_calls failed (exit {proc.returncode})")
+    figures["write_calls_per_post"] = float(json.loads(writes.read_text())["write_calls_per_post"])
+    say(f"write calls per 1,000 POSTs: {figures['write_calls_per_post'] * 1000:.0f}")
+    cold = out / "cold-start.json"
+    cmd = [sys.executable, "-m", "perf.cold_start", "--json", str(cold)]
+    cold_proc = subprocess.run(cmd, cwd=str(ROOT))
+    if cold_proc.returncode != 0 or not cold.exists():
+        raise SystemExit(f"perf.cold_start failed (exit {cold_proc.returncode})")
+    result = json.loads(cold.read_text())
+    figures["cold_start.import_vs_reference"] = round(float(result["ratio"]), 4)
+    figures["cold_start.import_and_first_request_vs_reference"] = round(
+        float(result["cold_ratio"]), 4
+    )
+    return figures
 
 
 def load_tolerance(name: str, args: argparse.Namespace) -> float:
@@ -191,6 +230,18 @@ def gate(args: argparse.Namespace, baseline: dict[str, Any], stamp: str) -> int:
             load_verdicts(""),
             lambda: load_verdicts("-again"),
         )
+    if not args.skip_efficiency:
+        efficiency_base = baseline.get("efficiency", {}).get("ratios", {})
+
+        def efficiency_verdicts(suffix: str) -> list[Verdict]:
+            figures = run_efficiency(RESULTS / f"efficiency-{stamp}{suffix}")
+            return compare(figures, efficiency_base, lambda name: EFFICIENCY_TOLERANCE[name])
+
+        failed += judged(
+            "efficiency: write calls per POST, cold start over a reference import; now vs baseline",
+            efficiency_verdicts(""),
+            lambda: efficiency_verdicts("-again"),
+        )
     if not args.skip_webhooks:
 
         def webhook_verdicts(suffix: str) -> list[Verdict]:
@@ -221,6 +272,7 @@ def update_baseline(args: argparse.Namespace, stamp: str) -> int:
     }
     old: dict[str, Any] = json.loads(BASELINE.read_text()) if BASELINE.exists() else {}
     doc["bench"], doc["load"] = old.get("bench"), old.get("load")
+    doc["efficiency"] = old.get("efficiency")
     if not args.skip_bench:
         runs = [
             run_benchmarks(RESULTS / f"bench-{stamp}-{n}.json") for n in range(args.baseline_runs)
@@ -246,6 +298,16 @@ def update_baseline(args: argparse.Namespace, stamp: str) -> int:
             "ratios": _medians([p["ratios"] for p in probes], 4),
             "kinds_first_run": probes[0]["kinds"],
         }
+    if not args.skip_efficiency:
+        runs = [
+            run_efficiency(RESULTS / f"efficiency-{stamp}-{n}") for n in range(args.baseline_runs)
+        ]
+        doc["efficiency"] = {
+            "statistic": "write calls per POST (1,000 POSTs, 4 threads, in process); import of "
+            "app (and import + first request) over a reference import, same run",
+            "runs": len(runs),
+            "ratios": _medians(runs, 4),
+        }
     BASELINE.write_text(json.dumps(doc, indent=2) + "\n")
     say(f"baseline written to {BASELINE.relative_to(ROOT)}: review `git diff` and commit it")
     return 0
@@ -268,6 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--skip-bench", action="store_true")
     p.add_argument("--skip-load", action="store_true")
     p.add_argument("--skip-webhooks", action="store_true", help="no webhook delivery smoke")
+    p.add_argument("--skip-efficiency", action="store_true", help="no write calls / cold start")
     p.add_argument("--rounds", type=int, default=6, help="probe rounds (one block per kind)")
     p.add_argument("--block", type=float, default=2.0, help="probe seconds per kind per round")
     p.add_argument("--threads", type=int, default=2, help="probe concurrency")

@@ -119,3 +119,18 @@ def test_cli_rejects_a_non_positive_rate(capsys: pytest.CaptureFixture[str]) -> 
     assert exc.value.code == 2
     assert ce.main(["--rate", "250"]) == 0
     assert "250 events/s" in capsys.readouterr().out
+
+
+def test_a_million_creates_from_measured_figures() -> None:
+    # One write call and 2 ms of CPU, waiting on one call: at 1,024 MB the CPU takes 2 x
+    # 1769/1024 ms, plus 5 ms of waiting.
+    cost = ce.CreateCost(write_calls=1.0, api_cpu_ms=2.0, sequential_calls=1.0)
+    assert cost.write_units == 7  # the event's item and its 6 index copies
+    assert cost.duration_ms == pytest.approx(2.0 * 1769 / 1024 + 5.0)
+    figures = cost.per_million()
+    assert figures["wru_usd"] == pytest.approx(7e6 * 0.625 / 1e6)
+    assert figures["gb_s"] == pytest.approx(1e6 * cost.duration_ms / 1000)
+    assert figures["gb_s_usd"] == pytest.approx(figures["gb_s"] * 0.0000166667)
+    # More memory than one vCPU's worth does not make the CPU faster.
+    big = ce.CreateCost(1.0, 2.0, 1.0, memory_mb=4096)
+    assert big.duration_ms == pytest.approx(2.0 + 5.0)

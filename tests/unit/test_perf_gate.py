@@ -184,6 +184,9 @@ def test_the_committed_baseline_covers_every_benchmark_and_kind() -> None:
 
     expected = {f"{k}.{m}" for k in KINDS for m in ("latency_p50_vs_raw", "cpu_vs_raw")}
     assert set(baseline["load"]["ratios"]) == expected
+    from scripts.perf_gate import EFFICIENCY_TOLERANCE
+
+    assert set(baseline["efficiency"]["ratios"]) == set(EFFICIENCY_TOLERANCE)
 
 
 def test_a_same_run_pair_passes_within_its_limit_and_fails_over_it() -> None:

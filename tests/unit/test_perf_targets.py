@@ -45,6 +45,28 @@ def test_latency_success_and_ratio_rows() -> None:
     assert "throughput events/s" not in rows  # no bulk request in this run
 
 
+def test_single_post_and_bulk_against_the_raw_engine_at_0_6x() -> None:
+    single = {
+        "requests": {"POST /v1/events": _stats("POST", "/v1/events", 80.0, rps=240.0)},
+        "total": {"count": 1000, "failures": 0},
+    }
+    rows = {r.target: r for r in targets.evaluate(single, raw_put_items_per_s=400)}
+    assert rows["single-POST/raw ratio"].ok is True  # 0.6x exactly: the limit is inclusive
+    bulk = {
+        "requests": {"POST /v1/events/bulk": _stats("POST", "/v1/events/bulk", 200.0, rps=40.0)},
+        "total": {"count": 1000, "failures": 0},
+        "events_per_second": 1000.0,
+    }
+    rows = {
+        r.target.split(" (")[0]: r for r in targets.evaluate(bulk, raw_batch_items_per_s=1780.0)
+    }
+    assert rows["bulk/raw ratio"].measured == pytest.approx(1000 / 1780)
+    assert rows["bulk/raw ratio"].ok is False  # 0.56x
+    assert "bulk/raw ratio" not in {
+        r.target for r in targets.evaluate(bulk)
+    }  # no raw figure, no ratio
+
+
 def test_inbox_scale_ratio_and_gates() -> None:
     summary = {
         "requests": {
