@@ -19,6 +19,9 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from chalicelib.domain.token_bucket import DEFAULT_WINDOW_SECONDS
+from chalicelib.domain.token_lease import LEASE_DIVISOR, MAX_LEASE_TOKENS
+
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "COSTS.md"
 START = "<!-- cost-tables:start (scripts/cost_estimate.py --write) -->"
@@ -171,8 +174,8 @@ def counters_per_item(batch: float, w: Workload) -> float:
     return 3.0 * (groups + tenants) / batch
 
 
-MAX_LEASE_TOKENS = 100  # chalicelib/domain/token_lease.py
-LEASE_SECONDS = 1.0  # a per-minute limit's hold time: 1/60 of the window
+# A per-minute limit's hold time: 1/60 of the window (the lease sizes' own constants).
+LEASE_SECONDS = DEFAULT_WINDOW_SECONDS / LEASE_DIVISOR
 
 
 def rate_limit_writes(rate: float, w: Workload) -> float:

@@ -3,8 +3,9 @@
 * **Token leases** (:mod:`chalicelib.domain.token_lease`): a busy key's tokens are taken in
   batches, one conditional UpdateItem per batch, and spent in process; the batch size follows
   this process's rate for the key and is 1 (a write per request, as without leases) for small
-  limits and quiet keys. The bound across processes stays exact; the cost (tokens one process
-  holds are refused to others for at most one hold time) is stated in that module.
+  limits and quiet keys. The bound across processes stays exact; the cost (while a lease lives,
+  its unspent tokens are refused to other processes; expired ones are not given back) is stated
+  in that module.
 * **Common path of a take**: one UpdateItem. Which branch to write (idle or busy, see
   :mod:`chalicelib.stores.rate_limits`) is predicted from the last state this process saw for
   the key; a wrong guess (another process moved the bucket) costs a second write with the state
@@ -134,13 +135,13 @@ class RateLimiter:
         """Take one request's token for ``key_id`` (``limit``: its per-minute limit or None)."""
         policy = self.policy_for(limit)
         state = self._state(key_id, policy.limit)
-        fast = self._without_table(key_id, state, policy)
+        fast = self._without_table(state, policy)
         if fast is not None:
             return fast
         # One write per key at a time in this process: the threads that queue behind it spend
         # the lease it brings instead of each taking one.
         with state.take_lock:
-            fast = self._without_table(key_id, state, policy)
+            fast = self._without_table(state, policy)
             if fast is not None:
                 return fast
             now_us = to_micros(self._now())
@@ -165,7 +166,7 @@ class RateLimiter:
                 record_metric("RateLimiterUnavailable")
                 return self._local(key_id, state, policy, now_us)
 
-    def _without_table(self, key_id: str, state: _KeyState, policy: Policy) -> RateCheck | None:
+    def _without_table(self, state: _KeyState, policy: Policy) -> RateCheck | None:
         """The decision when no write is needed: refused by the deny cache, or a leased token."""
         now_us = to_micros(self._now())
         cached = self._refused_in_process(state, policy, now_us)

@@ -60,20 +60,42 @@ def test_sixteen_threads_with_their_own_limiters_admit_exactly_the_allowance(ddb
     assert LIMIT <= admitted <= allowance(elapsed), (admitted, elapsed)
 
 
-def _process_worker(
-    endpoint: str, access_key: str, settings: Settings, key_id: str, threads: int, queue: object
-) -> None:
+def _process_client(endpoint: str, access_key: str, settings: Settings) -> object:
+    """A spawned process's own DynamoDB client on the test session's engine."""
     session = boto3.Session(
         aws_access_key_id=access_key, aws_secret_access_key="local", region_name="us-east-1"
     )
-    client = dynamodb_client(settings, session=session, endpoint_url=endpoint)
+    return dynamodb_client(settings, session=session, endpoint_url=endpoint)
+
+
+def _in_two_processes(db: Database, worker: object, key_id: str) -> tuple[list[object], float]:
+    """Run ``worker`` in two spawned processes of ``CLIENTS // 2`` threads each: what each put
+    on the queue, and the seconds from the first start to the last answer (process start-up
+    included: a generous upper bound)."""
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    args = (db.engine.endpoint, db.access_key, db.settings, key_id, CLIENTS // 2, queue)
+    procs = [ctx.Process(target=worker, args=args) for _ in range(2)]  # type: ignore[arg-type]
+    began = time.monotonic()
+    for p in procs:
+        p.start()
+    outcomes = [queue.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(timeout=30)
+    return outcomes, time.monotonic() - began
+
+
+def _process_worker(
+    endpoint: str, access_key: str, settings: Settings, key_id: str, threads: int, queue: object
+) -> None:
+    client = _process_client(endpoint, access_key, settings)
     results: list[bool] = []
     start = threading.Barrier(threads)
     workers = [
         threading.Thread(
             target=hammer,
             args=(
-                RateLimiter(RateLimitStore(client, settings.rate_limits_table), 1000),
+                RateLimiter(RateLimitStore(client, settings.rate_limits_table), 1000),  # type: ignore[arg-type]
                 key_id,
                 results,
                 start,
@@ -89,29 +111,8 @@ def _process_worker(
 
 
 def test_two_processes_of_eight_clients_admit_exactly_the_allowance(ddb: Database):
-    ctx = multiprocessing.get_context("spawn")
-    queue = ctx.Queue()
-    procs = [
-        ctx.Process(
-            target=_process_worker,
-            args=(
-                ddb.engine.endpoint,
-                ddb.access_key,
-                ddb.settings,
-                "key_procs",
-                CLIENTS // 2,
-                queue,
-            ),
-        )
-        for _ in range(2)
-    ]
-    began = time.monotonic()
-    for p in procs:
-        p.start()
-    results = [queue.get(timeout=120) for _ in procs]
-    for p in procs:
-        p.join(timeout=30)
-    elapsed = time.monotonic() - began  # includes process start-up: a generous upper bound
+    outcomes, elapsed = _in_two_processes(ddb, _process_worker, "key_procs")
+    results: list[list[bool]] = outcomes  # type: ignore[assignment]
     admitted = sum(sum(r) for r in results)
     assert sum(len(r) for r in results) == CLIENTS * REQUESTS_PER_CLIENT
     assert LIMIT <= admitted <= allowance(elapsed), (admitted, elapsed)
@@ -230,11 +231,7 @@ def _shared_limiter_process(
     endpoint: str, access_key: str, settings: Settings, key_id: str, threads: int, queue: object
 ) -> None:
     """A process as the API runs: one limiter (one lease per key) shared by its threads."""
-    session = boto3.Session(
-        aws_access_key_id=access_key, aws_secret_access_key="local", region_name="us-east-1"
-    )
-    client = dynamodb_client(settings, session=session, endpoint_url=endpoint)
-    counting = CountingClient(client)
+    counting = CountingClient(_process_client(endpoint, access_key, settings))
     limiter = RateLimiter(RateLimitStore(counting, settings.rate_limits_table), 1000)  # type: ignore[arg-type]
     results: list[bool] = []
     start = threading.Barrier(threads)
@@ -255,29 +252,8 @@ def _shared_limiter_process(
 def test_two_processes_of_eight_threads_sharing_a_leasing_limiter_stay_within_the_bound(
     ddb: Database,
 ):
-    ctx = multiprocessing.get_context("spawn")
-    queue = ctx.Queue()
-    procs = [
-        ctx.Process(
-            target=_shared_limiter_process,
-            args=(
-                ddb.engine.endpoint,
-                ddb.access_key,
-                ddb.settings,
-                "key_leased_procs",
-                CLIENTS // 2,
-                queue,
-            ),
-        )
-        for _ in range(2)
-    ]
-    began = time.monotonic()
-    for p in procs:
-        p.start()
-    outcomes = [queue.get(timeout=120) for _ in procs]
-    for p in procs:
-        p.join(timeout=30)
-    elapsed = time.monotonic() - began
+    answers, elapsed = _in_two_processes(ddb, _shared_limiter_process, "key_leased_procs")
+    outcomes: list[tuple[list[bool], int]] = answers  # type: ignore[assignment]
     admitted = sum(sum(results) for results, _ in outcomes)
     writes = sum(updates for _, updates in outcomes)
     policy = Policy(LEASED_LIMIT, lease_tokens=10)
