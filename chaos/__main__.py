@@ -81,6 +81,12 @@ def run_one(name: str, env: dict[str, str] | None = None) -> dict[str, str]:
     if code != 0 and row.get("verdict") == "held":
         row["verdict"] = f"FAILED (exit {code})"
     print(f"[chaos] {name}: {row['verdict']} in {seconds:.0f} s", flush=True)
+    reasons = list(found.get("failures") or [])
+    if code != 0 and not reasons:
+        reasons.append(f"the experiment exited {code}: see build/chaos/{name}")
+    if reasons:
+        row["why"] = "; ".join(reasons)  # not a table column: the closing lines print it
+        print(f"[chaos] {name}: {row['why']}", flush=True)
     return row
 
 
@@ -122,9 +128,13 @@ def main(argv: list[str] | None = None) -> int:
     REPORTS.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     (REPORTS / f"{stamp}-suite.md").write_text(markdown_table(rows) + "\n")
-    failed = [r["experiment"] for r in rows if r.get("verdict") != "held"]
+    failed = [r for r in rows if r.get("verdict") != "held"]
     if failed:
-        print(f"[chaos] FAILED: {', '.join(failed)}", file=sys.stderr)
+        # Last, where a CI log cut in the middle still shows it: which failed and why.
+        for r in failed:
+            why = r.get("why") or r.get("fault", "")
+            print(f"[chaos] {r['experiment']} FAILED: {why}", file=sys.stderr)
+        print(f"[chaos] FAILED: {', '.join(r['experiment'] for r in failed)}", file=sys.stderr)
         return 1
     print(f"[chaos] {len(rows)} experiments held", flush=True)
     return 0

@@ -5,6 +5,7 @@ in the ledger, so the report can say what happened while it was on.
 
 from __future__ import annotations
 
+import math
 import random
 import signal
 import threading
@@ -19,6 +20,21 @@ from chaos.stack import DYNAMODB_PROXY, localstack_endpoint
 
 # Chaos Toolkit's python provider passes the JSON arguments by name.
 LOCALSTACK_ERROR = "ProvisionedThroughputExceededException"  # the only one LocalStack injects
+# A canary through a toxic that bites some connections only (toxicity < 1) must not come back
+# clean by chance: with 10 samples at toxicity 0.3, 0.7**10 = 2.8 % of runs saw no failure and
+# failed CI for a fault that was on. Enough samples that the chance is at most this.
+CANARY_MISS_CHANCE = 1e-6
+CANARY_MIN_SAMPLES = 10
+
+
+def canary_samples(toxicity: float, miss_chance: float = CANARY_MISS_CHANCE) -> int:
+    """Unretried calls (each on a new connection) for at least one to meet a toxic Toxiproxy
+    applies to ``toxicity`` of the connections, but for a ``miss_chance`` of runs."""
+    if not 0.0 < toxicity <= 1.0:
+        raise ValueError(f"toxicity must be in (0, 1], not {toxicity}")
+    if toxicity == 1.0:
+        return CANARY_MIN_SAMPLES
+    return max(CANARY_MIN_SAMPLES, math.ceil(math.log(miss_chance) / math.log(1.0 - toxicity)))
 
 
 def start_load(
@@ -59,8 +75,9 @@ def add_toxic(
     description: str = "",
     canary: bool = False,
 ) -> dict[str, Any]:
-    """A Toxiproxy toxic on ``proxy`` (``dynamodb`` or ``webhook``); with ``canary``, then ten
-    unretried DynamoDB calls through it, as evidence that it bites (see Harness.canary)."""
+    """A Toxiproxy toxic on ``proxy`` (``dynamodb`` or ``webhook``); with ``canary``, then
+    unretried DynamoDB calls through it (``canary_samples(toxicity)`` of them), as evidence that
+    it bites (see Harness.canary)."""
     harness = current()
     name = harness.stack.toxiproxy.add_toxic(
         proxy, toxic_type, attributes, stream=stream, toxicity=toxicity
@@ -68,7 +85,10 @@ def add_toxic(
     if name not in harness.stack.toxiproxy.toxics(proxy):
         raise RuntimeError(f"Toxiproxy did not keep the toxic {name} on {proxy}")
     harness.fault_on(description or f"{proxy}: {toxic_type} {attributes or {}}")
-    return {"toxic": name, **({"canary": harness.canary()} if canary else {})}
+    return {
+        "toxic": name,
+        **({"canary": harness.canary(canary_samples(toxicity))} if canary else {}),
+    }
 
 
 def disable_proxy(proxy: str = DYNAMODB_PROXY, description: str = "") -> None:

@@ -401,3 +401,102 @@ def test_fault_off_says_whether_a_fault_was_on() -> None:
     assert ledger.fault_off(2.0) is True
     assert ledger.fault_off(3.0) is False
     assert ledger.last_fault_end() == 2.0
+
+
+# -- the canary's sample count and the suite's closing lines ----------------------------------
+@given(st.floats(min_value=0.01, max_value=1.0))
+def test_a_partial_toxic_s_canary_misses_it_at_most_once_in_a_million_runs(
+    toxicity: float,
+) -> None:
+    from chaos.actions import CANARY_MIN_SAMPLES, CANARY_MISS_CHANCE, canary_samples
+
+    samples = canary_samples(toxicity)
+    assert samples >= CANARY_MIN_SAMPLES
+    assert (1.0 - toxicity) ** samples <= CANARY_MISS_CHANCE
+    # and no more than needed (above the floor)
+    if samples > CANARY_MIN_SAMPLES:
+        assert (1.0 - toxicity) ** (samples - 1) > CANARY_MISS_CHANCE
+
+
+def test_the_reset_peer_canary_samples_enough_to_see_a_30_percent_toxic() -> None:
+    # Ten samples at toxicity 0.3 came back clean in 2.8 % of runs: a CI failure (stop 23).
+    from chaos.actions import canary_samples
+
+    steps = [s for e in catalog.EXPERIMENTS for s in e.fault if s["name"] == "dynamodb-reset-peer"]
+    toxicity = steps[0]["provider"]["arguments"]["toxicity"]
+    assert toxicity == 0.3
+    assert 0.7**10 > 0.02  # what the old fixed ten missed
+    assert canary_samples(toxicity) == 39
+
+
+@pytest.mark.parametrize("toxicity", [0.0, -0.1, 1.5])
+def test_a_toxicity_outside_zero_to_one_is_refused(toxicity: float) -> None:
+    from chaos.actions import canary_samples
+
+    with pytest.raises(ValueError, match="toxicity"):
+        canary_samples(toxicity)
+
+
+def test_the_suite_ends_with_each_failed_experiment_and_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A CI log cut in the middle kept the table's FAILED but not the reason: the reason is in
+    the closing lines now. The experiment process is a stand-in writing the report a real run
+    writes (chaos/control.py's write_report)."""
+    import sys
+
+    import chaos.__main__ as suite
+
+    reason = "the fault showed no effect: every unretried call through it succeeded"
+    written = {
+        "journal": "j.json",
+        "failures": [reason],
+        "row": {
+            "experiment": "ddb-reset-peer",
+            "fault": "dynamodb: reset_peer",
+            "verdict": "FAILED",
+        },
+    }
+    script = "import json, pathlib, sys; p = pathlib.Path(sys.argv[1]); p.write_text(sys.argv[2])"
+
+    def fake_command(name: str) -> list[str]:
+        target = tmp_path / "work" / name / "report.json"
+        return [sys.executable, "-c", script, str(target), json.dumps(written)]
+
+    monkeypatch.setattr(suite, "WORK", tmp_path / "work")
+    monkeypatch.setattr(suite, "REPORTS", tmp_path / "reports")
+    monkeypatch.setattr(suite, "command", fake_command)
+    assert suite.main(["ddb-reset-peer"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-2] == f"[chaos] ddb-reset-peer FAILED: {reason}"
+    assert err[-1] == "[chaos] FAILED: ddb-reset-peer"
+
+
+def test_an_experiment_that_exits_non_zero_without_a_reason_says_where_to_look(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sys
+
+    import chaos.__main__ as suite
+
+    written = {"failures": [], "row": {"experiment": "ddb-latency", "verdict": "held"}}
+    script = "import pathlib, sys; pathlib.Path(sys.argv[1]).write_text(sys.argv[2]); sys.exit(3)"
+    monkeypatch.setattr(suite, "WORK", tmp_path / "work")
+    monkeypatch.setattr(suite, "REPORTS", tmp_path / "reports")
+    monkeypatch.setattr(
+        suite,
+        "command",
+        lambda name: [
+            sys.executable,
+            "-c",
+            script,
+            str(tmp_path / "work" / name / "report.json"),
+            json.dumps(written),
+        ],
+    )
+    assert suite.main(["ddb-latency"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert (
+        err[-2]
+        == "[chaos] ddb-latency FAILED: the experiment exited 3: see build/chaos/ddb-latency"
+    )
