@@ -3,11 +3,12 @@
 
 CI machines are shared and their speed drifts, so no absolute millisecond decides anything here.
 
-1. Micro-benchmarks (perf/bench, pytest-benchmark). Each benchmark's fastest round divided by
-   the calibration benchmark's fastest round, same run (noise on a busy machine only ever adds
-   time, so the minimum is the steadiest estimate of a function's own cost), compared with
-   perf/baseline.json: over ``--bench-tolerance`` (1.5) times the baseline is a regression if a
-   second run confirms it.
+1. Micro-benchmarks (perf/bench, pytest-benchmark). The suite runs ``--bench-runs`` (3) times;
+   each benchmark's fastest round over those runs divided by the calibration benchmark's fastest
+   round over the same runs (noise on a busy machine only ever adds time, so the minimum is the
+   steadiest estimate of a function's own cost, and a slow window of the machine rarely lands on
+   one benchmark in every run), compared with perf/baseline.json: over ``--bench-tolerance``
+   (1.5) times the baseline is a regression if a second measurement (3 runs more) confirms it.
 2. The paired load probe (``python -m perf.paired``, a fresh local stack): per request kind
    (ingest, lookup, inbox) the API's p50 latency over the raw engine's, interleaved at the same
    concurrency (``--latency-tolerance``, 1.5), and the API process's CPU time per request over
@@ -56,6 +57,7 @@ from perf.gate import (
     bench_ratios,
     compare,
     confirmed,
+    fastest_of_runs,
     fixed_verdicts,
     pair_verdicts,
     webhook_figures,
@@ -85,6 +87,10 @@ SAME_RUN_PAIRS = (
     ),
 )
 BENCH_TOLERANCE = 1.5
+# Suite runs per measurement (perf.gate.fastest_of_runs): one run measures each benchmark in one
+# window of ~0.1-1 s, and one slow window of a shared machine failed CI on unmodified code twice
+# in a row (validation 1.68x and 1.78x its baseline, pydantic 1.80x and 1.89x its reference).
+BENCH_RUNS = 3
 LATENCY_TOLERANCE = 1.5
 CPU_TOLERANCE = 1.3
 # Write calls per POST hardly move (1.0 is the event's PutItem; leases add ~0.02); the cold
@@ -105,8 +111,16 @@ def say(line: str) -> None:
 
 
 # -- the two measurements -------------------------------------------------------------------------
-def run_benchmarks(out: Path) -> dict[str, float]:
-    """Each benchmark's fastest round in seconds, from a fresh pytest-benchmark run."""
+def run_benchmarks(out: Path, runs: int) -> dict[str, float]:
+    """Each benchmark's fastest round in seconds over ``runs`` fresh pytest-benchmark runs (the
+    n-th writes ``<out stem>-<n>.json``)."""
+    return fastest_of_runs(
+        [run_benchmark_suite(out.with_name(f"{out.stem}-{n}{out.suffix}")) for n in range(runs)]
+    )
+
+
+def run_benchmark_suite(out: Path) -> dict[str, float]:
+    """Each benchmark's fastest round in seconds, from one fresh pytest-benchmark run."""
     cmd = [sys.executable, "-m", "pytest", "perf/bench", "-m", "perf", "--benchmark-only"]
     cmd += [f"--benchmark-json={out}", "-q", "-p", "no:cacheprovider"]
     proc = subprocess.run(cmd, cwd=str(ROOT), capture_output=True, text=True)
@@ -202,12 +216,13 @@ def gate(args: argparse.Namespace, baseline: dict[str, Any], stamp: str) -> int:
         bench_base = baseline.get("bench", {}).get("ratios", {})
 
         def bench_verdicts(suffix: str) -> list[Verdict]:
-            mins = run_benchmarks(RESULTS / f"bench-{stamp}{suffix}.json")
+            mins = run_benchmarks(RESULTS / f"bench-{stamp}{suffix}.json", args.bench_runs)
             ratios = compare(bench_ratios(mins, CALIBRATION), bench_base, args.bench_tolerance)
             return ratios + pair_verdicts(mins, SAME_RUN_PAIRS)
 
         failed += judged(
-            "micro-benchmarks: fastest round / calibration's, same run; now vs baseline",
+            f"micro-benchmarks: fastest round of {args.bench_runs} suite runs / calibration's "
+            "of the same runs; now vs baseline",
             bench_verdicts(""),
             lambda: bench_verdicts("-again"),
         )
@@ -275,11 +290,14 @@ def update_baseline(args: argparse.Namespace, stamp: str) -> int:
     doc["efficiency"] = old.get("efficiency")
     if not args.skip_bench:
         runs = [
-            run_benchmarks(RESULTS / f"bench-{stamp}-{n}.json") for n in range(args.baseline_runs)
+            run_benchmarks(RESULTS / f"bench-{stamp}-m{n}.json", args.bench_runs)
+            for n in range(args.baseline_runs)
         ]
         per_run = [bench_ratios(r, CALIBRATION) for r in runs]
         doc["bench"] = {
-            "statistic": "fastest round / calibration's fastest round, same run",
+            "statistic": f"fastest round over {args.bench_runs} suite runs / the calibration's "
+            "fastest round over the same runs; median of the measurements",
+            "suite_runs_per_measurement": args.bench_runs,
             "runs": len(runs),
             "ratios": _medians(per_run, 4),
             "min_us": {k: round(v * 1e6, 3) for k, v in sorted(_medians(runs, 9).items())},
@@ -327,6 +345,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cpu-tolerance", type=float, default=CPU_TOLERANCE)
     p.add_argument("--update-baseline", action="store_true")
     p.add_argument("--baseline-runs", type=int, default=BASELINE_RUNS)
+    p.add_argument(
+        "--bench-runs",
+        type=int,
+        default=BENCH_RUNS,
+        help="benchmark suite runs per measurement (each benchmark's fastest over them)",
+    )
     p.add_argument("--skip-bench", action="store_true")
     p.add_argument("--skip-load", action="store_true")
     p.add_argument("--skip-webhooks", action="store_true", help="no webhook delivery smoke")
